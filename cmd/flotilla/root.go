@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=…"; otherwise it comes from the
+// module's build information.
+var version string
+
+// exitError carries a specific exit code out of a command, like `diff` does with 1 for
+// "differences found". Its message, if any, has been printed already.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit code %d", e.code) }
+
+// globals are the flags every command shares, and its output streams.
+type globals struct {
+	verbosity int
+	output    string
+	stdout    io.Writer
+	stderr    io.Writer
+	logger    *slog.Logger
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := newRootCommand(g)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var exit exitError
+	if errors.As(err, &exit) {
+		return exit.code
+	}
+	fmt.Fprintf(stderr, "error: %v\n", err)
+	return 1
+}
+
+func newRootCommand(g *globals) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "flotilla",
+		Short: "Keep a fleet of Kubernetes clusters in the state that Git describes",
+		Long: `Flotilla is a multi-cluster GitOps reconciler. It pulls Git repositories, renders
+kustomizations of workloads and Istio mesh policy for each cluster, and syncs them with
+server-side apply, with drift detection and a change history you can audit.
+
+Try it on local clusters:
+  flotilla fleet up --clusters 3     start three real local clusters (etcd, kube-apiserver, …)
+  flotilla fleet status              see them
+  flotilla fleet down                stop them and remove their state`,
+		Version:       buildVersion(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			switch g.output {
+			case "table", "json", "yaml":
+			default:
+				return fmt.Errorf("--output %q is not one of table, json, yaml", g.output)
+			}
+			g.logger = newLogger(g.stderr, g.verbosity)
+			return nil
+		},
+	}
+	root.SetVersionTemplate("flotilla {{.Version}}\n")
+	root.PersistentFlags().IntVarP(&g.verbosity, "verbosity", "v", 0, "log detail: 0 warnings and errors, 1 info, 2 debug")
+	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "output format of commands that print data: table, json or yaml")
+	root.AddCommand(newFleetCommand(g))
+	return root
+}
+
+func newLogger(w io.Writer, verbosity int) *slog.Logger {
+	level := slog.LevelWarn
+	switch {
+	case verbosity >= 2:
+		level = slog.LevelDebug
+	case verbosity == 1:
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := info.Main.Version
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " (" + s.Value[:12] + ")"
+		}
+	}
+	return v
+}
