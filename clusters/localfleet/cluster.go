@@ -52,13 +52,10 @@ func (c *Cluster) start(ctx context.Context, s clusterSetup) error {
 	if err := createFakeNode(ctx, client); err != nil {
 		return fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
-	var crds []string
-	if s.istioCRDs != nil {
-		if crds, err = installCRDs(ctx, c.Config, s.istioCRDs); err != nil {
-			return fmt.Errorf("cluster %s: install Istio CRDs: %w", c.Name, err)
-		}
+	if err := installCRDs(ctx, c.Config, s.istioCRDs); err != nil {
+		return fmt.Errorf("cluster %s: install Istio CRDs: %w", c.Name, err)
 	}
-	check := clusterReadiness{client: client, config: c.Config, crds: crds}
+	check := newClusterReadiness(client, s.istioCRDs)
 	if err := waitFor(ctx, s.timeout, "node, controllers and CRDs", c.processes, check.ready); err != nil {
 		return fmt.Errorf("cluster %s: %w", c.Name, err)
 	}

@@ -14,24 +14,20 @@ import (
 	"github.com/flotilla-dev/flotilla/clusters/localfleet/fleettest"
 )
 
-// fleet is shared by the tests of this package: three clusters with the Istio CRDs.
-var fleet *localfleet.Fleet
+// shared is the fleet the tests of this package share: three clusters with the Istio CRDs, in
+// a folder of its own so that TestStartRefusesBadInput can aim a second Start at it.
+var shared = fleettest.Shared{Options: localfleet.Options{
+	Clusters: 3, NamePrefix: "local", Istio: true, Dir: filepath.Join(os.TempDir(), fmt.Sprintf("localfleet-test-%d", os.Getpid())),
+}}
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "localfleet-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	opts := localfleet.DefaultOptions()
-	opts.Clusters = 3
-	opts.Dir = dir
-	code := fleettest.Main(m, opts, &fleet)
-	os.RemoveAll(dir)
+	code := shared.Main(m)
+	os.RemoveAll(shared.Options.Dir)
 	os.Exit(code)
 }
 
 func TestClustersAreIsolated(t *testing.T) {
+	fleet := shared.Fleet(t)
 	const ns = "only-in-the-first"
 	first := fleet.Clusters[0]
 	fleettest.Kubectl(t, first, "create", "namespace", ns)
@@ -49,6 +45,7 @@ func TestClustersAreIsolated(t *testing.T) {
 }
 
 func TestClustersHaveDistinctServersAndContexts(t *testing.T) {
+	fleet := shared.Fleet(t)
 	seen := map[string]string{}
 	for i, c := range fleet.Clusters {
 		if want := fmt.Sprintf("local-%d", i+1); c.Name != want {
@@ -70,6 +67,7 @@ func TestClustersHaveDistinctServersAndContexts(t *testing.T) {
 }
 
 func TestDeploymentBecomesAvailable(t *testing.T) {
+	fleet := shared.Fleet(t)
 	c := fleet.Clusters[1]
 	ns := fleettest.Namespace(t, c)
 	apply(t, c, ns, `
@@ -105,6 +103,7 @@ spec:
 }
 
 func TestUnschedulableDeploymentExceedsProgressDeadline(t *testing.T) {
+	fleet := shared.Fleet(t)
 	c := fleet.Clusters[2]
 	ns := fleettest.Namespace(t, c)
 	apply(t, c, ns, `
@@ -140,6 +139,7 @@ spec:
 }
 
 func TestIstioResourcesRoundTrip(t *testing.T) {
+	fleet := shared.Fleet(t)
 	c := fleet.Clusters[0]
 	ns := fleettest.Namespace(t, c)
 	apply(t, c, ns, `
@@ -179,6 +179,7 @@ spec:
 }
 
 func TestStartRefusesBadInput(t *testing.T) {
+	fleet := shared.Fleet(t)
 	notADir := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(notADir, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)

@@ -109,18 +109,19 @@ func parseCRDs(manifests []byte) ([]*unstructured.Unstructured, error) {
 	}
 }
 
-// installCRDs creates the CRDs, a few at a time, and returns their names.
-func installCRDs(ctx context.Context, config *rest.Config, crds []*unstructured.Unstructured) ([]string, error) {
+// installCRDs creates the CRDs, a few at a time.
+func installCRDs(ctx context.Context, config *rest.Config, crds []*unstructured.Unstructured) error {
+	if len(crds) == 0 {
+		return nil
+	}
 	client, err := dynamic.NewForConfig(config)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	names := make([]string, len(crds))
 	errs := make([]error, len(crds))
 	limit := make(chan struct{}, 4)
 	var wg sync.WaitGroup
 	for i, crd := range crds {
-		names[i] = crd.GetName()
 		wg.Go(func() {
 			limit <- struct{}{}
 			defer func() { <-limit }()
@@ -131,17 +132,34 @@ func installCRDs(ctx context.Context, config *rest.Config, crds []*unstructured.
 		})
 	}
 	wg.Wait()
-	return names, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 // clusterReadiness checks what Start promises once a cluster is up.
 type clusterReadiness struct {
 	client kubernetes.Interface
-	config *rest.Config
-	crds   []string
+	// pending holds, per group/version of the CRDs, the resources whose API is not served yet.
+	pending map[string][]string
 }
 
-func (r clusterReadiness) ready(ctx context.Context) (bool, error) {
+func newClusterReadiness(client kubernetes.Interface, crds []*unstructured.Unstructured) *clusterReadiness {
+	r := &clusterReadiness{client: client, pending: map[string][]string{}}
+	for _, crd := range crds {
+		group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+		plural, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "plural")
+		versions, _, _ := unstructured.NestedSlice(crd.Object, "spec", "versions")
+		for _, v := range versions {
+			version, _ := v.(map[string]any)
+			if served, _ := version["served"].(bool); served {
+				gv := group + "/" + fmt.Sprint(version["name"])
+				r.pending[gv] = append(r.pending[gv], plural)
+			}
+		}
+	}
+	return r
+}
+
+func (r *clusterReadiness) ready(ctx context.Context) (bool, error) {
 	node, err := r.client.CoreV1().Nodes().Get(ctx, FakeNodeName, metav1.GetOptions{})
 	if err != nil || !nodeReady(node) {
 		return false, nil
@@ -151,31 +169,24 @@ func (r clusterReadiness) ready(ctx context.Context) (bool, error) {
 	if _, err := r.client.CoreV1().ServiceAccounts(metav1.NamespaceDefault).Get(ctx, "default", metav1.GetOptions{}); err != nil {
 		return false, nil
 	}
-	if len(r.crds) == 0 {
-		return true, nil
-	}
-	client, err := dynamic.NewForConfig(r.config)
-	if err != nil {
-		return false, err
-	}
-	list, err := client.Resource(crdResource).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return false, nil
-	}
-	established := map[string]bool{}
-	for _, crd := range list.Items {
-		conditions, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
-		for _, c := range conditions {
-			cond, _ := c.(map[string]any)
-			if cond["type"] == "Established" && cond["status"] == "True" {
-				established[crd.GetName()] = true
-			}
-		}
-	}
-	for _, name := range r.crds {
-		if !established[name] {
+	// The API server lists a CRD's resources in discovery only once the CRD is Established.
+	// Asking discovery per group/version is far cheaper than listing the CRDs with their large
+	// schemas ten times a second.
+	for gv, plurals := range r.pending {
+		list, err := r.client.Discovery().ServerResourcesForGroupVersion(gv)
+		if err != nil {
 			return false, nil
 		}
+		served := map[string]bool{}
+		for _, res := range list.APIResources {
+			served[res.Name] = true
+		}
+		for _, plural := range plurals {
+			if !served[plural] {
+				return false, nil
+			}
+		}
+		delete(r.pending, gv)
 	}
 	return true, nil
 }

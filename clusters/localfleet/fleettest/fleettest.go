@@ -1,5 +1,5 @@
-// Package fleettest shares one local fleet across a test package and gives tests a namespace
-// each and kubectl as an independent witness of what is in a cluster.
+// Package fleettest shares one local fleet across a test package, gives each test a namespace,
+// and runs kubectl as an independent witness of what is in a cluster.
 package fleettest
 
 import (
@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,37 +24,71 @@ import (
 	"github.com/flotilla-dev/flotilla/clusters/localfleet"
 )
 
-// Main starts a fleet with opts, stores it in *fleet, runs the package's tests and stops the
-// fleet. Use it from TestMain: os.Exit(fleettest.Main(m, opts, &fleet)). A SIGINT or SIGTERM
-// stops the fleet before the test binary exits.
-func Main(m *testing.M, opts localfleet.Options, fleet **localfleet.Fleet) int {
-	if opts.Progress == nil {
-		opts.Progress = os.Stderr
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
+// Shared is one fleet shared by the tests of a package. It starts on first use, so a run of
+// only unit tests or benchmarks starts nothing, and Main stops it after the last test:
+//
+//	var shared = fleettest.Shared{Options: localfleet.Options{Clusters: 3, NamePrefix: "local", Istio: true}}
+//
+//	func TestMain(m *testing.M) { os.Exit(shared.Main(m)) }
+//
+//	func TestSomething(t *testing.T) { fleet := shared.Fleet(t); … }
+type Shared struct {
+	// Options start the fleet; a nil Progress prints progress on stderr.
+	Options localfleet.Options
+
+	once  sync.Once
+	mu    sync.Mutex
+	fleet *localfleet.Fleet
+	err   error
+}
+
+// Main runs the package's tests and stops the fleet if one started. A SIGINT or SIGTERM stops
+// the fleet before the test binary exits. Use it from TestMain: os.Exit(shared.Main(m)).
+func (s *Shared) Main(m *testing.M) int {
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-signals
-		cancel()
-		if *fleet != nil {
-			(*fleet).Stop()
-		}
+		s.stop()
 		os.Exit(130)
 	}()
-	f, err := localfleet.Start(ctx, opts)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "start local fleet: %v\n", err)
-		return 1
-	}
-	*fleet = f
 	code := m.Run()
-	if err := f.Stop(); err != nil {
+	if err := s.stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "stop local fleet: %v\n", err)
 		return 1
 	}
 	return code
+}
+
+// Fleet returns the shared fleet, starting it on first call; if it cannot start, every test
+// that asks for it fails with the reason.
+func (s *Shared) Fleet(t testing.TB) *localfleet.Fleet {
+	t.Helper()
+	s.once.Do(func() {
+		opts := s.Options
+		if opts.Progress == nil {
+			opts.Progress = os.Stderr
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+		defer cancel()
+		f, err := localfleet.Start(ctx, opts)
+		s.mu.Lock()
+		s.fleet, s.err = f, err
+		s.mu.Unlock()
+	})
+	if s.err != nil {
+		t.Fatalf("start local fleet: %v", s.err)
+	}
+	return s.fleet
+}
+
+func (s *Shared) stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fleet == nil {
+		return nil
+	}
+	return s.fleet.Stop()
 }
 
 // Namespace creates a namespace named after the test in every given cluster and deletes it when
