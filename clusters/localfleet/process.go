@@ -77,7 +77,7 @@ func spawn(name, cluster, logPath, bin string, args ...string) (*runningProcess,
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childProcAttr()
 	// Starting a fleet is CPU-bound on small machines, much of it garbage collection in the API
 	// servers while they bootstrap and compile CRD schemas. A higher GOGC trades memory for
 	// start-up time: about 20% faster for 3 clusters on 2 cores, ~150 MB more per API server.
