@@ -1,0 +1,65 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"text/template"
+)
+
+// Source returns the Source with that name, or nil.
+func (c *Config) Source(name string) *Source {
+	for i := range c.Sources {
+		if c.Sources[i].Metadata.Name == name {
+			return &c.Sources[i]
+		}
+	}
+	return nil
+}
+
+// Cluster returns the Cluster with that name, or nil.
+func (c *Config) Cluster(name string) *Cluster {
+	for i := range c.Clusters {
+		if c.Clusters[i].Metadata.Name == name {
+			return &c.Clusters[i]
+		}
+	}
+	return nil
+}
+
+// App returns the App with that name, or nil.
+func (c *Config) App(name string) *App {
+	for i := range c.Apps {
+		if c.Apps[i].Metadata.Name == name {
+			return &c.Apps[i]
+		}
+	}
+	return nil
+}
+
+// pathData is what an App's path template sees.
+type pathData struct {
+	Cluster struct {
+		Name   string
+		Labels map[string]string
+	}
+}
+
+// PathFor resolves the App's path template for a cluster. A label the cluster does not have is
+// an error naming it, never an empty path segment.
+func (a *App) PathFor(c *Cluster) (string, error) {
+	tmpl, err := template.New("path").Option("missingkey=error").Parse(a.Spec.Path)
+	if err != nil {
+		return "", fmt.Errorf("App/%s: spec.path: %w", a.Metadata.Name, err)
+	}
+	var data pathData
+	data.Cluster.Name = c.Metadata.Name
+	data.Cluster.Labels = c.Metadata.Labels
+	if data.Cluster.Labels == nil {
+		data.Cluster.Labels = map[string]string{}
+	}
+	var out bytes.Buffer
+	if err := tmpl.Execute(&out, data); err != nil {
+		return "", fmt.Errorf("App/%s: spec.path %q for Cluster/%s: %w", a.Metadata.Name, a.Spec.Path, c.Metadata.Name, err)
+	}
+	return out.String(), nil
+}
