@@ -1,0 +1,213 @@
+// Package render builds a kustomization in-process with sigs.k8s.io/kustomize/api, confined to
+// one repository view (package tree): no reads outside it, no remote bases unless the Source
+// allows them, no plugins, no exec or container functions.
+//
+// It takes a tree.FS and a folder and returns Manifests: the objects in apply order (CRDs,
+// Namespaces, other cluster-scoped objects, then namespaced ones; kustomize's order within each
+// group), each checked for apiVersion, kind and name, no two with the same ID, and a sha256
+// digest of their canonical form.
+package render
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/types"
+
+	"github.com/flotilla-dev/flotilla/sources/tree"
+)
+
+// Manifests are the objects rendered for one App on one cluster.
+type Manifests struct {
+	// Path is the kustomization folder, relative to the repository root.
+	Path string
+	// Objects are in apply order.
+	Objects []*unstructured.Unstructured
+	// Digest is "sha256:" and the hex SHA-256 of the objects' canonical JSON, one per line, in
+	// apply order: the same input gives the same digest on any machine.
+	Digest string
+}
+
+// ObjectID names an object the way errors and inventories do: Kind/namespace/name, with the
+// group when there is one.
+type ObjectID struct {
+	Group     string `json:"group,omitempty"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+}
+
+// IDOf returns an object's ID.
+func IDOf(obj *unstructured.Unstructured) ObjectID {
+	gvk := obj.GroupVersionKind()
+	return ObjectID{Group: gvk.Group, Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
+}
+
+// String is Kind/namespace/name, or Kind/name for cluster-scoped objects, with ".group" after
+// the kind when the group is not core: "Deployment.apps/shop/web".
+func (id ObjectID) String() string {
+	kind := id.Kind
+	if id.Group != "" {
+		kind += "." + id.Group
+	}
+	if id.Namespace == "" {
+		return kind + "/" + id.Name
+	}
+	return kind + "/" + id.Namespace + "/" + id.Name
+}
+
+// Render builds the kustomization in dir (relative to the repository root) from view.
+func Render(view *tree.FS, dir string) (*Manifests, error) {
+	clean := path.Clean("/" + dir)
+	if path.IsAbs(dir) || strings.HasPrefix(path.Clean(dir), "..") {
+		return nil, fmt.Errorf("kustomization path %q leaves the repository", dir)
+	}
+	rel := strings.TrimPrefix(clean, "/")
+	if rel == "" {
+		rel = "."
+	}
+	if !view.IsDir(clean) {
+		return nil, fmt.Errorf("kustomization path %q is not a folder in the repository", rel)
+	}
+	if err := view.CheckKustomizations(clean); err != nil {
+		return nil, fmt.Errorf("render %s: %w", rel, err)
+	}
+	kustomizer := krusty.MakeKustomizer(&krusty.Options{
+		Reorder:          krusty.ReorderOptionLegacy,
+		LoadRestrictions: types.LoadRestrictionsRootOnly,
+		PluginConfig:     types.DisabledPluginConfig(),
+	})
+	resources, err := kustomizer.Run(view, clean)
+	if err != nil {
+		return nil, fmt.Errorf("render %s: %w", rel, err)
+	}
+	limit := view.Limits().MaxDocuments
+	if n := resources.Size(); n > limit {
+		return nil, fmt.Errorf("render %s: %w", rel, &tree.LimitError{Path: rel, Limit: "objects in one render", Value: int64(n), Max: int64(limit)})
+	}
+	objects := make([]*unstructured.Unstructured, 0, resources.Size())
+	for _, res := range resources.Resources() {
+		// Through JSON, so that numbers are int64 and float64 as client-go expects, not int.
+		b, err := res.MarshalJSON()
+		obj := &unstructured.Unstructured{}
+		if err == nil {
+			err = obj.UnmarshalJSON(b)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("render %s: %s: %w", rel, res.CurId(), err)
+		}
+		objects = append(objects, obj)
+	}
+	if err := checkObjects(objects); err != nil {
+		return nil, fmt.Errorf("render %s: %w", rel, err)
+	}
+	sortForApply(objects)
+	digest, err := Digest(objects)
+	if err != nil {
+		return nil, fmt.Errorf("render %s: %w", rel, err)
+	}
+	return &Manifests{Path: rel, Objects: objects, Digest: digest}, nil
+}
+
+// checkObjects refuses objects without apiVersion, kind or name, and two objects with one ID.
+func checkObjects(objects []*unstructured.Unstructured) error {
+	seen := map[ObjectID]bool{}
+	for i, obj := range objects {
+		id := IDOf(obj)
+		switch {
+		case obj.GetAPIVersion() == "":
+			return fmt.Errorf("object %d (%s): apiVersion is missing", i+1, id)
+		case obj.GetKind() == "":
+			return fmt.Errorf("object %d (%s): kind is missing", i+1, id)
+		case obj.GetName() == "":
+			return fmt.Errorf("object %d (%s): metadata.name is missing", i+1, id)
+		case seen[id]:
+			return fmt.Errorf("%s: defined twice", id)
+		}
+		seen[id] = true
+	}
+	return nil
+}
+
+// Apply-order groups.
+const (
+	groupCRD = iota
+	groupNamespace
+	groupClusterScoped
+	groupNamespaced
+)
+
+// clusterScoped are the built-in kinds without a namespace.
+var clusterScoped = map[schema.GroupKind]bool{}
+
+func init() {
+	for group, kinds := range map[string][]string{
+		"":                             {"Namespace", "Node", "PersistentVolume", "ComponentStatus"},
+		"rbac.authorization.k8s.io":    {"ClusterRole", "ClusterRoleBinding"},
+		"storage.k8s.io":               {"StorageClass", "CSIDriver", "CSINode", "VolumeAttachment", "VolumeAttributesClass"},
+		"apiextensions.k8s.io":         {"CustomResourceDefinition"},
+		"apiregistration.k8s.io":       {"APIService"},
+		"scheduling.k8s.io":            {"PriorityClass"},
+		"networking.k8s.io":            {"IngressClass", "IPAddress", "ServiceCIDR"},
+		"node.k8s.io":                  {"RuntimeClass"},
+		"flowcontrol.apiserver.k8s.io": {"FlowSchema", "PriorityLevelConfiguration"},
+		"certificates.k8s.io":          {"CertificateSigningRequest", "ClusterTrustBundle"},
+		"resource.k8s.io":              {"DeviceClass", "ResourceSlice"},
+		"admissionregistration.k8s.io": {"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration",
+			"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"},
+	} {
+		for _, kind := range kinds {
+			clusterScoped[schema.GroupKind{Group: group, Kind: kind}] = true
+		}
+	}
+}
+
+// sortForApply orders objects as they must be applied: CRDs, Namespaces, other cluster-scoped
+// objects (built-in kinds, and kinds that a CRD of this render declares cluster-scoped), then
+// everything else; the order within a group is kept.
+func sortForApply(objects []*unstructured.Unstructured) {
+	crdScoped := map[schema.GroupKind]bool{}
+	for _, obj := range objects {
+		if obj.GetKind() == "CustomResourceDefinition" {
+			group, _, _ := unstructured.NestedString(obj.Object, "spec", "group")
+			kind, _, _ := unstructured.NestedString(obj.Object, "spec", "names", "kind")
+			scope, _, _ := unstructured.NestedString(obj.Object, "spec", "scope")
+			crdScoped[schema.GroupKind{Group: group, Kind: kind}] = scope == "Cluster"
+		}
+	}
+	groupOf := func(obj *unstructured.Unstructured) int {
+		gk := obj.GroupVersionKind().GroupKind()
+		switch {
+		case gk == schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}:
+			return groupCRD
+		case gk == schema.GroupKind{Kind: "Namespace"}:
+			return groupNamespace
+		case clusterScoped[gk] || crdScoped[gk]:
+			return groupClusterScoped
+		}
+		return groupNamespaced
+	}
+	sort.SliceStable(objects, func(i, j int) bool { return groupOf(objects[i]) < groupOf(objects[j]) })
+}
+
+// Digest is the sha256 of the objects' canonical JSON (sorted keys), one object per line.
+func Digest(objects []*unstructured.Unstructured) (string, error) {
+	h := sha256.New()
+	for _, obj := range objects {
+		b, err := json.Marshal(obj.Object)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", IDOf(obj), err)
+		}
+		h.Write(b)
+		h.Write([]byte{'\n'})
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
