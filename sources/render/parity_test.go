@@ -60,8 +60,8 @@ patches:
 		"overlays/prod/resources.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        resources: {limits: {cpu: 500m}}\n",
 	},
 	"components and istio": {
-		"app/kustomization.yaml":  "resources: [vs.yaml]\ncomponents: [../strict-mtls]\n",
-		"app/vs.yaml":             "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews, namespace: shop}\nspec:\n  hosts: [reviews]\n  http:\n  - route:\n    - {destination: {host: reviews, subset: v1}, weight: 80}\n    - {destination: {host: reviews, subset: v2}, weight: 20}\n",
+		"app/kustomization.yaml":         "resources: [vs.yaml]\ncomponents: [../strict-mtls]\n",
+		"app/vs.yaml":                    "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews, namespace: shop}\nspec:\n  hosts: [reviews]\n  http:\n  - route:\n    - {destination: {host: reviews, subset: v1}, weight: 80}\n    - {destination: {host: reviews, subset: v2}, weight: 20}\n",
 		"strict-mtls/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [pa.yaml]\n",
 		"strict-mtls/pa.yaml":            "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: shop}\nspec:\n  mtls: {mode: STRICT}\n",
 	},
