@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -227,8 +228,14 @@ func (s *SourceSpec) resolvePaths(dir string) {
 	}
 }
 
-// resolve makes a relative path relative to dir; empty stays empty.
+// resolve makes a relative path relative to dir and expands a leading ~/ to the home folder;
+// empty stays empty.
 func resolve(dir, path string) string {
+	if rest, ok := strings.CutPrefix(path, "~/"); ok {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, rest)
+		}
+	}
 	if path == "" || filepath.IsAbs(path) {
 		return path
 	}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -56,10 +58,11 @@ func newRootCommand(g *globals) *cobra.Command {
 kustomizations of workloads and Istio mesh policy for each cluster, and syncs them with
 server-side apply, with drift detection and a change history you can audit.
 
-Try it on local clusters:
-  flotilla fleet up --clusters 3     start three real local clusters (etcd, kube-apiserver, …)
-  flotilla fleet status              see them
-  flotilla fleet down                stop them and remove their state`,
+Try it:
+  flotilla fleet up --clusters 3              start three real local clusters
+  flotilla render examples/overlays/dev       render a kustomization as Flotilla applies it
+  flotilla sources check --config FILE        resolve every Source's ref and signature
+  flotilla fleet down                         stop the local clusters`,
 		Version:       buildVersion(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -70,13 +73,17 @@ Try it on local clusters:
 				return fmt.Errorf("--output %q is not one of table, json, yaml", g.output)
 			}
 			g.logger = newLogger(g.stderr, g.verbosity)
+			// Libraries that print through the standard logger (kustomize's deprecation warnings)
+			// go through the same handler.
+			log.SetFlags(0)
+			log.SetOutput(logBridge{g.logger})
 			return nil
 		},
 	}
 	root.SetVersionTemplate("flotilla {{.Version}}\n")
 	root.PersistentFlags().IntVarP(&g.verbosity, "verbosity", "v", 0, "log detail: 0 warnings and errors, 1 info, 2 debug")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "output format of commands that print data: table, json or yaml")
-	root.AddCommand(newFleetCommand(g))
+	root.AddCommand(newRenderCommand(g), newSourcesCommand(g), newFleetCommand(g))
 	return root
 }
 
@@ -89,6 +96,14 @@ func newLogger(w io.Writer, verbosity int) *slog.Logger {
 		level = slog.LevelInfo
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// logBridge turns standard-library log lines into warnings of the command's logger.
+type logBridge struct{ logger *slog.Logger }
+
+func (b logBridge) Write(p []byte) (int, error) {
+	b.logger.Warn(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(p)), "# Warning:")))
+	return len(p), nil
 }
 
 func buildVersion() string {

@@ -154,3 +154,14 @@ func viaJSON(t *testing.T, obj map[string]any) map[string]any {
 	}
 	return out
 }
+
+// TestRenderExamplesMatchKubectlKustomize checks every overlay of the example fleet repository.
+func TestRenderExamplesMatchKubectlKustomize(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range []string{"dev", "staging", "prod"} {
+		t.Run(env, func(t *testing.T) { assertParity(t, root, "examples/overlays/"+env) })
+	}
+}

@@ -13,14 +13,18 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/flotilla-dev/flotilla/sources/tree"
 )
@@ -85,7 +89,7 @@ func Render(view *tree.FS, dir string) (*Manifests, error) {
 		LoadRestrictions: types.LoadRestrictionsRootOnly,
 		PluginConfig:     types.DisabledPluginConfig(),
 	})
-	resources, err := kustomizer.Run(view, clean)
+	resources, err := run(kustomizer, view, clean)
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", rel, err)
 	}
@@ -115,6 +119,24 @@ func Render(view *tree.FS, dir string) (*Manifests, error) {
 		return nil, fmt.Errorf("render %s: %w", rel, err)
 	}
 	return &Manifests{Path: rel, Objects: objects, Digest: digest}, nil
+}
+
+// run builds with kustomizer. With remote bases allowed, kustomize downloads bases into a
+// temporary folder and reads them through the same file system as the repository, so the
+// repository is written out to disk first (through the view's checks) and read from there.
+func run(kustomizer *krusty.Kustomizer, view *tree.FS, dir string) (resmap.ResMap, error) {
+	if !view.RemoteBasesAllowed() {
+		return kustomizer.Run(view, dir)
+	}
+	tmp, err := os.MkdirTemp("", "flotilla-render-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	if err := view.Materialize(tmp); err != nil {
+		return nil, err
+	}
+	return kustomizer.Run(filesys.MakeFsOnDisk(), filepath.Join(tmp, filepath.FromSlash(dir)))
 }
 
 // checkObjects refuses objects without apiVersion, kind or name, and two objects with one ID.

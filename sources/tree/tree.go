@@ -241,3 +241,12 @@ func (fs *FS) Stats() Stats {
 
 // Limits returns the limits the view enforces.
 func (fs *FS) Limits() Limits { return fs.limits }
+
+// Fresh returns a view of the same repository with its read counters at zero, so that each render
+// gets the full limits without indexing the repository again.
+func (fs *FS) Fresh() *FS {
+	return &FS{FileSystem: fs.FileSystem, files: fs.files, limits: fs.limits, allowRemote: fs.allowRemote}
+}
+
+// RemoteBasesAllowed reports whether AllowRemoteBases was called.
+func (fs *FS) RemoteBasesAllowed() bool { return fs.allowRemote }
