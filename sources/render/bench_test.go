@@ -23,8 +23,8 @@ func writeLargeKustomization(b *testing.B, n int) string {
 		fmt.Fprintf(&objects, "---\n%s", strings.ReplaceAll(deployment, "name: web\n", fmt.Sprintf("name: web-%d\n", i)))
 	}
 	files := map[string]string{
-		"base/kustomization.yaml":         "resources: [objects.yaml]\n",
-		"base/objects.yaml":               objects.String(),
+		"base/kustomization.yaml":          "resources: [objects.yaml]\n",
+		"base/objects.yaml":                objects.String(),
 		"overlays/prod/kustomization.yaml": "resources: [../../base]\nnamespace: prod\nlabels:\n- pairs: {env: prod}\npatches:\n- target: {kind: Deployment}\n  patch: |-\n    - {op: add, path: /spec/replicas, value: 2}\n",
 	}
 	for p, content := range files {
