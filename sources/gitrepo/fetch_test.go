@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/sources/gitrepo"
 	"github.com/flotilla-dev/flotilla/sources/gitserver"
@@ -298,6 +300,72 @@ func TestSignaturePolicies(t *testing.T) {
 			}
 			if check.Status != tt.wantStatus || check.Kind != tt.wantKind || check.Object != tt.mode {
 				t.Errorf("check = %+v, want status %s, kind %q, object %s", check, tt.wantStatus, tt.wantKind, tt.mode)
+			}
+		})
+	}
+}
+
+func TestFetchOverSSH(t *testing.T) {
+	root := t.TempDir()
+	repo := gittest.NewRepo(t, root, "fleet")
+	head := repo.Commit("over ssh")
+	keys := t.TempDir()
+	clientKey, clientPub := gittest.NewSSHKeyFile(t, keys)
+	strangerKey, _ := gittest.NewSSHKeyFile(t, t.TempDir())
+	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(clientPub))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := gitserver.StartSSH(gitserver.SSHOptions{Root: root, AuthorizedKeys: []ssh.PublicKey{pub}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	knownHosts := filepath.Join(keys, "known_hosts")
+	os.WriteFile(knownHosts, []byte(srv.KnownHostsLine()+"\n"), 0o644)
+	impostor, err := gitserver.StartSSH(gitserver.SSHOptions{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	impostor.Close()
+	wrongHosts := filepath.Join(keys, "wrong_known_hosts")
+	os.WriteFile(wrongHosts, []byte(strings.Replace(impostor.KnownHostsLine(), impostor.Addr[strings.LastIndex(impostor.Addr, ":")+1:], srv.Addr[strings.LastIndex(srv.Addr, ":")+1:], 1)+"\n"), 0o644)
+	emptyHosts := filepath.Join(keys, "empty_known_hosts")
+	os.WriteFile(emptyHosts, nil, 0o644)
+
+	tests := []struct {
+		name     string
+		auth     config.SSHAuth
+		wantErr  string
+		wantHead bool
+	}{
+		{"known host, authorized key", config.SSHAuth{PrivateKey: config.SecretRef{File: clientKey}, KnownHosts: knownHosts}, "", true},
+		{"unknown host refused", config.SSHAuth{PrivateKey: config.SecretRef{File: clientKey}, KnownHosts: emptyHosts}, "key is unknown", false},
+		{"changed host key refused", config.SSHAuth{PrivateKey: config.SecretRef{File: clientKey}, KnownHosts: wrongHosts}, "key mismatch", false},
+		{"host check turned off by the Source", config.SSHAuth{PrivateKey: config.SecretRef{File: clientKey}, InsecureIgnoreHostKey: true}, "", true},
+		{"key the server does not know", config.SSHAuth{PrivateKey: config.SecretRef{File: strangerKey}, KnownHosts: knownHosts}, "unable to authenticate", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			auth := tt.auth
+			src := &config.Source{Metadata: config.ObjectMeta{Name: "fleet"}, Spec: config.SourceSpec{
+				URL: srv.RepoURL("fleet"), Ref: config.GitRef{Branch: "main"}, Auth: &config.GitAuth{SSH: &auth},
+			}}
+			got, err := gitrepo.NewFetcher(t.TempDir()).Fetch(context.Background(), src)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "PRIVATE KEY") {
+					t.Errorf("error shows the private key: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Revision.Commit != head {
+				t.Errorf("commit = %s, want %s", got.Revision.Commit, head)
 			}
 		})
 	}
