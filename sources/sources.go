@@ -15,10 +15,12 @@ type Checkout struct {
 	Source  *config.Source
 	Fetched *gitrepo.Fetched
 	view    *tree.FS
+	cache   *render.Cache
 }
 
-// Fetch resolves and fetches the Source with f, and indexes the revision's tree once.
-func Fetch(ctx context.Context, f *gitrepo.Fetcher, src *config.Source, limits tree.Limits) (*Checkout, error) {
+// Fetch resolves and fetches the Source with f, and indexes the revision's tree once. Renders
+// go through cache, which may be nil.
+func Fetch(ctx context.Context, f *gitrepo.Fetcher, src *config.Source, limits tree.Limits, cache *render.Cache) (*Checkout, error) {
 	fetched, err := f.Fetch(ctx, src)
 	if err != nil {
 		return nil, err
@@ -30,7 +32,7 @@ func Fetch(ctx context.Context, f *gitrepo.Fetcher, src *config.Source, limits t
 	if src.Spec.AllowRemoteBases {
 		view.AllowRemoteBases()
 	}
-	return &Checkout{Source: src, Fetched: fetched, view: view}, nil
+	return &Checkout{Source: src, Fetched: fetched, view: view, cache: cache}, nil
 }
 
 // Render renders app for cluster from this revision: the App's path template is resolved with
@@ -40,7 +42,7 @@ func (c *Checkout) Render(app *config.App, cluster *config.Cluster) (*render.Man
 	if err != nil {
 		return nil, err
 	}
-	m, err := render.Render(c.view.Fresh(), path)
+	m, err := c.cache.Render(c.view.Fresh(), path)
 	if err != nil {
 		return nil, fmt.Errorf("App/%s on Cluster/%s at %s: %w", app.Metadata.Name, cluster.Metadata.Name, c.Fetched.Revision.ShortCommit(), err)
 	}

@@ -88,7 +88,7 @@ func (f *renderFlags) render(ctx context.Context, g *globals, args []string) (*r
 	if err != nil {
 		return nil, err
 	}
-	checkout, err := sources.Fetch(ctx, fetcher, cfg.Source(app.Spec.Source), tree.DefaultLimits())
+	checkout, err := sources.Fetch(ctx, fetcher, cfg.Source(app.Spec.Source), tree.DefaultLimits(), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -71,3 +71,26 @@ func BenchmarkRender500KubectlKustomize(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRender500Cached is the agent's usual case: a new revision whose changes are outside
+// the kustomization. The repository is indexed again and the cached render's trace checked.
+func BenchmarkRender500Cached(b *testing.B) {
+	root := writeLargeKustomization(b, 500)
+	cache := render.NewCache()
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		os.WriteFile(filepath.Join(root, "README.md"), []byte(fmt.Sprint("revision ", i)), 0o644)
+		b.StartTimer()
+		view, err := tree.FromDir(root, tree.DefaultLimits())
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := cache.Render(view, "overlays/prod")
+		if err != nil || len(m.Objects) != 500 {
+			b.Fatalf("render: %v", err)
+		}
+	}
+	if hits, _ := cache.Stats(); hits != b.N-1 {
+		b.Fatalf("%d cache hits in %d renders", hits, b.N)
+	}
+}

@@ -51,7 +51,7 @@ func addBlob(view *FS, t *object.Tree, p string, e object.TreeEntry) error {
 	if err != nil {
 		return err
 	}
-	return view.addFile(p, &entry{size: file.Size, open: file.Reader})
+	return view.addFile(p, &entry{size: file.Size, open: file.Reader, blob: e.Hash.String()})
 }
 
 func addGitSymlink(view *FS, t *object.Tree, p string, e object.TreeEntry) error {

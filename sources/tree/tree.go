@@ -11,6 +11,8 @@
 package tree
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -61,6 +63,8 @@ type entry struct {
 	open func() (io.ReadCloser, error)
 	// link is the symlink's target, as written in the link.
 	link string
+	// blob is the Git blob hash, for entries read from a commit.
+	blob string
 }
 
 // FS is a read-only, confined view of a repository. It implements filesys.FileSystem.
@@ -76,6 +80,8 @@ type FS struct {
 	mu        sync.Mutex
 	bytesRead int64
 	documents int
+	// trace, when set, records every question asked (see Recording).
+	trace *Trace
 }
 
 func newFS(limits Limits) *FS {
@@ -123,6 +129,7 @@ func (fs *FS) ReadFile(name string) ([]byte, error) {
 		return nil, err
 	}
 	if e == nil {
+		fs.trace.add("ReadFile", name, "not a file")
 		return fs.FileSystem.ReadFile(p) // a folder or a missing file: kustomize's own error
 	}
 	if e.size > fs.limits.MaxFileSize {
@@ -145,6 +152,14 @@ func (fs *FS) ReadFile(name string) ([]byte, error) {
 	}
 	if err := fs.checkContent(p, data); err != nil {
 		return nil, err
+	}
+	if fs.trace != nil {
+		fingerprint := "blob:" + e.blob
+		if e.blob == "" {
+			sum := sha256.Sum256(data)
+			fingerprint = "sha256:" + hex.EncodeToString(sum[:])
+		}
+		fs.trace.add("ReadFile", name, fingerprint)
 	}
 	return data, nil
 }
