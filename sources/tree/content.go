@@ -162,21 +162,24 @@ func (fs *FS) checkKustomizationDir(dir string, visited map[string]bool) error {
 }
 
 func (fs *FS) checkReference(dir, entry string) error {
-	if remotePattern.MatchString(entry) {
-		if fs.allowRemote {
-			return nil
-		}
-		return fmt.Errorf("%q is a remote base or URL; the Source does not allow remote bases (spec.allowRemoteBases)", entry)
-	}
-	if path.IsAbs(entry) || escapes(dir, entry) {
+	local := !strings.Contains(entry, "://") && !path.IsAbs(entry)
+	if local && escapes(dir, entry) {
 		return fmt.Errorf("%q leaves the repository", entry)
 	}
-	target := path.Join(dir, entry)
-	if _, isFile := fs.files[target]; isFile || fs.FileSystem.IsDir(target) {
-		return nil
+	if local {
+		target := path.Join(dir, entry)
+		if _, isFile := fs.files[target]; isFile || fs.FileSystem.IsDir(target) {
+			return nil // kustomize prefers a local path
+		}
 	}
 	if fs.allowRemote {
 		return nil
+	}
+	if remotePattern.MatchString(entry) {
+		return fmt.Errorf("%q is a remote base or URL; the Source does not allow remote bases (spec.allowRemoteBases)", entry)
+	}
+	if path.IsAbs(entry) {
+		return fmt.Errorf("%q leaves the repository", entry)
 	}
 	return fmt.Errorf("%q does not exist in the repository (kustomize would try to fetch it as a remote base)", strings.TrimSuffix(entry, "/"))
 }
