@@ -120,7 +120,7 @@ func (c *Cluster) startProcesses(ctx context.Context, s clusterSetup) (*kubernet
 		if err == nil {
 			return client, nil
 		}
-		if attempt == portAttempts || !strings.Contains(logTail(logPath, 30), "address already in use") {
+		if attempt == portAttempts || !strings.Contains(LogTail(logPath, 30), "address already in use") {
 			return nil, err
 		}
 		c.stop()
@@ -225,7 +225,7 @@ func startEtcd(ctx context.Context, dir, bin string) (*runningProcess, string, e
 			return p, clientURL, nil
 		}
 		p.stop()
-		if attempt == portAttempts || !strings.Contains(logTail(logPath, 30), "address already in use") {
+		if attempt == portAttempts || !strings.Contains(LogTail(logPath, 30), "address already in use") {
 			return nil, "", err
 		}
 	}

@@ -127,11 +127,11 @@ func (p *runningProcess) stop() {
 
 // failure describes an unexpected exit with the tail of the process's log.
 func (p *runningProcess) failure() error {
-	return fmt.Errorf("%s exited during start (%v); last lines of %s:\n%s", p.Name, p.waitErr, p.Log, logTail(p.Log, 15))
+	return fmt.Errorf("%s exited during start (%v); last lines of %s:\n%s", p.Name, p.waitErr, p.Log, LogTail(p.Log, 15))
 }
 
-// logTail returns the last n lines of a log file, or a note that it cannot be read.
-func logTail(path string, n int) string {
+// LogTail returns the last n lines of a log file, or a note that it cannot be read.
+func LogTail(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Sprintf("(cannot read log: %v)", err)

@@ -52,7 +52,7 @@ func waitFor(ctx context.Context, timeout time.Duration, what string, procs []*r
 		if time.Now().After(deadline) {
 			msg := fmt.Sprintf("%s not ready after %s", what, timeout)
 			for _, p := range procs {
-				msg += fmt.Sprintf("\nlast lines of %s:\n%s", p.Log, logTail(p.Log, 10))
+				msg += fmt.Sprintf("\nlast lines of %s:\n%s", p.Log, LogTail(p.Log, 10))
 			}
 			return errors.New(msg)
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -106,7 +105,7 @@ func runFleetUp(ctx context.Context, g *globals, flags *fleetFlags) error {
 			case !ok:
 				_ = sup.Wait()
 				return fmt.Errorf("the fleet supervisor exited before the fleet was ready; last lines of %s:\n%s",
-					filepath.Join(dir, supervisorLog), fileTail(filepath.Join(dir, supervisorLog), 15))
+					filepath.Join(dir, supervisorLog), localfleet.LogTail(filepath.Join(dir, supervisorLog), 15))
 			case ev.Error != "":
 				_ = sup.Wait()
 				return errors.New(ev.Error)
@@ -282,18 +281,6 @@ func (fn lineWriter) Write(p []byte) (int, error) {
 		fn(line)
 	}
 	return len(p), nil
-}
-
-func fileTail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Sprintf("(cannot read: %v)", err)
-	}
-	lines := strings.Split(string(bytes.TrimRight(b, "\n")), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // invocation is how the user ran this program, for hints: `go run ./cmd/flotilla` when it runs
