@@ -1,0 +1,330 @@
+package clusters
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/flotilla-dev/flotilla/sources/render"
+)
+
+// Manager syncs one App's objects to one cluster. Each verb has its own file: apply, prune,
+// diff, health.
+type Manager struct {
+	target *Target
+	app    string
+}
+
+// NewManager returns the Manager of app on t.
+func NewManager(t *Target, app string) *Manager { return &Manager{target: t, app: app} }
+
+// ApplyOptions tune Apply.
+type ApplyOptions struct {
+	// ForceConflicts takes ownership of fields another field manager owns.
+	ForceConflicts bool
+	// Adopt takes over objects that exist but were not created by Flotilla.
+	Adopt bool
+	// Parallelism bounds concurrent writes to the cluster.
+	Parallelism int
+	// EstablishTimeout bounds the wait for applied CRDs to be served.
+	EstablishTimeout time.Duration
+	// DryRun asks the server what would change (server-side dry run) and writes nothing. The
+	// kinds of CRDs that a dry run does not create cannot be checked and are reported skipped.
+	DryRun bool
+}
+
+// DefaultApplyOptions: no forcing, no adoption, 8 writes at a time, 1 minute for CRDs.
+func DefaultApplyOptions() ApplyOptions {
+	return ApplyOptions{Parallelism: 8, EstablishTimeout: time.Minute}
+}
+
+// desiredObject is an object to apply, with what Apply learns about it.
+type desiredObject struct {
+	id      render.ObjectID
+	obj     *unstructured.Unstructured
+	hash    string
+	mapping *meta.RESTMapping
+}
+
+// Apply makes the cluster hold objs (in apply order) for the App, with server-side apply:
+// CRDs first (waiting until they are served), then Namespaces, then everything else, in
+// parallel. It sends no request for an object whose desired hash and live resourceVersion both
+// match the inventory; it finds what exists with one metadata LIST per kind and namespace. It
+// updates inv's entries for what it applied. An error for one object does not stop the others;
+// the returned error joins every ApplyError.
+func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured, inv *Inventory, opts ApplyOptions) (ChangeSet, error) {
+	if opts.Parallelism <= 0 {
+		opts.Parallelism = DefaultApplyOptions().Parallelism
+	}
+	var phases [3][]*unstructured.Unstructured
+	for _, obj := range objs {
+		switch gk := obj.GroupVersionKind().GroupKind(); gk {
+		case schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}:
+			phases[0] = append(phases[0], obj)
+		case schema.GroupKind{Kind: "Namespace"}:
+			phases[1] = append(phases[1], obj)
+		default:
+			phases[2] = append(phases[2], obj)
+		}
+	}
+	var changes ChangeSet
+	var errs []error
+	for i, phase := range phases {
+		if len(phase) == 0 {
+			continue
+		}
+		cs, err := m.applyPhase(ctx, phase, inv, opts)
+		changes = append(changes, cs...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if i == 0 && !opts.DryRun {
+			if err := m.waitEstablished(ctx, cs, opts.EstablishTimeout); err != nil {
+				errs = append(errs, err)
+				break // nothing of the CRDs' kinds can be applied
+			}
+			m.target.resetMapping()
+		}
+	}
+	return changes, errors.Join(errs...)
+}
+
+// applyPhase applies objects that do not depend on each other.
+func (m *Manager) applyPhase(ctx context.Context, objs []*unstructured.Unstructured, inv *Inventory, opts ApplyOptions) (ChangeSet, error) {
+	changes := make(ChangeSet, len(objs))
+	errs := make([]error, len(objs))
+	desired := make([]*desiredObject, len(objs))
+	for i, obj := range objs {
+		d, err := m.prepare(obj)
+		changes[i] = Change{ID: render.IDOf(obj)}
+		if err != nil && opts.DryRun {
+			changes[i].Action, changes[i].Reason = Skipped, err.Error()+" (a dry run does not create CRDs)"
+			continue
+		}
+		if err != nil {
+			changes[i].Action, changes[i].Reason = Failed, err.Error()
+			errs[i] = &ApplyError{Cluster: m.target.Name, ID: changes[i].ID, Err: err}
+			continue
+		}
+		desired[i] = d
+		changes[i].ID = d.id
+	}
+	live, err := m.listLive(ctx, desired)
+	if err != nil {
+		return changes, err
+	}
+	var wg sync.WaitGroup
+	var invMu sync.Mutex
+	limit := make(chan struct{}, opts.Parallelism)
+	for i, d := range desired {
+		if d == nil {
+			continue
+		}
+		wg.Go(func() {
+			limit <- struct{}{}
+			defer func() { <-limit }()
+			action, state, err := m.applyOne(ctx, d, live[d.id], inv, opts)
+			changes[i].Action = action
+			if err != nil {
+				changes[i].Reason = err.Error()
+				errs[i] = &ApplyError{Cluster: m.target.Name, ID: d.id, Err: err}
+				return
+			}
+			invMu.Lock()
+			setEntry(inv, InventoryEntry{ObjectID: d.id, Version: d.obj.GroupVersionKind().Version, Hash: d.hash, Live: state})
+			invMu.Unlock()
+		})
+	}
+	wg.Wait()
+	return changes, errors.Join(errs...)
+}
+
+// prepare labels the object as the App's, hashes it and finds its resource.
+func (m *Manager) prepare(obj *unstructured.Unstructured) (*desiredObject, error) {
+	d := &desiredObject{obj: owned(obj, m.app)}
+	mapping, err := m.target.mapping(obj.GroupVersionKind())
+	if err != nil {
+		return nil, fmt.Errorf("the cluster serves no %s: %w", obj.GroupVersionKind(), err)
+	}
+	d.mapping = mapping
+	if mapping.Scope.Name() == meta.RESTScopeNameNamespace && d.obj.GetNamespace() == "" {
+		d.obj.SetNamespace(metav1.NamespaceDefault)
+	}
+	if mapping.Scope.Name() != meta.RESTScopeNameNamespace {
+		d.obj.SetNamespace("")
+	}
+	d.id = render.IDOf(d.obj)
+	if d.hash, err = objectHash(d.obj); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// listLive finds which desired objects exist, with one metadata-only LIST per resource and
+// namespace.
+func (m *Manager) listLive(ctx context.Context, desired []*desiredObject) (map[render.ObjectID]*metav1.PartialObjectMetadata, error) {
+	type listKey struct {
+		gvr       schema.GroupVersionResource
+		namespace string
+	}
+	keys := map[listKey]*desiredObject{}
+	for _, d := range desired {
+		if d != nil {
+			keys[listKey{d.mapping.Resource, d.obj.GetNamespace()}] = d
+		}
+	}
+	live := map[render.ObjectID]*metav1.PartialObjectMetadata{}
+	for key, sample := range keys {
+		var list *metav1.PartialObjectMetadataList
+		var err error
+		if key.namespace == "" {
+			list, err = m.target.metadata.Resource(key.gvr).List(ctx, metav1.ListOptions{})
+		} else {
+			list, err = m.target.metadata.Resource(key.gvr).Namespace(key.namespace).List(ctx, metav1.ListOptions{})
+		}
+		if apierrors.IsNotFound(err) {
+			continue // the namespace does not exist yet, so neither do its objects
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: list %s: %w", m.target.Name, key.gvr.Resource, err)
+		}
+		gvk := sample.obj.GroupVersionKind()
+		for i := range list.Items {
+			item := &list.Items[i]
+			live[render.ObjectID{Group: gvk.Group, Kind: gvk.Kind, Namespace: item.Namespace, Name: item.Name}] = item
+		}
+	}
+	return live, nil
+}
+
+// applyOne decides what one object needs and does it. It returns the action and the live state
+// afterwards.
+func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.PartialObjectMetadata, inv *Inventory, opts ApplyOptions) (Action, string, error) {
+	entry, inInventory := inv.Entry(d.id)
+	if live != nil {
+		owner := live.Labels[LabelApp]
+		switch {
+		case inInventory && entry.Hash == d.hash && entry.Live == liveState(live, d.obj):
+			return Unchanged, entry.Live, nil // neither side changed since our last apply
+		case owner != "" && owner != m.app && !inInventory:
+			return Failed, "", fmt.Errorf("exists and belongs to App/%s; two Apps cannot manage one object", owner)
+		case owner != m.app && !inInventory && !opts.Adopt:
+			return Failed, "", errors.New("exists and was not created by Flotilla; set spec.sync.adopt: true on the App to take it over")
+		}
+	}
+	applyOpts := metav1.ApplyOptions{FieldManager: FieldManager, Force: opts.ForceConflicts}
+	if opts.DryRun {
+		applyOpts.DryRun = []string{metav1.DryRunAll}
+	}
+	applied, err := m.target.resource(d.mapping, d.obj.GetNamespace()).Apply(ctx, d.obj.GetName(), d.obj, applyOpts)
+	if err != nil {
+		return Failed, "", describeApplyError(err)
+	}
+	switch {
+	case live == nil:
+		return Created, liveState(applied, d.obj), nil
+	case applied.GetResourceVersion() == live.ResourceVersion:
+		return Unchanged, liveState(applied, d.obj), nil
+	}
+	return Configured, liveState(applied, d.obj), nil
+}
+
+// liveState fingerprints what of a live object Flotilla's apply could have changed. For objects
+// with a generation (workloads, most custom resources) it is the generation plus the values of
+// the labels and annotations that the desired object sets, so that status updates and
+// annotations written by controllers do not count as changes; for the others (ConfigMaps,
+// Secrets, Services, …) it is the resourceVersion.
+func liveState(obj metav1.Object, desired *unstructured.Unstructured) string {
+	if gen := obj.GetGeneration(); gen > 0 {
+		h := sha256.New()
+		for _, pair := range [][2]map[string]string{{desired.GetLabels(), obj.GetLabels()}, {desired.GetAnnotations(), obj.GetAnnotations()}} {
+			keys := make([]string, 0, len(pair[0]))
+			for k := range pair[0] {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(h, "%s=%s\x00", k, pair[1][k])
+			}
+			h.Write([]byte{0xff})
+		}
+		return fmt.Sprintf("generation %d, metadata %x", gen, h.Sum(nil)[:8])
+	}
+	return "resourceVersion " + obj.GetResourceVersion()
+}
+
+// describeApplyError adds what to do next to errors users can act on.
+func describeApplyError(err error) error {
+	if apierrors.IsConflict(err) {
+		return fmt.Errorf("%w (another field manager owns these fields; sync with --force-conflicts to take them over)", err)
+	}
+	return err
+}
+
+// setEntry adds or replaces the inventory entry with the same ID.
+func setEntry(inv *Inventory, e InventoryEntry) {
+	for i := range inv.Entries {
+		if inv.Entries[i].ObjectID == e.ObjectID {
+			inv.Entries[i] = e
+			return
+		}
+	}
+	inv.Entries = append(inv.Entries, e)
+}
+
+// waitEstablished waits until the CRDs just applied are served.
+func (m *Manager) waitEstablished(ctx context.Context, changes ChangeSet, timeout time.Duration) error {
+	crds := m.target.dynamic.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
+	deadline := time.Now().Add(timeout)
+	for _, c := range changes {
+		if c.Action == Failed {
+			continue
+		}
+		for {
+			crd, err := crds.Get(ctx, c.ID.Name, metav1.GetOptions{})
+			if err == nil && conditionTrue(crd, "Established") {
+				break
+			}
+			if time.Now().After(deadline) {
+				return &ApplyError{Cluster: m.target.Name, ID: c.ID, Err: fmt.Errorf("not established after %s", timeout)}
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// conditionTrue reports whether the object's status has the condition with status True.
+func conditionTrue(obj *unstructured.Unstructured, condition string) bool {
+	status, _, _ := conditionStatus(obj, condition)
+	return status == "True"
+}
+
+// conditionStatus returns a status condition's status, reason and message.
+func conditionStatus(obj *unstructured.Unstructured, condition string) (status, reason, message string) {
+	conditions, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	for _, c := range conditions {
+		cond, _ := c.(map[string]any)
+		if cond["type"] == condition {
+			status, _ = cond["status"].(string)
+			reason, _ = cond["reason"].(string)
+			message, _ = cond["message"].(string)
+			return status, reason, message
+		}
+	}
+	return "", "", ""
+}

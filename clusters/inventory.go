@@ -1,0 +1,154 @@
+package clusters
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/flotilla-dev/flotilla/sources/render"
+)
+
+// The inventory of an App on a cluster is a ConfigMap in InventoryNamespace named
+// "inventory-APP". It lists every object Flotilla applied for the App, with the hash of what was
+// asked for and the resourceVersion the cluster answered, so that a later sync can tell without
+// a request per object whether anything changed on either side, and so that prune deletes only
+// what Flotilla created.
+const (
+	InventoryNamespace = "flotilla-system"
+	inventoryPrefix    = "inventory-"
+	labelInventoryFor  = "flotilla.dev/inventory-for"
+)
+
+var configMapGVR = schema.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+
+// Inventory is what Flotilla manages for one App on one cluster.
+type Inventory struct {
+	App      string           `json:"app"`
+	Revision string           `json:"revision,omitempty"`
+	Digest   string           `json:"digest,omitempty"`
+	Entries  []InventoryEntry `json:"objects"`
+	// Updated is when the inventory was last written.
+	Updated time.Time `json:"updated"`
+}
+
+// InventoryEntry is one managed object.
+type InventoryEntry struct {
+	render.ObjectID
+	// Version is the API version the object was applied with.
+	Version string `json:"version"`
+	// Hash is the hash of the desired object at the last apply.
+	Hash string `json:"hash"`
+	// Live is the live object's state right after the last apply (see liveState).
+	Live string `json:"live"`
+}
+
+// GroupVersionKind of the entry.
+func (e InventoryEntry) GroupVersionKind() schema.GroupVersionKind {
+	return schema.GroupVersionKind{Group: e.Group, Version: e.Version, Kind: e.Kind}
+}
+
+// Entry returns the entry for id, if any.
+func (inv *Inventory) Entry(id render.ObjectID) (InventoryEntry, bool) {
+	for _, e := range inv.Entries {
+		if e.ObjectID == id {
+			return e, true
+		}
+	}
+	return InventoryEntry{}, false
+}
+
+// ReadInventory returns the App's inventory on the cluster, empty if there is none yet.
+func ReadInventory(ctx context.Context, t *Target, app string) (*Inventory, error) {
+	cm, err := t.dynamic.Resource(configMapGVR).Namespace(InventoryNamespace).Get(ctx, inventoryPrefix+app, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return &Inventory{App: app}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: read inventory of App/%s: %w", t.Name, app, err)
+	}
+	inv := &Inventory{App: app}
+	raw, _, _ := unstructured.NestedString(cm.Object, "data", "inventory")
+	if err := json.Unmarshal([]byte(raw), inv); err != nil {
+		return nil, fmt.Errorf("%s: ConfigMap/%s/%s: corrupt inventory: %w", t.Name, InventoryNamespace, cm.GetName(), err)
+	}
+	return inv, nil
+}
+
+// WriteInventory stores the inventory on the cluster, creating its namespace if needed.
+func WriteInventory(ctx context.Context, t *Target, inv *Inventory) error {
+	sort.Slice(inv.Entries, func(i, j int) bool { return inv.Entries[i].String() < inv.Entries[j].String() })
+	inv.Updated = time.Now().UTC().Truncate(time.Second)
+	b, err := json.Marshal(inv)
+	if err != nil {
+		return err
+	}
+	ns := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "Namespace",
+		"metadata": map[string]any{"name": InventoryNamespace, "labels": map[string]any{LabelManagedBy: ManagedByValue}},
+	}}
+	nsGVR := schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+	if _, err := t.dynamic.Resource(nsGVR).Get(ctx, InventoryNamespace, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		if _, err := t.dynamic.Resource(nsGVR).Apply(ctx, InventoryNamespace, ns, metav1.ApplyOptions{FieldManager: FieldManager}); err != nil {
+			return fmt.Errorf("%s: create Namespace/%s: %w", t.Name, InventoryNamespace, err)
+		}
+	}
+	cm := &corev1.ConfigMap{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: inventoryPrefix + inv.App, Namespace: InventoryNamespace,
+			Labels: map[string]string{LabelManagedBy: ManagedByValue, labelInventoryFor: inv.App},
+		},
+		Data: map[string]string{"inventory": string(b)},
+	}
+	obj, err := toUnstructured(cm)
+	if err != nil {
+		return err
+	}
+	_, err = t.dynamic.Resource(configMapGVR).Namespace(InventoryNamespace).Apply(ctx, cm.Name, obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
+	if err != nil {
+		return fmt.Errorf("%s: write inventory of App/%s: %w", t.Name, inv.App, err)
+	}
+	return nil
+}
+
+func toUnstructured(v any) (*unstructured.Unstructured, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	obj := &unstructured.Unstructured{}
+	return obj, obj.UnmarshalJSON(b)
+}
+
+// Clone returns a deep copy, to compare with after a sync.
+func (inv *Inventory) Clone() *Inventory {
+	out := *inv
+	out.Entries = append([]InventoryEntry(nil), inv.Entries...)
+	return &out
+}
+
+// SameAs reports whether two inventories record the same revision, digest and objects, so that a
+// sync that changed nothing writes nothing.
+func (inv *Inventory) SameAs(other *Inventory) bool {
+	if inv.App != other.App || inv.Revision != other.Revision || inv.Digest != other.Digest || len(inv.Entries) != len(other.Entries) {
+		return false
+	}
+	index := make(map[render.ObjectID]InventoryEntry, len(other.Entries))
+	for _, e := range other.Entries {
+		index[e.ObjectID] = e
+	}
+	for _, e := range inv.Entries {
+		if index[e.ObjectID] != e {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,90 @@
+package clusters
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/flotilla-dev/flotilla/sources/render"
+)
+
+// Prune deletes the inventory's objects that are not in desired: only objects Flotilla created
+// for this App (the inventory says so and the live object still carries the App's label), never
+// one annotated flotilla.dev/prune: disabled. Call it only after Apply of desired succeeded. It
+// removes pruned and vanished objects from inv.
+func (m *Manager) Prune(ctx context.Context, desired map[render.ObjectID]bool, inv *Inventory, parallelism int) (ChangeSet, error) {
+	if parallelism <= 0 {
+		parallelism = DefaultApplyOptions().Parallelism
+	}
+	var stale []InventoryEntry
+	for _, e := range inv.Entries {
+		if !desired[e.ObjectID] {
+			stale = append(stale, e)
+		}
+	}
+	changes := make(ChangeSet, len(stale))
+	errs := make([]error, len(stale))
+	keep := make([]bool, len(stale))
+	var wg sync.WaitGroup
+	limit := make(chan struct{}, parallelism)
+	for i, e := range stale {
+		wg.Go(func() {
+			limit <- struct{}{}
+			defer func() { <-limit }()
+			action, reason, err := m.pruneOne(ctx, e)
+			changes[i] = Change{ID: e.ObjectID, Action: action, Reason: reason}
+			if err != nil {
+				changes[i].Reason = err.Error()
+				errs[i] = &ApplyError{Cluster: m.target.Name, ID: e.ObjectID, Err: err}
+				keep[i] = true
+			}
+		})
+	}
+	wg.Wait()
+	gone := map[render.ObjectID]bool{}
+	for i, e := range stale {
+		if !keep[i] {
+			gone[e.ObjectID] = true
+		}
+	}
+	kept := inv.Entries[:0]
+	for _, e := range inv.Entries {
+		if !gone[e.ObjectID] {
+			kept = append(kept, e)
+		}
+	}
+	inv.Entries = kept
+	return changes, errors.Join(errs...)
+}
+
+func (m *Manager) pruneOne(ctx context.Context, e InventoryEntry) (Action, string, error) {
+	mapping, err := m.target.mapping(e.GroupVersionKind())
+	if err != nil {
+		return Skipped, "the cluster no longer serves this kind", nil
+	}
+	client := m.target.resource(mapping, e.Namespace)
+	live, err := client.Get(ctx, e.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return Pruned, "already gone", nil
+	}
+	if err != nil {
+		return Failed, "", err
+	}
+	if live.GetLabels()[LabelApp] != m.app {
+		return Skipped, fmt.Sprintf("no longer labelled %s=%s; left alone", LabelApp, m.app), nil
+	}
+	if live.GetAnnotations()[AnnotationPrune] == "disabled" {
+		return Skipped, AnnotationPrune + ": disabled", nil
+	}
+	uid := live.GetUID()
+	propagation := metav1.DeletePropagationBackground
+	err = client.Delete(ctx, e.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}, PropagationPolicy: &propagation})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return Failed, "", err
+	}
+	return Pruned, "", nil
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flotilla-dev/flotilla/clusters"
+	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/reconciler"
+	"github.com/flotilla-dev/flotilla/sources/gitrepo"
+)
+
+func newSyncCommand(g *globals) *cobra.Command {
+	var opts reconciler.Options
+	var configPath, cacheDir string
+	cmd := &cobra.Command{
+		Use:   "sync",
+		Short: "Make the clusters match Git: one pass over every App and cluster",
+		Long: `Fetch each App's Source, render it for every cluster it selects, and apply it with
+server-side apply (field manager "flotilla"): CRDs and Namespaces first, only what changed,
+objects that left Git pruned when the App says so. Progress is printed per cluster, then a
+summary. Exits 1 if any App on any cluster failed, was refused or is degraded.`,
+		Example: `  flotilla sync --config examples/flotilla.yaml
+  flotilla sync --config fleet/ --app bookinfo --cluster prod --wait
+  flotilla sync --config fleet/ --dry-run -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(configPath)
+			if err != nil {
+				return err
+			}
+			if cacheDir == "" {
+				if cacheDir, err = gitrepo.DefaultCacheDir(); err != nil {
+					return err
+				}
+			}
+			opts.Progress = g.stderr
+			results, err := reconciler.NewSyncer(cacheDir).Sync(cmd.Context(), cfg, opts)
+			if err != nil {
+				return err
+			}
+			if err := printData(g, results, func(w io.Writer) { printSyncResults(w, results) }); err != nil {
+				return err
+			}
+			for _, r := range results {
+				switch r.Status {
+				case reconciler.Failed, reconciler.Refused, reconciler.Degraded, reconciler.Progressing:
+					return exitError{code: 1}
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&configPath, "config", "flotilla.yaml", "configuration file or folder")
+	cmd.Flags().StringVar(&opts.App, "app", "", "sync only this App")
+	cmd.Flags().StringVar(&opts.Cluster, "cluster", "", "sync only this cluster")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "ask the clusters what would change (server-side dry run); write nothing")
+	cmd.Flags().BoolVar(&opts.Wait, "wait", false, "wait until every object is healthy, up to the App's health timeout")
+	cmd.Flags().BoolVar(&opts.ForceConflicts, "force-conflicts", false, "take over fields that another field manager owns")
+	cmd.Flags().StringVar(&cacheDir, "cache-dir", "", "where fetched repositories are cached (default: the user's cache directory)")
+	return cmd
+}
+
+func printSyncResults(w io.Writer, results []reconciler.ClusterResult) {
+	fmt.Fprintln(w)
+	t := newTable(w)
+	fmt.Fprintln(t, "APP\tCLUSTER\tCOMMIT\tCREATED\tCONFIGURED\tUNCHANGED\tPRUNED\tFAILED\tSTATUS\tTIME")
+	var problems []string
+	for _, r := range results {
+		commit := r.Commit
+		if len(commit) > 12 {
+			commit = commit[:12]
+		}
+		cs := r.Changes
+		fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", r.App, r.Cluster, commit,
+			cs.Count(clusters.Created), cs.Count(clusters.Configured), cs.Count(clusters.Unchanged),
+			cs.Count(clusters.Pruned), cs.Count(clusters.Failed), r.Status, r.Duration)
+		if r.Error != "" {
+			problems = append(problems, fmt.Sprintf("%s/%s: %s", r.Cluster, r.App, strings.ReplaceAll(r.Error, "\n", "\n  ")))
+		}
+	}
+	t.Flush()
+	if len(problems) > 0 {
+		fmt.Fprintln(w)
+		for _, p := range problems {
+			fmt.Fprintln(w, p)
+		}
+	}
+}

@@ -1,0 +1,320 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/flotilla-dev/flotilla/clusters"
+	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/policies"
+	"github.com/flotilla-dev/flotilla/sources"
+	"github.com/flotilla-dev/flotilla/sources/gitrepo"
+	"github.com/flotilla-dev/flotilla/sources/render"
+	"github.com/flotilla-dev/flotilla/sources/tree"
+)
+
+// Status of one App on one cluster after a sync.
+type Status string
+
+// Statuses.
+const (
+	// Synced: applied (and pruned); health not waited for.
+	Synced Status = "Synced"
+	// Healthy: synced, and every object became healthy.
+	Healthy Status = "Healthy"
+	// Progressing: synced, but not every object was healthy when the wait ended.
+	Progressing Status = "Progressing"
+	// Degraded: synced, and an object failed (e.g. ProgressDeadlineExceeded).
+	Degraded Status = "Degraded"
+	// Refused: a guard refused the render; nothing was applied or pruned.
+	Refused Status = "Refused"
+	// Failed: rendering, connecting or applying failed.
+	Failed Status = "Failed"
+	// Planned: a dry run; nothing was written.
+	Planned Status = "Planned"
+)
+
+// ClusterResult is one App on one cluster.
+type ClusterResult struct {
+	App      string                  `json:"app"`
+	Cluster  string                  `json:"cluster"`
+	Commit   string                  `json:"commit,omitempty"`
+	Digest   string                  `json:"digest,omitempty"`
+	Status   Status                  `json:"status"`
+	Changes  clusters.ChangeSet      `json:"changes,omitempty"`
+	Health   []clusters.ObjectHealth `json:"health,omitempty"`
+	Error    string                  `json:"error,omitempty"`
+	Duration time.Duration           `json:"duration"`
+}
+
+// Options tune one sync pass.
+type Options struct {
+	// App and Cluster restrict the pass to one App and/or one cluster by name.
+	App, Cluster string
+	DryRun       bool
+	// Wait waits for health after applying, up to each App's health timeout.
+	Wait           bool
+	ForceConflicts bool
+	// Progress receives one line per step and cluster; nil discards them.
+	Progress io.Writer
+}
+
+// Syncer holds what lasts between passes: the Git cache, the render cache and cluster clients.
+type Syncer struct {
+	Fetcher *gitrepo.Fetcher
+	Cache   *render.Cache
+	Limits  tree.Limits
+
+	mu      sync.Mutex
+	targets map[string]*clusters.Target
+}
+
+// NewSyncer returns a Syncer that caches repositories in cacheDir.
+func NewSyncer(cacheDir string) *Syncer {
+	return &Syncer{Fetcher: gitrepo.NewFetcher(cacheDir), Cache: render.NewCache(), Limits: tree.DefaultLimits(), targets: map[string]*clusters.Target{}}
+}
+
+// Target returns the client of a configured cluster, made once.
+func (s *Syncer) Target(c *config.Cluster) (*clusters.Target, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.targets[c.Metadata.Name]; ok {
+		return t, nil
+	}
+	t, err := clusters.NewTarget(c)
+	if err != nil {
+		return nil, err
+	}
+	s.targets[c.Metadata.Name] = t
+	return t, nil
+}
+
+// Sync runs one pass: for every App (or opts.App) and each cluster it selects (or
+// opts.Cluster), fetch, render, guard, apply, prune and optionally wait for health. Clusters
+// are synced in parallel; one failing does not stop the others. The error is non-nil when a
+// Source could not be fetched or the options name nothing.
+func (s *Syncer) Sync(ctx context.Context, cfg *config.Config, opts Options) ([]ClusterResult, error) {
+	out := progress(opts.Progress)
+	var results []ClusterResult
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	checkouts := map[string]*sources.Checkout{}
+	matched := false
+	for i := range cfg.Apps {
+		app := &cfg.Apps[i]
+		if opts.App != "" && app.Metadata.Name != opts.App {
+			continue
+		}
+		selected, err := policies.SelectClusters(app.Spec.ClusterSelector, cfg.Clusters)
+		if err != nil {
+			return nil, fmt.Errorf("App/%s: %w", app.Metadata.Name, err)
+		}
+		var targets []*config.Cluster
+		for _, c := range selected {
+			if opts.Cluster == "" || c.Metadata.Name == opts.Cluster {
+				targets = append(targets, c)
+			}
+		}
+		if len(targets) == 0 {
+			continue
+		}
+		matched = true
+		checkout, ok := checkouts[app.Spec.Source]
+		if !ok {
+			fmt.Fprintf(out, "fetching Source/%s\n", app.Spec.Source)
+			checkout, err = sources.Fetch(ctx, s.Fetcher, cfg.Source(app.Spec.Source), s.Limits, s.Cache)
+			if err != nil {
+				return nil, err
+			}
+			rev := checkout.Fetched.Revision
+			fmt.Fprintf(out, "Source/%s at %s (%s): %s\n", app.Spec.Source, rev.ShortCommit(), rev.Ref, rev.Subject())
+			checkouts[app.Spec.Source] = checkout
+		}
+		for _, c := range targets {
+			wg.Go(func() {
+				r := s.syncOne(ctx, checkout, app, c, opts, out)
+				mu.Lock()
+				results = append(results, r)
+				mu.Unlock()
+			})
+		}
+	}
+	wg.Wait()
+	if !matched {
+		return nil, errors.New(nothingSelected(cfg, opts))
+	}
+	sort.Slice(results, func(i, j int) bool {
+		if results[i].App != results[j].App {
+			return results[i].App < results[j].App
+		}
+		return results[i].Cluster < results[j].Cluster
+	})
+	return results, nil
+}
+
+func nothingSelected(cfg *config.Config, opts Options) string {
+	switch {
+	case opts.App != "" && cfg.App(opts.App) == nil:
+		return fmt.Sprintf("App %q is not defined", opts.App)
+	case opts.Cluster != "" && cfg.Cluster(opts.Cluster) == nil:
+		return fmt.Sprintf("Cluster %q is not defined", opts.Cluster)
+	}
+	return "no App selects any cluster with these options"
+}
+
+// syncOne syncs one App to one cluster.
+func (s *Syncer) syncOne(ctx context.Context, checkout *sources.Checkout, app *config.App, c *config.Cluster, opts Options, out io.Writer) ClusterResult {
+	started := time.Now()
+	r := ClusterResult{App: app.Metadata.Name, Cluster: c.Metadata.Name, Commit: checkout.Fetched.Revision.Commit}
+	finish := func(status Status, err error) ClusterResult {
+		r.Status, r.Duration = status, time.Since(started).Round(time.Millisecond)
+		if err != nil {
+			r.Error = err.Error()
+		}
+		fmt.Fprintf(out, "%s/%s: %s%s\n", r.Cluster, r.App, r.Status, summary(r))
+		return r
+	}
+	manifests, err := checkout.Render(app, c)
+	if err != nil {
+		return finish(Failed, err)
+	}
+	r.Digest = manifests.Digest
+	guard := policies.PruneGuard{AllowEmpty: app.Spec.Sync.AllowEmpty}
+	if err := guard.CheckRender(len(manifests.Objects)); err != nil {
+		return finish(Refused, err)
+	}
+	target, err := s.Target(c)
+	if err != nil {
+		return finish(Failed, err)
+	}
+	inv, err := clusters.ReadInventory(ctx, target, app.Metadata.Name)
+	if err != nil {
+		return finish(Failed, fmt.Errorf("cluster %s unreachable or refusing: %w", c.Metadata.Name, err))
+	}
+	before := inv.Clone()
+	writeInventory := func() error {
+		if inv.SameAs(before) {
+			return nil
+		}
+		return clusters.WriteInventory(ctx, target, inv)
+	}
+	fmt.Fprintf(out, "%s/%s: applying %d objects\n", r.Cluster, r.App, len(manifests.Objects))
+	manager := clusters.NewManager(target, app.Metadata.Name)
+	applyOpts := clusters.DefaultApplyOptions()
+	applyOpts.ForceConflicts, applyOpts.Adopt, applyOpts.DryRun = opts.ForceConflicts, app.Spec.Sync.Adopt, opts.DryRun
+	changes, applyErr := manager.Apply(ctx, manifests.Objects, inv, applyOpts)
+	r.Changes = changes
+	if opts.DryRun {
+		return finish(Planned, applyErr)
+	}
+	inv.Revision, inv.Digest = checkout.Fetched.Revision.Commit, manifests.Digest
+	if applyErr != nil {
+		// Record what did apply, so that it can be pruned later; prune nothing now.
+		if err := writeInventory(); err != nil {
+			applyErr = errors.Join(applyErr, err)
+		}
+		return finish(Failed, applyErr)
+	}
+	if app.Spec.Sync.Prune {
+		desired := map[render.ObjectID]bool{}
+		for _, ch := range changes {
+			desired[ch.ID] = true
+		}
+		pruned, err := manager.Prune(ctx, desired, inv, applyOpts.Parallelism)
+		r.Changes = append(r.Changes, pruned...)
+		if err != nil {
+			return finish(Failed, errors.Join(err, writeInventory()))
+		}
+	}
+	if err := writeInventory(); err != nil {
+		return finish(Failed, err)
+	}
+	if !opts.Wait {
+		return finish(Synced, nil)
+	}
+	return finish(waitHealthy(ctx, manager, inv, changes, app, &r))
+}
+
+func waitHealthy(ctx context.Context, manager *clusters.Manager, inv *clusters.Inventory, changes clusters.ChangeSet, app *config.App, r *ClusterResult) (Status, error) {
+	timeout := app.Spec.Health.Timeout.Duration
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	ids := make([]render.ObjectID, 0, len(changes))
+	versions := map[render.ObjectID]string{}
+	for _, ch := range changes {
+		ids = append(ids, ch.ID)
+	}
+	for _, e := range inv.Entries {
+		versions[e.ObjectID] = e.Version
+	}
+	health, err := manager.WaitHealthy(ctx, ids, versions, timeout)
+	r.Health = health
+	if err != nil {
+		return Failed, err
+	}
+	status := Healthy
+	for _, h := range health {
+		switch h.Status {
+		case clusters.Degraded:
+			return Degraded, fmt.Errorf("%s is degraded: %s", h.ID, h.Reason)
+		case clusters.Healthy:
+		default:
+			status = Progressing
+		}
+	}
+	if status == Progressing {
+		return status, fmt.Errorf("not healthy after %s: %s", timeout, firstUnhealthy(health))
+	}
+	return status, nil
+}
+
+func firstUnhealthy(health []clusters.ObjectHealth) string {
+	for _, h := range health {
+		if h.Status != clusters.Healthy {
+			return fmt.Sprintf("%s is %s: %s", h.ID, h.Status, h.Reason)
+		}
+	}
+	return ""
+}
+
+// summary is " (3 created, 1 configured, …)" for a progress line.
+func summary(r ClusterResult) string {
+	s := ""
+	for _, a := range []clusters.Action{clusters.Created, clusters.Configured, clusters.Unchanged, clusters.Pruned, clusters.Skipped, clusters.Failed} {
+		if n := r.Changes.Count(a); n > 0 {
+			s += fmt.Sprintf(", %d %s", n, a)
+		}
+	}
+	if s != "" {
+		s = " (" + s[2:] + ")"
+	}
+	if r.Error != "" {
+		s += ": " + r.Error
+	}
+	return s
+}
+
+func progress(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return &lockedWriter{w: w}
+}
+
+// lockedWriter serialises progress lines from parallel cluster syncs.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
