@@ -211,6 +211,7 @@ func (m *Manager) listLive(ctx context.Context, desired []*desiredObject) (map[r
 // afterwards.
 func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.PartialObjectMetadata, inv *Inventory, opts ApplyOptions) (Action, string, error) {
 	entry, inInventory := inv.Entry(d.id)
+	force := opts.ForceConflicts
 	if live != nil {
 		owner := live.Labels[LabelApp]
 		switch {
@@ -220,9 +221,11 @@ func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.P
 			return Failed, "", fmt.Errorf("exists and belongs to App/%s; two Apps cannot manage one object", owner)
 		case owner != m.app && !inInventory && !opts.Adopt:
 			return Failed, "", errors.New("exists and was not created by Flotilla; set spec.sync.adopt: true on the App to take it over")
+		case owner != m.app && !inInventory:
+			force = true // adopting: take over the fields its creator owns
 		}
 	}
-	applyOpts := metav1.ApplyOptions{FieldManager: FieldManager, Force: opts.ForceConflicts}
+	applyOpts := metav1.ApplyOptions{FieldManager: FieldManager, Force: force}
 	if opts.DryRun {
 		applyOpts.DryRun = []string{metav1.DryRunAll}
 	}

@@ -1,0 +1,246 @@
+package reconciler_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/flotilla-dev/flotilla/clusters"
+	"github.com/flotilla-dev/flotilla/clusters/localfleet"
+	"github.com/flotilla-dev/flotilla/clusters/localfleet/fleettest"
+	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/reconciler"
+	"github.com/flotilla-dev/flotilla/sources/gittest"
+)
+
+func configMap(name, value string) string {
+	return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata: {value: \"" + value + "\"}\n"
+}
+
+// appRepo commits a kustomization in app/ with the given resources into a fresh repository.
+func appRepo(t *testing.T, ns string, resources map[string]string) *gittest.Repo {
+	t.Helper()
+	repo := gittest.NewRepo(t, t.TempDir(), "fleet")
+	writeApp(t, repo, ns, resources)
+	return repo
+}
+
+func writeApp(t *testing.T, repo *gittest.Repo, ns string, resources map[string]string) {
+	t.Helper()
+	os.RemoveAll(filepath.Join(repo.Work, "app"))
+	files := map[string]string{"app/kustomization.yaml": "namespace: " + ns + "\nresources:\n"}
+	for name, content := range resources {
+		files["app/kustomization.yaml"] += "- " + name + "\n"
+		files["app/"+name] = content
+	}
+	if len(resources) == 0 {
+		files["app/kustomization.yaml"] = "namespace: " + ns + "\nresources: []\n"
+	}
+	repo.Write(files)
+	repo.Commit("app")
+}
+
+func TestPruneDeletesOnlyWhatLeftGitAndWasOurs(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	repo := appRepo(t, ns, map[string]string{"keep.yaml": configMap("keep", "1"), "gone.yaml": configMap("gone", "1"), "pinned.yaml": strings.Replace(configMap("pinned", "1"), "metadata: {name: pinned}", "metadata: {name: pinned, annotations: {flotilla.dev/prune: disabled}}", 1)})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app", Sync: config.SyncPolicy{Prune: true}}, ns)
+	opts := reconciler.Options{Cluster: "dev"}
+	s := reconciler.NewSyncer(t.TempDir())
+	syncOK(t, s, cfg, opts)
+	// Not in the inventory: made by someone else, even with the App's label.
+	fleettest.Kubectl(t, c, "-n", ns, "create", "configmap", "foreign", "--from-literal=a=b")
+	fleettest.Kubectl(t, c, "-n", ns, "label", "configmap", "foreign", clusters.LabelApp+"="+ns)
+
+	writeApp(t, repo, ns, map[string]string{"keep.yaml": configMap("keep", "1")})
+	results := syncOK(t, s, cfg, opts)
+	if got := results[0].Changes.Count(clusters.Pruned); got != 1 {
+		t.Errorf("pruned %d, want 1: %+v", got, results[0].Changes)
+	}
+	names := fleettest.Kubectl(t, c, "-n", ns, "get", "configmaps", "-o", "jsonpath={.items[*].metadata.name}")
+	for _, want := range []string{"keep", "foreign", "pinned"} {
+		if !strings.Contains(names, want) {
+			t.Errorf("configmap %s is gone; left: %s", want, names)
+		}
+	}
+	if strings.Contains(names, "gone") {
+		t.Errorf("configmap gone was not pruned; left: %s", names)
+	}
+}
+
+func TestNothingChangesWhenRenderFailsOrIsRefused(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	repo := appRepo(t, ns, map[string]string{"a.yaml": configMap("a", "1"), "b.yaml": configMap("b", "1")})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app", Sync: config.SyncPolicy{Prune: true}}, ns)
+	opts := reconciler.Options{Cluster: "dev"}
+	s := reconciler.NewSyncer(t.TempDir())
+	syncOK(t, s, cfg, opts)
+	before := fleettest.Kubectl(t, c, "-n", ns, "get", "configmaps", "-o", "jsonpath={.items[*].metadata.resourceVersion}")
+
+	tests := []struct {
+		name       string
+		files      map[string]string
+		wantStatus reconciler.Status
+		wantErr    string
+	}{
+		{"render error", map[string]string{"a.yaml": configMap("a", "2"), "b.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [broken\n"}, reconciler.Failed, "b.yaml"},
+		{"empty render", map[string]string{}, reconciler.Refused, "the render holds no objects"},
+		{"hostile render", map[string]string{"a.yaml": configMap("a", "2"), "b.yaml": configMap("b", "2"), "c.yaml": ""}, reconciler.Failed, "symlink to /etc/passwd leaves the repository"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			writeApp(t, repo, ns, tt.files)
+			if tt.name == "hostile render" {
+				os.Remove(filepath.Join(repo.Work, "app", "c.yaml"))
+				if err := os.Symlink("/etc/passwd", filepath.Join(repo.Work, "app", "c.yaml")); err != nil {
+					t.Fatal(err)
+				}
+				repo.Commit("symlink")
+			}
+			results, err := s.Sync(context.Background(), cfg, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := results[0]
+			if r.Status != tt.wantStatus || !strings.Contains(r.Error, tt.wantErr) || len(r.Changes) != 0 {
+				t.Errorf("status %s, error %q, %d changes; want %s with %q and no change", r.Status, r.Error, len(r.Changes), tt.wantStatus, tt.wantErr)
+			}
+			after := fleettest.Kubectl(t, c, "-n", ns, "get", "configmaps", "-o", "jsonpath={.items[*].metadata.resourceVersion}")
+			if after != before {
+				t.Errorf("the cluster changed: resourceVersions %q → %q", before, after)
+			}
+		})
+	}
+}
+
+func TestConflictNamesTheOtherManagerAndForceResolvesIt(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	repo := appRepo(t, ns, map[string]string{"a.yaml": configMap("a", "from-git")})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app"}, ns)
+	opts := reconciler.Options{Cluster: "dev"}
+	s := reconciler.NewSyncer(t.TempDir())
+	syncOK(t, s, cfg, opts)
+	fleettest.Kubectl(t, c, "-n", ns, "patch", "configmap", "a", "--field-manager=hotfix-operator", "--type=merge", "-p", `{"data":{"value":"by-hand"}}`)
+
+	results, err := s.Sync(context.Background(), cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := results[0]; r.Status != reconciler.Failed || !strings.Contains(r.Error, `conflict with "hotfix-operator"`) || !strings.Contains(r.Error, "--force-conflicts") {
+		t.Fatalf("status %s, error %q; want a conflict naming hotfix-operator", r.Status, r.Error)
+	}
+	if v := fleettest.Kubectl(t, c, "-n", ns, "get", "configmap/a", "-o", "jsonpath={.data.value}"); v != "by-hand" {
+		t.Errorf("value after the conflict = %q; the other manager's value must stay", v)
+	}
+	opts.ForceConflicts = true
+	syncOK(t, s, cfg, opts)
+	if v := fleettest.Kubectl(t, c, "-n", ns, "get", "configmap/a", "-o", "jsonpath={.data.value}"); v != "from-git" {
+		t.Errorf("value after --force-conflicts = %q, want from-git", v)
+	}
+}
+
+func TestObjectThatIsNotOursIsNotAdopted(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	fleettest.Kubectl(t, c, "-n", ns, "create", "configmap", "a", "--from-literal=value=theirs")
+	repo := appRepo(t, ns, map[string]string{"a.yaml": configMap("a", "ours")})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app"}, ns)
+	opts := reconciler.Options{Cluster: "dev"}
+	s := reconciler.NewSyncer(t.TempDir())
+	results, _ := s.Sync(context.Background(), cfg, opts)
+	if r := results[0]; r.Status != reconciler.Failed || !strings.Contains(r.Error, "was not created by Flotilla") {
+		t.Fatalf("status %s, error %q; want a refusal to adopt", r.Status, r.Error)
+	}
+	cfg.Apps[0].Spec.Sync.Adopt = true
+	syncOK(t, s, cfg, opts)
+	if v := fleettest.Kubectl(t, c, "-n", ns, "get", "configmap/a", "-o", "jsonpath={.data.value}"); v != "ours" {
+		t.Errorf("value after adoption = %q, want ours", v)
+	}
+}
+
+func TestUnreadyDeploymentIsDegraded(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	repo := appRepo(t, ns, map[string]string{"d.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: stuck}
+spec:
+  progressDeadlineSeconds: 5
+  selector: {matchLabels: {app: stuck}}
+  template:
+    metadata: {labels: {app: stuck}}
+    spec:
+      nodeSelector: {no-such-node: "true"}
+      containers: [{name: c, image: example/stuck:1}]
+`})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app", Health: config.HealthPolicy{Timeout: config.Duration{Duration: 90e9}}}, ns)
+	results, err := reconciler.NewSyncer(t.TempDir()).Sync(context.Background(), cfg, reconciler.Options{Cluster: "dev", Wait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := results[0]
+	if r.Status != reconciler.Degraded || !strings.Contains(r.Error, "Deployment.apps/"+ns+"/stuck") || !strings.Contains(r.Error, "ProgressDeadlineExceeded") {
+		t.Fatalf("status %s, error %q; want Degraded naming the Deployment and ProgressDeadlineExceeded", r.Status, r.Error)
+	}
+}
+
+func TestSecretValuesStayOutOfResults(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	const value = "hunter2-do-not-print"
+	repo := appRepo(t, ns, map[string]string{"s.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: " + value + "}\n"})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app"}, ns)
+	s := reconciler.NewSyncer(t.TempDir())
+	results := syncOK(t, s, cfg, reconciler.Options{Cluster: "dev"})
+	fleettest.Kubectl(t, c, "-n", ns, "patch", "secret", "db", "--field-manager=other", "--type=merge", "-p", `{"stringData":{"password":"changed-`+value+`"}}`)
+	failed, _ := s.Sync(context.Background(), cfg, reconciler.Options{Cluster: "dev"})
+	for _, rs := range [][]reconciler.ClusterResult{results, failed} {
+		b, _ := json.Marshal(rs)
+		if strings.Contains(string(b), value) {
+			t.Errorf("a sync result shows the Secret value: %s", b)
+		}
+	}
+}
+
+// TestOneClusterDownOthersSync stops one cluster's API server: the other clusters sync, and the
+// error names the one that is down. It uses a fleet of its own, since it breaks a cluster.
+func TestOneClusterDownOthersSync(t *testing.T) {
+	opts := localfleet.DefaultOptions()
+	opts.Clusters, opts.Istio, opts.NamePrefix = 3, false, "down"
+	fleet, err := localfleet.Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fleet.Stop()
+	repo := appRepo(t, "default", map[string]string{"a.yaml": configMap("a", "1")})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app"}, "settings")
+	fleet.Clusters[1].StopAPIServer()
+
+	results, err := reconciler.NewSyncer(t.TempDir()).Sync(context.Background(), cfg, reconciler.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		switch r.Cluster {
+		case "staging":
+			if r.Status != reconciler.Failed || !strings.Contains(r.Error, "staging") {
+				t.Errorf("staging (down): status %s, error %q; want Failed naming the cluster", r.Status, r.Error)
+			}
+		default:
+			if r.Status != reconciler.Synced {
+				t.Errorf("%s: status %s, error %q; want Synced", r.Cluster, r.Status, r.Error)
+			}
+		}
+	}
+}
