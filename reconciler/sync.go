@@ -94,17 +94,17 @@ func (s *Syncer) Target(c *config.Cluster) (*clusters.Target, error) {
 	return t, nil
 }
 
-// Sync runs one pass: for every App (or opts.App) and each cluster it selects (or
-// opts.Cluster), fetch, render, guard, apply, prune and optionally wait for health. Clusters
-// are synced in parallel; one failing does not stop the others. The error is non-nil when a
-// Source could not be fetched or the options name nothing.
-func (s *Syncer) Sync(ctx context.Context, cfg *config.Config, opts Options) ([]ClusterResult, error) {
-	out := progress(opts.Progress)
-	var results []ClusterResult
-	var mu sync.Mutex
-	var wg sync.WaitGroup
+// work is one App on one cluster at one revision.
+type work struct {
+	checkout *sources.Checkout
+	app      *config.App
+	cluster  *config.Cluster
+}
+
+// selectWork fetches each needed Source once and lists every App × Cluster the options select.
+func (s *Syncer) selectWork(ctx context.Context, cfg *config.Config, opts Options, out io.Writer) ([]work, error) {
+	var items []work
 	checkouts := map[string]*sources.Checkout{}
-	matched := false
 	for i := range cfg.Apps {
 		app := &cfg.Apps[i]
 		if opts.App != "" && app.Metadata.Name != opts.App {
@@ -114,47 +114,66 @@ func (s *Syncer) Sync(ctx context.Context, cfg *config.Config, opts Options) ([]
 		if err != nil {
 			return nil, fmt.Errorf("App/%s: %w", app.Metadata.Name, err)
 		}
-		var targets []*config.Cluster
 		for _, c := range selected {
-			if opts.Cluster == "" || c.Metadata.Name == opts.Cluster {
-				targets = append(targets, c)
+			if opts.Cluster != "" && c.Metadata.Name != opts.Cluster {
+				continue
 			}
-		}
-		if len(targets) == 0 {
-			continue
-		}
-		matched = true
-		checkout, ok := checkouts[app.Spec.Source]
-		if !ok {
-			fmt.Fprintf(out, "fetching Source/%s\n", app.Spec.Source)
-			checkout, err = sources.Fetch(ctx, s.Fetcher, cfg.Source(app.Spec.Source), s.Limits, s.Cache)
-			if err != nil {
-				return nil, err
+			checkout, ok := checkouts[app.Spec.Source]
+			if !ok {
+				fmt.Fprintf(out, "fetching Source/%s\n", app.Spec.Source)
+				if checkout, err = sources.Fetch(ctx, s.Fetcher, cfg.Source(app.Spec.Source), s.Limits, s.Cache); err != nil {
+					return nil, err
+				}
+				rev := checkout.Fetched.Revision
+				fmt.Fprintf(out, "Source/%s at %s (%s): %s\n", app.Spec.Source, rev.ShortCommit(), rev.Ref, rev.Subject())
+				checkouts[app.Spec.Source] = checkout
 			}
-			rev := checkout.Fetched.Revision
-			fmt.Fprintf(out, "Source/%s at %s (%s): %s\n", app.Spec.Source, rev.ShortCommit(), rev.Ref, rev.Subject())
-			checkouts[app.Spec.Source] = checkout
-		}
-		for _, c := range targets {
-			wg.Go(func() {
-				r := s.syncOne(ctx, checkout, app, c, opts, out)
-				mu.Lock()
-				results = append(results, r)
-				mu.Unlock()
-			})
+			items = append(items, work{checkout: checkout, app: app, cluster: c})
 		}
 	}
-	wg.Wait()
-	if !matched {
+	if len(items) == 0 {
 		return nil, errors.New(nothingSelected(cfg, opts))
 	}
-	sort.Slice(results, func(i, j int) bool {
-		if results[i].App != results[j].App {
-			return results[i].App < results[j].App
+	return items, nil
+}
+
+// inParallel runs fn for every work item at once and returns the results in App, Cluster order.
+func inParallel[T any](items []work, fn func(work) T) []T {
+	results := make([]T, len(items))
+	var wg sync.WaitGroup
+	for i, w := range items {
+		wg.Go(func() { results[i] = fn(w) })
+	}
+	wg.Wait()
+	order := make([]int, len(items))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		x, y := items[order[a]], items[order[b]]
+		if x.app.Metadata.Name != y.app.Metadata.Name {
+			return x.app.Metadata.Name < y.app.Metadata.Name
 		}
-		return results[i].Cluster < results[j].Cluster
+		return x.cluster.Metadata.Name < y.cluster.Metadata.Name
 	})
-	return results, nil
+	sorted := make([]T, len(items))
+	for i, j := range order {
+		sorted[i] = results[j]
+	}
+	return sorted
+}
+
+// Sync runs one pass: for every App (or opts.App) and each cluster it selects (or
+// opts.Cluster), fetch, render, guard, apply, prune and optionally wait for health. Clusters
+// are synced in parallel; one failing does not stop the others. The error is non-nil when a
+// Source could not be fetched or the options select nothing.
+func (s *Syncer) Sync(ctx context.Context, cfg *config.Config, opts Options) ([]ClusterResult, error) {
+	out := progress(opts.Progress)
+	items, err := s.selectWork(ctx, cfg, opts, out)
+	if err != nil {
+		return nil, err
+	}
+	return inParallel(items, func(w work) ClusterResult { return s.syncOne(ctx, w.checkout, w.app, w.cluster, opts, out) }), nil
 }
 
 func nothingSelected(cfg *config.Config, opts Options) string {

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flotilla-dev/flotilla/clusters/localfleet"
+	"github.com/flotilla-dev/flotilla/sources/gitserver"
 )
 
 // A `fleet up` leaves the clusters running after it returns, so it cannot hold them itself: it
@@ -34,12 +35,20 @@ type supervisorEvent struct {
 	Error    string `json:"error,omitempty"`
 }
 
-const supervisorLog = "supervisor.log"
+const (
+	supervisorLog = "supervisor.log"
+	// gitURLFile holds the URL of the Git server a supervisor started with --serve-git.
+	gitURLFile = "git-url"
+)
 
 // fleetFlags are the options `up` passes on to the supervisor.
 type fleetFlags struct {
 	dir  string
 	opts localfleet.Options
+	// gitRoot, when set, has the supervisor also serve the Git repositories in it over HTTP on
+	// 127.0.0.1 for as long as the fleet runs (the quickstart's example repository). The URL is
+	// written to DIR/git-url.
+	gitRoot string
 }
 
 func (f *fleetFlags) register(cmd *cobra.Command) {
@@ -49,12 +58,15 @@ func (f *fleetFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.opts.NamePrefix, "name", f.opts.NamePrefix, "cluster and context name prefix: clusters are PREFIX-1 … PREFIX-N")
 	cmd.Flags().BoolVar(&f.opts.Istio, "istio", f.opts.Istio, "install the Istio CRDs in every cluster")
 	cmd.Flags().DurationVar(&f.opts.ReadyTimeout, "timeout", f.opts.ReadyTimeout, "how long each cluster may take to become ready")
+	cmd.Flags().StringVar(&f.gitRoot, "serve-git", "", "also serve the Git repositories in this folder on 127.0.0.1 while the fleet runs")
+	_ = cmd.Flags().MarkHidden("serve-git")
 }
 
 func (f *fleetFlags) args() []string {
 	return []string{
 		"--dir", f.dir, "--clusters", strconv.Itoa(f.opts.Clusters), "--name", f.opts.NamePrefix,
 		"--istio=" + strconv.FormatBool(f.opts.Istio), "--timeout", f.opts.ReadyTimeout.String(),
+		"--serve-git", f.gitRoot,
 	}
 }
 
@@ -80,6 +92,15 @@ kubeconfig are named PREFIX-1 … PREFIX-N.`,
 
 func runFleetUp(ctx context.Context, g *globals, flags *fleetFlags) error {
 	started := time.Now()
+	if err := startFleet(ctx, g, flags); err != nil {
+		return err
+	}
+	return printFleetReady(ctx, g, flags.dir, time.Since(started))
+}
+
+// startFleet starts the supervisor and returns once the fleet is ready, with flags.dir made
+// absolute.
+func startFleet(ctx context.Context, g *globals, flags *fleetFlags) error {
 	if err := flags.opts.Validate(); err != nil {
 		return err
 	}
@@ -110,8 +131,7 @@ func runFleetUp(ctx context.Context, g *globals, flags *fleetFlags) error {
 				_ = sup.Wait()
 				return errors.New(ev.Error)
 			case ev.Ready:
-				_ = sup.Process.Release()
-				return printFleetReady(ctx, g, dir, time.Since(started))
+				return sup.Process.Release()
 			default:
 				fmt.Fprintln(g.stderr, ev.Progress)
 			}
@@ -264,6 +284,18 @@ func runFleetSupervise(ctx context.Context, flags *fleetFlags) error {
 	if err != nil {
 		send(supervisorEvent{Error: err.Error()})
 		return err
+	}
+	if flags.gitRoot != "" {
+		srv, err := gitserver.Start(gitserver.Options{Root: flags.gitRoot, AllowPush: true})
+		if err == nil {
+			err = os.WriteFile(filepath.Join(flags.dir, gitURLFile), []byte(srv.URL+"\n"), 0o644)
+		}
+		if err != nil {
+			send(supervisorEvent{Error: fmt.Sprintf("serve Git repositories: %v", err)})
+			return errors.Join(err, fleet.Stop())
+		}
+		defer srv.Close()
+		fmt.Fprintf(os.Stderr, "serving the Git repositories in %s at %s\n", flags.gitRoot, srv.URL)
 	}
 	send(supervisorEvent{Ready: true})
 	pipe.Close()

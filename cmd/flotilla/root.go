@@ -47,8 +47,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exit.code
 	}
 	fmt.Fprintf(stderr, "error: %v\n", err)
+	var coded codedError
+	if errors.As(err, &coded) {
+		return coded.code
+	}
 	return 1
 }
+
+// codedError is an error that exits with a specific code once printed.
+type codedError struct {
+	error
+	code int
+}
+
+func (e codedError) Unwrap() error { return e.error }
+
+func withExitCode(err error, code int) error { return codedError{error: err, code: code} }
 
 func newRootCommand(g *globals) *cobra.Command {
 	root := &cobra.Command{
@@ -83,7 +97,7 @@ Try it:
 	root.SetVersionTemplate("flotilla {{.Version}}\n")
 	root.PersistentFlags().IntVarP(&g.verbosity, "verbosity", "v", 0, "log detail: 0 warnings and errors, 1 info, 2 debug")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "output format of commands that print data: table, json or yaml")
-	root.AddCommand(newSyncCommand(g), newRenderCommand(g), newSourcesCommand(g), newFleetCommand(g))
+	root.AddCommand(newQuickstartCommand(g), newSyncCommand(g), newDiffCommand(g), newRenderCommand(g), newSourcesCommand(g), newFleetCommand(g))
 	return root
 }
 

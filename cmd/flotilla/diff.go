@@ -1,0 +1,86 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/reconciler"
+	"github.com/flotilla-dev/flotilla/sources/gitrepo"
+)
+
+func newDiffCommand(g *globals) *cobra.Command {
+	var opts reconciler.Options
+	var configPath, cacheDir string
+	cmd := &cobra.Command{
+		Use:   "diff",
+		Short: "Show how the clusters differ from Git, changing nothing",
+		Long: `Render every App for each cluster it selects and compare with the cluster: existing
+objects are applied as a server-side dry run, so defaults and server-filled fields never show as
+differences. Prints a unified diff per object and cluster; Secret values are masked.
+
+Exit status, as kubectl diff: 0 no differences, 1 differences, 2 an error.`,
+		Example: `  flotilla diff --config examples/flotilla.yaml
+  flotilla diff --config fleet/ --app bookinfo --cluster prod`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(configPath)
+			if err != nil {
+				return withExitCode(err, 2)
+			}
+			if cacheDir == "" {
+				if cacheDir, err = gitrepo.DefaultCacheDir(); err != nil {
+					return withExitCode(err, 2)
+				}
+			}
+			opts.Progress = g.stderr
+			diffs, err := reconciler.NewSyncer(cacheDir).Diff(cmd.Context(), cfg, opts)
+			if err != nil {
+				return withExitCode(err, 2)
+			}
+			if err := printData(g, diffs, func(w io.Writer) { printDiffs(w, diffs) }); err != nil {
+				return withExitCode(err, 2)
+			}
+			code := 0
+			for _, d := range diffs {
+				switch {
+				case d.Error != "":
+					code = 2
+				case len(d.Objects) > 0 && code == 0:
+					code = 1
+				}
+			}
+			if code != 0 {
+				return exitError{code: code}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&configPath, "config", "flotilla.yaml", "configuration file or folder")
+	cmd.Flags().StringVar(&opts.App, "app", "", "diff only this App")
+	cmd.Flags().StringVar(&opts.Cluster, "cluster", "", "diff only this cluster")
+	cmd.Flags().StringVar(&cacheDir, "cache-dir", "", "where fetched repositories are cached (default: the user's cache directory)")
+	return cmd
+}
+
+func printDiffs(w io.Writer, diffs []reconciler.ClusterDiff) {
+	for _, d := range diffs {
+		switch {
+		case d.Error != "":
+			fmt.Fprintf(w, "# %s/%s: error: %s\n", d.Cluster, d.App, d.Error)
+		case len(d.Objects) == 0:
+			fmt.Fprintf(w, "# %s/%s: no differences\n", d.Cluster, d.App)
+		default:
+			noun := "objects differ"
+			if len(d.Objects) == 1 {
+				noun = "object differs"
+			}
+			fmt.Fprintf(w, "# %s/%s: %d %s\n", d.Cluster, d.App, len(d.Objects), noun)
+			for _, o := range d.Objects {
+				fmt.Fprintf(w, "# %s: would be %s\n%s", o.ID, o.Action, o.Diff)
+			}
+		}
+	}
+}
