@@ -70,12 +70,13 @@ func newRootCommand(g *globals) *cobra.Command {
 		Short: "Keep a fleet of Kubernetes clusters in the state that Git describes",
 		Long: `Flotilla is a multi-cluster GitOps reconciler. It pulls Git repositories, renders
 kustomizations of workloads and Istio mesh policy for each cluster, and syncs them with
-server-side apply, with drift detection and a change history you can audit.
+server-side apply: only what changed, pruning only what it created.
 
 Try it:
-  flotilla fleet up --clusters 3              start three real local clusters
+  flotilla quickstart                         three local clusters with the example app synced
+  flotilla diff --config FILE                 how the clusters differ from Git
+  flotilla sync --config FILE                 make them match
   flotilla render examples/overlays/dev       render a kustomization as Flotilla applies it
-  flotilla sources check --config FILE        resolve every Source's ref and signature
   flotilla fleet down                         stop the local clusters`,
 		Version:       buildVersion(),
 		SilenceUsage:  true,
