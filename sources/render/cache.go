@@ -16,8 +16,11 @@ import (
 type Cache struct {
 	mu      sync.Mutex
 	entries map[string][]cacheEntry // by kustomization path, newest first
-	hits    int
-	misses  int
+	// building serialises renders of one path, so that clusters syncing the same path at once
+	// build it once and the others find it cached.
+	building map[string]*sync.Mutex
+	hits     int
+	misses   int
 }
 
 type cacheEntry struct {
@@ -29,7 +32,9 @@ type cacheEntry struct {
 const entriesPerPath = 4
 
 // NewCache returns an empty cache.
-func NewCache() *Cache { return &Cache{entries: map[string][]cacheEntry{}} }
+func NewCache() *Cache {
+	return &Cache{entries: map[string][]cacheEntry{}, building: map[string]*sync.Mutex{}}
+}
 
 // Render returns the cached Manifests for dir if a previous render's inputs are unchanged in
 // view, and otherwise renders and remembers the result. The returned Manifests are shared:
@@ -38,6 +43,15 @@ func (c *Cache) Render(view *tree.FS, dir string) (*Manifests, error) {
 	if c == nil || view.RemoteBasesAllowed() {
 		return Render(view, dir)
 	}
+	c.mu.Lock()
+	building, ok := c.building[dir]
+	if !ok {
+		building = &sync.Mutex{}
+		c.building[dir] = building
+	}
+	c.mu.Unlock()
+	building.Lock()
+	defer building.Unlock()
 	c.mu.Lock()
 	candidates := append([]cacheEntry(nil), c.entries[dir]...)
 	c.mu.Unlock()
