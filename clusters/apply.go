@@ -123,8 +123,12 @@ func (m *Manager) applyPhase(ctx context.Context, objs []*unstructured.Unstructu
 	if err != nil {
 		return changes, err
 	}
+	recorded := make(map[render.ObjectID]InventoryEntry, len(inv.Entries))
+	for _, e := range inv.Entries {
+		recorded[e.ObjectID] = e
+	}
+	entries := make([]*InventoryEntry, len(desired))
 	var wg sync.WaitGroup
-	var invMu sync.Mutex
 	limit := make(chan struct{}, opts.Parallelism)
 	for i, d := range desired {
 		if d == nil {
@@ -133,19 +137,23 @@ func (m *Manager) applyPhase(ctx context.Context, objs []*unstructured.Unstructu
 		wg.Go(func() {
 			limit <- struct{}{}
 			defer func() { <-limit }()
-			action, state, err := m.applyOne(ctx, d, live[d.id], inv, opts)
+			entry, inInventory := recorded[d.id]
+			action, state, err := m.applyOne(ctx, d, live[d.id], entry, inInventory, opts)
 			changes[i].Action = action
 			if err != nil {
 				changes[i].Reason = err.Error()
 				errs[i] = &ApplyError{Cluster: m.target.Name, ID: d.id, Err: err}
 				return
 			}
-			invMu.Lock()
-			setEntry(inv, InventoryEntry{ObjectID: d.id, Version: d.obj.GroupVersionKind().Version, Hash: d.hash, Live: state})
-			invMu.Unlock()
+			entries[i] = &InventoryEntry{ObjectID: d.id, Version: d.obj.GroupVersionKind().Version, Hash: d.hash, Live: state}
 		})
 	}
 	wg.Wait()
+	for _, e := range entries {
+		if e != nil {
+			setEntry(inv, *e)
+		}
+	}
 	return changes, errors.Join(errs...)
 }
 
@@ -209,8 +217,7 @@ func (m *Manager) listLive(ctx context.Context, desired []*desiredObject) (map[r
 
 // applyOne decides what one object needs and does it. It returns the action and the live state
 // afterwards.
-func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.PartialObjectMetadata, inv *Inventory, opts ApplyOptions) (Action, string, error) {
-	entry, inInventory := inv.Entry(d.id)
+func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.PartialObjectMetadata, entry InventoryEntry, inInventory bool, opts ApplyOptions) (Action, string, error) {
 	force := opts.ForceConflicts
 	if live != nil {
 		owner := live.Labels[LabelApp]
