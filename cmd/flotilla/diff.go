@@ -8,7 +8,6 @@ import (
 
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/reconciler"
-	"github.com/flotilla-dev/flotilla/sources/gitrepo"
 )
 
 func newDiffCommand(g *globals) *cobra.Command {
@@ -30,10 +29,8 @@ Exit status, as kubectl diff: 0 no differences, 1 differences, 2 an error.`,
 			if err != nil {
 				return withExitCode(err, 2)
 			}
-			if cacheDir == "" {
-				if cacheDir, err = gitrepo.DefaultCacheDir(); err != nil {
-					return withExitCode(err, 2)
-				}
+			if cacheDir, err = sourceCacheDir(cacheDir); err != nil {
+				return withExitCode(err, 2)
 			}
 			opts.Progress = g.stderr
 			diffs, err := reconciler.NewSyncer(cacheDir).Diff(cmd.Context(), cfg, opts)

@@ -150,14 +150,19 @@ func repositoryRoot(dir string) string {
 }
 
 func newFetcher(cacheDir string) (*gitrepo.Fetcher, error) {
-	if cacheDir == "" {
-		dir, err := gitrepo.DefaultCacheDir()
-		if err != nil {
-			return nil, err
-		}
-		cacheDir = dir
+	dir, err := sourceCacheDir(cacheDir)
+	if err != nil {
+		return nil, err
 	}
-	return gitrepo.NewFetcher(cacheDir), nil
+	return gitrepo.NewFetcher(dir), nil
+}
+
+// sourceCacheDir is --cache-dir, or the default cache of fetched repositories.
+func sourceCacheDir(flag string) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	return gitrepo.DefaultCacheDir()
 }
 
 // printManifests writes the objects as a YAML stream, or with -o json as a v1 List.

@@ -10,7 +10,6 @@ import (
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/reconciler"
-	"github.com/flotilla-dev/flotilla/sources/gitrepo"
 )
 
 func newSyncCommand(g *globals) *cobra.Command {
@@ -32,10 +31,8 @@ summary. Exits 1 if any App on any cluster failed, was refused or is degraded.`,
 			if err != nil {
 				return err
 			}
-			if cacheDir == "" {
-				if cacheDir, err = gitrepo.DefaultCacheDir(); err != nil {
-					return err
-				}
+			if cacheDir, err = sourceCacheDir(cacheDir); err != nil {
+				return err
 			}
 			opts.Progress = g.stderr
 			results, err := reconciler.NewSyncer(cacheDir).Sync(cmd.Context(), cfg, opts)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 
 	git "github.com/go-git/go-git/v5"
 	gitconfig "github.com/go-git/go-git/v5/config"
@@ -16,6 +15,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/internal/keylock"
 )
 
 // seenPrefix prefixes the refs that record, per branch or tag, the last commit Fetch returned,
@@ -25,13 +25,12 @@ const seenPrefix = "refs/flotilla/seen/"
 // Fetcher keeps one cached bare repository per Source in a folder.
 type Fetcher struct {
 	dir   string
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex
+	locks keylock.Map // one fetch per Source at a time
 }
 
 // NewFetcher caches repositories in dir.
 func NewFetcher(dir string) *Fetcher {
-	return &Fetcher{dir: dir, locks: map[string]*sync.Mutex{}}
+	return &Fetcher{dir: dir}
 }
 
 // DefaultCacheDir is where repositories are cached unless told otherwise: flotilla/sources
@@ -65,25 +64,13 @@ type HistoryRewrite struct {
 // Fetch resolves the Source's ref on the remote, downloads what is missing and returns the
 // revision. When the signature policy refuses the revision it returns *SignatureError.
 func (f *Fetcher) Fetch(ctx context.Context, src *config.Source) (*Fetched, error) {
-	unlock := f.lock(src.Metadata.Name)
+	unlock := f.locks.Lock(src.Metadata.Name)
 	defer unlock()
 	fetched, err := f.fetch(ctx, src)
 	if err != nil {
 		return nil, fmt.Errorf("Source/%s: %w", src.Metadata.Name, err)
 	}
 	return fetched, nil
-}
-
-func (f *Fetcher) lock(name string) func() {
-	f.mu.Lock()
-	l, ok := f.locks[name]
-	if !ok {
-		l = &sync.Mutex{}
-		f.locks[name] = l
-	}
-	f.mu.Unlock()
-	l.Lock()
-	return l.Unlock
 }
 
 func (f *Fetcher) fetch(ctx context.Context, src *config.Source) (*Fetched, error) {

@@ -3,6 +3,7 @@ package render
 import (
 	"sync"
 
+	"github.com/flotilla-dev/flotilla/internal/keylock"
 	"github.com/flotilla-dev/flotilla/sources/tree"
 )
 
@@ -18,7 +19,7 @@ type Cache struct {
 	entries map[string][]cacheEntry // by kustomization path, newest first
 	// building serialises renders of one path, so that clusters syncing the same path at once
 	// build it once and the others find it cached.
-	building map[string]*sync.Mutex
+	building keylock.Map
 	hits     int
 	misses   int
 }
@@ -33,7 +34,7 @@ const entriesPerPath = 4
 
 // NewCache returns an empty cache.
 func NewCache() *Cache {
-	return &Cache{entries: map[string][]cacheEntry{}, building: map[string]*sync.Mutex{}}
+	return &Cache{entries: map[string][]cacheEntry{}}
 }
 
 // Render returns the cached Manifests for dir if a previous render's inputs are unchanged in
@@ -43,15 +44,7 @@ func (c *Cache) Render(view *tree.FS, dir string) (*Manifests, error) {
 	if c == nil || view.RemoteBasesAllowed() {
 		return Render(view, dir)
 	}
-	c.mu.Lock()
-	building, ok := c.building[dir]
-	if !ok {
-		building = &sync.Mutex{}
-		c.building[dir] = building
-	}
-	c.mu.Unlock()
-	building.Lock()
-	defer building.Unlock()
+	defer c.building.Lock(dir)()
 	c.mu.Lock()
 	candidates := append([]cacheEntry(nil), c.entries[dir]...)
 	c.mu.Unlock()
