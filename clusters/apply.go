@@ -232,11 +232,7 @@ func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.P
 			force = true // adopting: take over the fields its creator owns
 		}
 	}
-	applyOpts := metav1.ApplyOptions{FieldManager: FieldManager, Force: force}
-	if opts.DryRun {
-		applyOpts.DryRun = []string{metav1.DryRunAll}
-	}
-	applied, err := m.target.resource(d.mapping, d.obj.GetNamespace()).Apply(ctx, d.obj.GetName(), d.obj, applyOpts)
+	applied, err := m.target.applyMetadata(ctx, d, force, opts.DryRun)
 	if err != nil {
 		return Failed, "", describeApplyError(err)
 	}

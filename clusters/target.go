@@ -1,12 +1,15 @@
 package clusters
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -116,4 +119,22 @@ func (t *Target) resource(m *meta.RESTMapping, namespace string) dynamic.Resourc
 		return t.dynamic.Resource(m.Resource).Namespace(namespace)
 	}
 	return t.dynamic.Resource(m.Resource)
+}
+
+// applyMetadata server-side applies the object and asks only for the result's metadata, which is
+// all Apply needs: the server skips serialising the whole object and Flotilla decoding it.
+func (t *Target) applyMetadata(ctx context.Context, d *desiredObject, force, dryRun bool) (*metav1.PartialObjectMetadata, error) {
+	body, err := d.obj.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	opts := metav1.PatchOptions{FieldManager: FieldManager, Force: &force}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	client := t.metadata.Resource(d.mapping.Resource)
+	if d.mapping.Scope.Name() == meta.RESTScopeNameNamespace {
+		return client.Namespace(d.obj.GetNamespace()).Patch(ctx, d.obj.GetName(), types.ApplyPatchType, body, opts)
+	}
+	return client.Patch(ctx, d.obj.GetName(), types.ApplyPatchType, body, opts)
 }
