@@ -79,9 +79,9 @@ func deploymentHealth(obj *unstructured.Unstructured) (HealthStatus, string) {
 		return s, reason
 	}
 	want := replicas(obj)
-	updated, _, _ := unstructured.NestedInt64(obj.Object, "status", "updatedReplicas")
-	total, _, _ := unstructured.NestedInt64(obj.Object, "status", "replicas")
-	available, _, _ := unstructured.NestedInt64(obj.Object, "status", "availableReplicas")
+	updated, _, _ := nestedInt(obj, "status", "updatedReplicas")
+	total, _, _ := nestedInt(obj, "status", "replicas")
+	available, _, _ := nestedInt(obj, "status", "availableReplicas")
 	switch {
 	case updated < want:
 		return Progressing, fmt.Sprintf("%d of %d replicas updated", updated, want)
@@ -98,8 +98,8 @@ func statefulSetHealth(obj *unstructured.Unstructured) (HealthStatus, string) {
 		return s, reason
 	}
 	want := replicas(obj)
-	ready, _, _ := unstructured.NestedInt64(obj.Object, "status", "readyReplicas")
-	updated, _, _ := unstructured.NestedInt64(obj.Object, "status", "updatedReplicas")
+	ready, _, _ := nestedInt(obj, "status", "readyReplicas")
+	updated, _, _ := nestedInt(obj, "status", "updatedReplicas")
 	current, _, _ := unstructured.NestedString(obj.Object, "status", "currentRevision")
 	update, _, _ := unstructured.NestedString(obj.Object, "status", "updateRevision")
 	switch {
@@ -115,9 +115,9 @@ func daemonSetHealth(obj *unstructured.Unstructured) (HealthStatus, string) {
 	if s, reason := generationObserved(obj); s != Healthy {
 		return s, reason
 	}
-	desired, _, _ := unstructured.NestedInt64(obj.Object, "status", "desiredNumberScheduled")
-	updated, _, _ := unstructured.NestedInt64(obj.Object, "status", "updatedNumberScheduled")
-	available, _, _ := unstructured.NestedInt64(obj.Object, "status", "numberAvailable")
+	desired, _, _ := nestedInt(obj, "status", "desiredNumberScheduled")
+	updated, _, _ := nestedInt(obj, "status", "updatedNumberScheduled")
+	available, _, _ := nestedInt(obj, "status", "numberAvailable")
 	switch {
 	case updated < desired:
 		return Progressing, fmt.Sprintf("%d of %d pods updated", updated, desired)
@@ -155,8 +155,26 @@ func istioHealth(obj *unstructured.Unstructured) (HealthStatus, string) {
 	return Healthy, ""
 }
 
+// nestedInt reads a number at a path whether it decoded as int64 (API responses) or float64
+// (generic JSON or YAML).
+func nestedInt(obj *unstructured.Unstructured, fields ...string) (int64, bool, error) {
+	v, found, err := unstructured.NestedFieldNoCopy(obj.Object, fields...)
+	if !found || err != nil {
+		return 0, found, err
+	}
+	switch n := v.(type) {
+	case int64:
+		return n, true, nil
+	case float64:
+		return int64(n), true, nil
+	case int:
+		return int64(n), true, nil
+	}
+	return 0, false, fmt.Errorf("%v is not a number", v)
+}
+
 func generationObserved(obj *unstructured.Unstructured) (HealthStatus, string) {
-	observed, found, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
+	observed, found, _ := nestedInt(obj, "status", "observedGeneration")
 	if !found || observed < obj.GetGeneration() {
 		return Progressing, "the controller has not seen the latest spec yet"
 	}
@@ -164,7 +182,7 @@ func generationObserved(obj *unstructured.Unstructured) (HealthStatus, string) {
 }
 
 func replicas(obj *unstructured.Unstructured) int64 {
-	n, found, _ := unstructured.NestedInt64(obj.Object, "spec", "replicas")
+	n, found, _ := nestedInt(obj, "spec", "replicas")
 	if !found {
 		return 1
 	}
@@ -188,22 +206,43 @@ func orUnknown(s string) string {
 	return s
 }
 
-// Health reads the objects from the cluster and evaluates each.
+// Health reads the objects from the cluster, with one LIST per resource and namespace, and
+// evaluates each.
 func (m *Manager) Health(ctx context.Context, ids []render.ObjectID, versions map[render.ObjectID]string) ([]ObjectHealth, error) {
-	out := make([]ObjectHealth, 0, len(ids))
+	type listKey struct {
+		gvr       schema.GroupVersionResource
+		namespace string
+	}
+	keys := map[render.ObjectID]listKey{}
+	live := map[listKey]map[string]*unstructured.Unstructured{}
 	for _, id := range ids {
-		gvk := schema.GroupVersionKind{Group: id.Group, Version: versions[id], Kind: id.Kind}
-		mapping, err := m.target.mapping(gvk)
+		mapping, err := m.target.mapping(schema.GroupVersionKind{Group: id.Group, Version: versions[id], Kind: id.Kind})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", m.target.Name, id, err)
 		}
-		obj, err := m.target.resource(mapping, id.Namespace).Get(ctx, id.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			out = append(out, ObjectHealth{ID: id, Status: Missing, Reason: "not found in the cluster"})
+		key := listKey{mapping.Resource, id.Namespace}
+		keys[id] = key
+		if _, listed := live[key]; listed {
 			continue
 		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", m.target.Name, id, err)
+		list, err := m.target.resource(mapping, id.Namespace).List(ctx, metav1.ListOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("%s: list %s: %w", m.target.Name, mapping.Resource.Resource, err)
+		}
+		byName := map[string]*unstructured.Unstructured{}
+		if list != nil {
+			for i := range list.Items {
+				byName[list.Items[i].GetName()] = &list.Items[i]
+			}
+		}
+		live[key] = byName
+	}
+	out := make([]ObjectHealth, 0, len(ids))
+	for _, id := range ids {
+		obj, found := live[keys[id]][id.Name]
+		if !found {
+			out = append(out, ObjectHealth{ID: id, Status: Missing, Reason: "not found in the cluster"})
+			continue
 		}
 		out = append(out, Evaluate(obj))
 	}

@@ -27,8 +27,12 @@ func (s *Syncer) Diff(ctx context.Context, cfg *config.Config, opts Options) ([]
 		return nil, err
 	}
 	return inParallel(items, func(w work) ClusterDiff {
-		d := ClusterDiff{App: w.app.Metadata.Name, Cluster: w.cluster.Metadata.Name, Commit: w.checkout.Fetched.Revision.Commit}
+		d := ClusterDiff{App: w.app.Metadata.Name, Cluster: w.cluster.Metadata.Name}
 		fail := func(err error) ClusterDiff { d.Error = err.Error(); return d }
+		if w.fetchErr != nil {
+			return fail(w.fetchErr)
+		}
+		d.Commit = w.checkout.Fetched.Revision.Commit
 		manifests, err := w.checkout.Render(w.app, w.cluster)
 		if err != nil {
 			return fail(err)

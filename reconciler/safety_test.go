@@ -244,3 +244,36 @@ func TestOneClusterDownOthersSync(t *testing.T) {
 		}
 	}
 }
+
+// TestBrokenSourceFailsOnlyItsApps: an App whose Source cannot be fetched fails; an App on
+// another Source still syncs.
+func TestBrokenSourceFailsOnlyItsApps(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	repo := appRepo(t, ns, map[string]string{"a.yaml": configMap("a", "1")})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app"}, ns)
+	cfg.Sources = append(cfg.Sources, config.Source{Metadata: config.ObjectMeta{Name: "gone"},
+		Spec: config.SourceSpec{URL: "file://" + filepath.Join(t.TempDir(), "missing.git"), Ref: config.GitRef{Branch: "main"}}})
+	cfg.Apps = append(cfg.Apps, config.App{Metadata: config.ObjectMeta{Name: ns + "-gone"}, Spec: config.AppSpec{Source: "gone", Path: "app"}})
+
+	results, err := reconciler.NewSyncer(t.TempDir()).Sync(context.Background(), cfg, reconciler.Options{Cluster: "dev"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 2 {
+		t.Fatalf("%d results, want 2", len(results))
+	}
+	for _, r := range results {
+		switch r.App {
+		case ns:
+			if r.Status != reconciler.Synced {
+				t.Errorf("App on the working Source: %s %s", r.Status, r.Error)
+			}
+		default:
+			if r.Status != reconciler.Failed || !strings.Contains(r.Error, "Source/gone") {
+				t.Errorf("App on the broken Source: %s %q, want Failed naming Source/gone", r.Status, r.Error)
+			}
+		}
+	}
+}

@@ -94,17 +94,21 @@ func (s *Syncer) Target(c *config.Cluster) (*clusters.Target, error) {
 	return t, nil
 }
 
-// work is one App on one cluster at one revision.
+// work is one App on one cluster at one revision, or with the error that kept its Source from
+// being fetched.
 type work struct {
 	checkout *sources.Checkout
+	fetchErr error
 	app      *config.App
 	cluster  *config.Cluster
 }
 
 // selectWork fetches each needed Source once and lists every App × Cluster the options select.
+// A Source that cannot be fetched fails its Apps only.
 func (s *Syncer) selectWork(ctx context.Context, cfg *config.Config, opts Options, out io.Writer) ([]work, error) {
 	var items []work
 	checkouts := map[string]*sources.Checkout{}
+	fetchErrs := map[string]error{}
 	for i := range cfg.Apps {
 		app := &cfg.Apps[i]
 		if opts.App != "" && app.Metadata.Name != opts.App {
@@ -118,17 +122,21 @@ func (s *Syncer) selectWork(ctx context.Context, cfg *config.Config, opts Option
 			if opts.Cluster != "" && c.Metadata.Name != opts.Cluster {
 				continue
 			}
-			checkout, ok := checkouts[app.Spec.Source]
-			if !ok {
+			checkout, fetched := checkouts[app.Spec.Source]
+			fetchErr, failed := fetchErrs[app.Spec.Source]
+			if !fetched && !failed {
 				fmt.Fprintf(out, "fetching Source/%s\n", app.Spec.Source)
-				if checkout, err = sources.Fetch(ctx, s.Fetcher, cfg.Source(app.Spec.Source), s.Limits, s.Cache); err != nil {
-					return nil, err
+				checkout, fetchErr = sources.Fetch(ctx, s.Fetcher, cfg.Source(app.Spec.Source), s.Limits, s.Cache)
+				if fetchErr != nil {
+					fmt.Fprintf(out, "%v\n", fetchErr)
+					fetchErrs[app.Spec.Source] = fetchErr
+				} else {
+					rev := checkout.Fetched.Revision
+					fmt.Fprintf(out, "Source/%s at %s (%s): %s\n", app.Spec.Source, rev.ShortCommit(), rev.Ref, rev.Subject())
+					checkouts[app.Spec.Source] = checkout
 				}
-				rev := checkout.Fetched.Revision
-				fmt.Fprintf(out, "Source/%s at %s (%s): %s\n", app.Spec.Source, rev.ShortCommit(), rev.Ref, rev.Subject())
-				checkouts[app.Spec.Source] = checkout
 			}
-			items = append(items, work{checkout: checkout, app: app, cluster: c})
+			items = append(items, work{checkout: checkout, fetchErr: fetchErr, app: app, cluster: c})
 		}
 	}
 	if len(items) == 0 {
@@ -173,7 +181,7 @@ func (s *Syncer) Sync(ctx context.Context, cfg *config.Config, opts Options) ([]
 	if err != nil {
 		return nil, err
 	}
-	return inParallel(items, func(w work) ClusterResult { return s.syncOne(ctx, w.checkout, w.app, w.cluster, opts, out) }), nil
+	return inParallel(items, func(w work) ClusterResult { return s.syncOne(ctx, w, opts, out) }), nil
 }
 
 func nothingSelected(cfg *config.Config, opts Options) string {
@@ -187,9 +195,10 @@ func nothingSelected(cfg *config.Config, opts Options) string {
 }
 
 // syncOne syncs one App to one cluster.
-func (s *Syncer) syncOne(ctx context.Context, checkout *sources.Checkout, app *config.App, c *config.Cluster, opts Options, out io.Writer) ClusterResult {
+func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Writer) ClusterResult {
 	started := time.Now()
-	r := ClusterResult{App: app.Metadata.Name, Cluster: c.Metadata.Name, Commit: checkout.Fetched.Revision.Commit}
+	checkout, app, c := w.checkout, w.app, w.cluster
+	r := ClusterResult{App: app.Metadata.Name, Cluster: c.Metadata.Name}
 	finish := func(status Status, err error) ClusterResult {
 		r.Status, r.Duration = status, time.Since(started).Round(time.Millisecond)
 		if err != nil {
@@ -198,6 +207,10 @@ func (s *Syncer) syncOne(ctx context.Context, checkout *sources.Checkout, app *c
 		fmt.Fprintf(out, "%s/%s: %s%s\n", r.Cluster, r.App, r.Status, summary(r))
 		return r
 	}
+	if w.fetchErr != nil {
+		return finish(Failed, w.fetchErr)
+	}
+	r.Commit = checkout.Fetched.Revision.Commit
 	manifests, err := checkout.Render(app, c)
 	if err != nil {
 		return finish(Failed, err)

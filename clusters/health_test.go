@@ -1,0 +1,110 @@
+package clusters
+
+import (
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+)
+
+func TestEvaluate(t *testing.T) {
+	tests := []struct {
+		name   string
+		object string
+		want   HealthStatus
+		reason string
+	}{
+		{"deployment rolled out", `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, generation: 2}
+spec: {replicas: 2}
+status: {observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2}`, Healthy, ""},
+		{"deployment not observed yet", `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, generation: 3}
+spec: {replicas: 2}
+status: {observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2}`, Progressing, "has not seen the latest spec"},
+		{"deployment rolling", `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, generation: 2}
+spec: {replicas: 3}
+status: {observedGeneration: 2, replicas: 4, updatedReplicas: 3, availableReplicas: 3}`, Progressing, "1 old replicas pending termination"},
+		{"deployment waiting for availability", `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, generation: 1}
+spec: {replicas: 2}
+status: {observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 1}`, Progressing, "1 of 2 updated replicas available"},
+		{"deployment past its deadline", `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, generation: 1}
+spec: {replicas: 1}
+status:
+  observedGeneration: 1
+  conditions: [{type: Progressing, status: "False", reason: ProgressDeadlineExceeded, message: "ReplicaSet d-1 has timed out progressing."}]`, Degraded, "ProgressDeadlineExceeded: ReplicaSet d-1 has timed out progressing."},
+		{"statefulset ready", `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: s, generation: 1}
+spec: {replicas: 2}
+status: {observedGeneration: 1, readyReplicas: 2, updatedReplicas: 2, currentRevision: a, updateRevision: a}`, Healthy, ""},
+		{"statefulset updating", `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: s, generation: 2}
+spec: {replicas: 2}
+status: {observedGeneration: 2, readyReplicas: 2, updatedReplicas: 1, currentRevision: a, updateRevision: b}`, Progressing, "1 of 2 replicas updated"},
+		{"daemonset not everywhere", `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: ds, generation: 1}
+status: {observedGeneration: 1, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 2}`, Progressing, "2 of 3 pods available"},
+		{"job complete", `apiVersion: batch/v1
+kind: Job
+metadata: {name: j}
+status: {conditions: [{type: Complete, status: "True"}]}`, Healthy, ""},
+		{"job failed", `apiVersion: batch/v1
+kind: Job
+metadata: {name: j}
+status: {conditions: [{type: Failed, status: "True", reason: BackoffLimitExceeded}]}`, Degraded, "BackoffLimitExceeded"},
+		{"crd not established", `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: x.example.com}`, Progressing, "not established"},
+		{"pvc pending", `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: p}
+status: {phase: Pending}`, Progressing, "claim is Pending"},
+		{"namespace terminating", `apiVersion: v1
+kind: Namespace
+metadata: {name: n}
+status: {phase: Terminating}`, Progressing, "namespace is Terminating"},
+		{"istio resource without status", `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: v}
+spec: {hosts: [v]}`, Healthy, ""},
+		{"istio resource rejected", `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: v}
+status: {conditions: [{type: Reconciled, status: "False", reason: Invalid, message: "no such host"}]}`, Degraded, "Reconciled Invalid: no such host"},
+		{"generic Ready false", `apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w}
+status: {conditions: [{type: Ready, status: "False", reason: Waiting}]}`, Progressing, "Waiting"},
+		{"configmap", `apiVersion: v1
+kind: ConfigMap
+metadata: {name: c}`, Healthy, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := yaml.YAMLToJSON([]byte(tt.object))
+			if err != nil {
+				t.Fatal(err)
+			}
+			obj := &unstructured.Unstructured{}
+			if err := obj.UnmarshalJSON(b); err != nil { // as objects come from the API: int64 numbers
+				t.Fatal(err)
+			}
+			got := Evaluate(obj)
+			if got.Status != tt.want || !strings.Contains(got.Reason, tt.reason) || (tt.reason == "" && got.Reason != "") {
+				t.Errorf("Evaluate = %s %q, want %s %q", got.Status, got.Reason, tt.want, tt.reason)
+			}
+		})
+	}
+}
