@@ -26,6 +26,8 @@ type ObjectDiff struct {
 	// Diff is a unified diff of the object's YAML, live (-) to desired (+), with server-filled
 	// fields removed and Secret values masked.
 	Diff string `json:"diff"`
+	// Note says what a sync would run into, e.g. a conflict with another field manager.
+	Note string `json:"note,omitempty"`
 }
 
 // Diff compares objs with the cluster: each existing object is applied as a server-side dry
@@ -52,13 +54,21 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 		if err != nil {
 			return diffs, &ApplyError{Cluster: m.target.Name, ID: d.id, Err: err}
 		}
-		dry, err := client.Apply(ctx, d.obj.GetName(), d.obj, metav1.ApplyOptions{FieldManager: FieldManager, DryRun: []string{metav1.DryRunAll}})
+		dryRun := metav1.ApplyOptions{FieldManager: FieldManager, DryRun: []string{metav1.DryRunAll}}
+		note := ""
+		dry, err := client.Apply(ctx, d.obj.GetName(), d.obj, dryRun)
+		if apierrors.IsConflict(err) {
+			// Someone else changed fields Flotilla set: show what Git says anyway.
+			note = describeApplyError(err).Error()
+			dryRun.Force = true
+			dry, err = client.Apply(ctx, d.obj.GetName(), d.obj, dryRun)
+		}
 		if err != nil {
 			return diffs, &ApplyError{Cluster: m.target.Name, ID: d.id, Err: describeApplyError(err)}
 		}
 		before, after := mask.yaml(normalize(live)), mask.yaml(normalize(dry))
 		if before != after {
-			diffs = append(diffs, ObjectDiff{ID: d.id, Action: Configured, Diff: unified(d.id, before, after)})
+			diffs = append(diffs, ObjectDiff{ID: d.id, Action: Configured, Diff: unified(d.id, before, after), Note: note})
 		}
 	}
 	if !prune {

@@ -76,7 +76,11 @@ func printDiffs(w io.Writer, diffs []reconciler.ClusterDiff) {
 			}
 			fmt.Fprintf(w, "# %s/%s: %d %s\n", d.Cluster, d.App, len(d.Objects), noun)
 			for _, o := range d.Objects {
-				fmt.Fprintf(w, "# %s: would be %s\n%s", o.ID, o.Action, o.Diff)
+				fmt.Fprintf(w, "# %s: would be %s\n", o.ID, o.Action)
+				if o.Note != "" {
+					fmt.Fprintf(w, "# note: %s\n", o.Note)
+				}
+				fmt.Fprint(w, o.Diff)
 			}
 		}
 	}
