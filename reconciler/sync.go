@@ -145,12 +145,21 @@ func (s *Syncer) selectWork(ctx context.Context, cfg *config.Config, opts Option
 	return items, nil
 }
 
-// inParallel runs fn for every work item at once and returns the results in App, Cluster order.
+// maxParallel bounds the App × Cluster syncs that run at once; each also bounds its own writes.
+const maxParallel = 8
+
+// inParallel runs fn for the work items, maxParallel at a time, and returns the results in App,
+// Cluster order.
 func inParallel[T any](items []work, fn func(work) T) []T {
 	results := make([]T, len(items))
 	var wg sync.WaitGroup
+	limit := make(chan struct{}, maxParallel)
 	for i, w := range items {
-		wg.Go(func() { results[i] = fn(w) })
+		wg.Go(func() {
+			limit <- struct{}{}
+			defer func() { <-limit }()
+			results[i] = fn(w)
+		})
 	}
 	wg.Wait()
 	order := make([]int, len(items))
