@@ -178,17 +178,19 @@ func (m *Manager) prepare(obj *unstructured.Unstructured) (*desiredObject, error
 	return d, nil
 }
 
+// resourceKey is what one LIST covers: a resource in a namespace ("" for cluster-scoped).
+type resourceKey struct {
+	gvr       schema.GroupVersionResource
+	namespace string
+}
+
 // listLive finds which desired objects exist, with one metadata-only LIST per resource and
 // namespace.
 func (m *Manager) listLive(ctx context.Context, desired []*desiredObject) (map[render.ObjectID]*metav1.PartialObjectMetadata, error) {
-	type listKey struct {
-		gvr       schema.GroupVersionResource
-		namespace string
-	}
-	keys := map[listKey]*desiredObject{}
+	keys := map[resourceKey]*desiredObject{}
 	for _, d := range desired {
 		if d != nil {
-			keys[listKey{d.mapping.Resource, d.obj.GetNamespace()}] = d
+			keys[resourceKey{d.mapping.Resource, d.obj.GetNamespace()}] = d
 		}
 	}
 	live := map[render.ObjectID]*metav1.PartialObjectMetadata{}

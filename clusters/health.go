@@ -209,18 +209,14 @@ func orUnknown(s string) string {
 // Health reads the objects from the cluster, with one LIST per resource and namespace, and
 // evaluates each.
 func (m *Manager) Health(ctx context.Context, ids []render.ObjectID, versions map[render.ObjectID]string) ([]ObjectHealth, error) {
-	type listKey struct {
-		gvr       schema.GroupVersionResource
-		namespace string
-	}
-	keys := map[render.ObjectID]listKey{}
-	live := map[listKey]map[string]*unstructured.Unstructured{}
+	keys := map[render.ObjectID]resourceKey{}
+	live := map[resourceKey]map[string]*unstructured.Unstructured{}
 	for _, id := range ids {
 		mapping, err := m.target.mapping(schema.GroupVersionKind{Group: id.Group, Version: versions[id], Kind: id.Kind})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", m.target.Name, id, err)
 		}
-		key := listKey{mapping.Resource, id.Namespace}
+		key := resourceKey{mapping.Resource, id.Namespace}
 		keys[id] = key
 		if _, listed := live[key]; listed {
 			continue

@@ -2,11 +2,9 @@ package reconciler
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
-	"github.com/flotilla-dev/flotilla/policies"
 )
 
 // ClusterDiff is how one App on one cluster differs from Git.
@@ -28,29 +26,16 @@ func (s *Syncer) Diff(ctx context.Context, cfg *config.Config, opts Options) ([]
 	}
 	return inParallel(items, func(w work) ClusterDiff {
 		d := ClusterDiff{App: w.app.Metadata.Name, Cluster: w.cluster.Metadata.Name}
-		fail := func(err error) ClusterDiff { d.Error = err.Error(); return d }
-		if w.fetchErr != nil {
-			return fail(w.fetchErr)
+		if w.checkout != nil {
+			d.Commit = w.checkout.Fetched.Revision.Commit
 		}
-		d.Commit = w.checkout.Fetched.Revision.Commit
-		manifests, err := w.checkout.Render(w.app, w.cluster)
+		p, err := s.prepare(ctx, w)
 		if err != nil {
-			return fail(err)
+			d.Error = err.Error()
+			return d
 		}
-		if err := (policies.PruneGuard{AllowEmpty: w.app.Spec.Sync.AllowEmpty}).CheckRender(len(manifests.Objects)); err != nil {
-			return fail(err)
-		}
-		target, err := s.Target(w.cluster)
-		if err != nil {
-			return fail(err)
-		}
-		inv, err := clusters.ReadInventory(ctx, target, w.app.Metadata.Name)
-		if err != nil {
-			return fail(fmt.Errorf("cluster %s unreachable or refusing: %w", w.cluster.Metadata.Name, err))
-		}
-		d.Objects, err = clusters.NewManager(target, w.app.Metadata.Name).Diff(ctx, manifests.Objects, inv, w.app.Spec.Sync.Prune)
-		if err != nil {
-			return fail(err)
+		if d.Objects, err = clusters.NewManager(p.target, w.app.Metadata.Name).Diff(ctx, p.manifests.Objects, p.inventory, w.app.Spec.Sync.Prune); err != nil {
+			d.Error = err.Error()
 		}
 		return d
 	}), nil

@@ -203,6 +203,36 @@ func nothingSelected(cfg *config.Config, opts Options) string {
 	return "no App selects any cluster with these options"
 }
 
+// prepared is what syncing or diffing one App on one cluster starts from.
+type prepared struct {
+	manifests *render.Manifests
+	target    *clusters.Target
+	inventory *clusters.Inventory
+}
+
+// prepare renders the App for the cluster, applies the render guard, connects and reads the
+// inventory. With a guard's refusal (*policies.RefusalError) it returns the manifests too.
+func (s *Syncer) prepare(ctx context.Context, w work) (*prepared, error) {
+	if w.fetchErr != nil {
+		return nil, w.fetchErr
+	}
+	manifests, err := w.checkout.Render(w.app, w.cluster)
+	if err != nil {
+		return nil, err
+	}
+	p := &prepared{manifests: manifests}
+	if err := (policies.PruneGuard{AllowEmpty: w.app.Spec.Sync.AllowEmpty}).CheckRender(len(manifests.Objects)); err != nil {
+		return p, err
+	}
+	if p.target, err = s.Target(w.cluster); err != nil {
+		return p, err
+	}
+	if p.inventory, err = clusters.ReadInventory(ctx, p.target, w.app.Metadata.Name); err != nil {
+		return p, fmt.Errorf("cluster %s unreachable or refusing: %w", w.cluster.Metadata.Name, err)
+	}
+	return p, nil
+}
+
 // syncOne syncs one App to one cluster.
 func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Writer) ClusterResult {
 	started := time.Now()
@@ -216,27 +246,21 @@ func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Write
 		fmt.Fprintf(out, "%s/%s: %s%s\n", r.Cluster, r.App, r.Status, summary(r))
 		return r
 	}
-	if w.fetchErr != nil {
-		return finish(Failed, w.fetchErr)
+	if checkout != nil {
+		r.Commit = checkout.Fetched.Revision.Commit
 	}
-	r.Commit = checkout.Fetched.Revision.Commit
-	manifests, err := checkout.Render(app, c)
-	if err != nil {
-		return finish(Failed, err)
+	p, err := s.prepare(ctx, w)
+	if p != nil {
+		r.Digest = p.manifests.Digest
 	}
-	r.Digest = manifests.Digest
-	guard := policies.PruneGuard{AllowEmpty: app.Spec.Sync.AllowEmpty}
-	if err := guard.CheckRender(len(manifests.Objects)); err != nil {
+	var refusal *policies.RefusalError
+	switch {
+	case errors.As(err, &refusal):
 		return finish(Refused, err)
-	}
-	target, err := s.Target(c)
-	if err != nil {
+	case err != nil:
 		return finish(Failed, err)
 	}
-	inv, err := clusters.ReadInventory(ctx, target, app.Metadata.Name)
-	if err != nil {
-		return finish(Failed, fmt.Errorf("cluster %s unreachable or refusing: %w", c.Metadata.Name, err))
-	}
+	manifests, target, inv := p.manifests, p.target, p.inventory
 	before := inv.Clone()
 	writeInventory := func() error {
 		if inv.SameAs(before) {
