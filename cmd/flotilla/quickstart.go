@@ -201,10 +201,9 @@ Look at it:
   kubectl --kubeconfig %[1]s --context local-3 -n bookinfo get deployments
   kubectl --kubeconfig %[1]s --context local-2 -n bookinfo get virtualservice reviews -o yaml
 
-Change it the GitOps way:
-  cd %[2]s
-  sed -i 's/value: 90}/value: 70}/; s/value: 10}/value: 30}/' overlays/staging/kustomization.yaml
-  git commit -qam "staging: 30%% canary" && git push -q
+Change it the GitOps way (the example repository's work tree is %[2]s):
+  sed -i 's/value: 90}/value: 70}/; s/value: 10}/value: 30}/' %[2]s/overlays/staging/kustomization.yaml
+  git -C %[2]s commit -qam "staging: 30%% canary" && git -C %[2]s push -q
   %[3]s diff --config %[4]s      # what would change, per cluster
   %[3]s sync --config %[4]s      # make it so
 
