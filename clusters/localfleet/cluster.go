@@ -49,6 +49,9 @@ func (c *Cluster) start(ctx context.Context, s clusterSetup) error {
 		return fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
 	fmt.Fprintf(s.out, "%s: kube-apiserver ready at %s (%s)\n", c.Name, c.Server, time.Since(started).Round(100*time.Millisecond))
+	if err := c.startComponents(c.controllerManager(s)); err != nil {
+		return fmt.Errorf("cluster %s: %w", c.Name, err)
+	}
 	if err := createFakeNode(ctx, client); err != nil {
 		return fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
@@ -63,9 +66,9 @@ func (c *Cluster) start(ctx context.Context, s clusterSetup) error {
 	return nil
 }
 
-// startProcesses starts kube-apiserver on a fresh port together with kube-controller-manager,
-// kube-scheduler and kwok, which wait for it (starting them at once saves seconds), and returns
-// once the API server is ready. If the port was taken between picking and binding it, it starts
+// startProcesses starts kube-apiserver on a fresh port together with kube-scheduler and kwok,
+// which wait for it (starting them at once saves time), and returns once the API server is
+// ready. If the port was taken between picking and binding it, it starts
 // over on another.
 func (c *Cluster) startProcesses(ctx context.Context, s clusterSetup) (*kubernetes.Clientset, error) {
 	logPath := filepath.Join(c.dir, "kube-apiserver.log")
@@ -106,7 +109,7 @@ func (c *Cluster) startProcesses(ctx context.Context, s clusterSetup) (*kubernet
 		if err := writeKubeconfig(c.Kubeconfig, s.pki, c); err != nil {
 			return nil, err
 		}
-		if err := c.startComponents(s); err != nil {
+		if err := c.startComponents(c.patientComponents(s)...); err != nil {
 			return nil, err
 		}
 		client, err := kubernetes.NewForConfig(c.Config)
@@ -128,22 +131,31 @@ func (c *Cluster) startProcesses(ctx context.Context, s clusterSetup) (*kubernet
 	}
 }
 
-// startComponents starts kube-controller-manager, kube-scheduler and kwok against the cluster.
-func (c *Cluster) startComponents(s clusterSetup) error {
-	components := []struct {
-		name, bin string
-		args      []string
-	}{
-		{"kube-controller-manager", s.bins.ControllerManager, []string{
-			"--kubeconfig=" + c.Kubeconfig,
-			"--leader-elect=false",
-			"--controllers=*,-serviceaccount-token",
-			"--service-account-private-key-file=" + s.pki.ServiceAccountKey,
-			"--root-ca-file=" + s.pki.CACert,
-			"--use-service-account-credentials=false",
-			"--cluster-name=" + c.Name,
-			"--secure-port=0",
-		}},
+// component is a cluster process other than the API server.
+type component struct {
+	name, bin string
+	args      []string
+}
+
+// controllerManager gives up if the API server is not healthy within 10 s of its start (a
+// fixed timeout in kube-controller-manager), which a loaded machine can exceed: it starts once
+// the API server is ready.
+func (c *Cluster) controllerManager(s clusterSetup) component {
+	return component{"kube-controller-manager", s.bins.ControllerManager, []string{
+		"--kubeconfig=" + c.Kubeconfig,
+		"--leader-elect=false",
+		"--controllers=*,-serviceaccount-token",
+		"--service-account-private-key-file=" + s.pki.ServiceAccountKey,
+		"--root-ca-file=" + s.pki.CACert,
+		"--use-service-account-credentials=false",
+		"--cluster-name=" + c.Name,
+		"--secure-port=0",
+	}}
+}
+
+// patientComponents wait for the API server however long it takes, so they start with it.
+func (c *Cluster) patientComponents(s clusterSetup) []component {
+	return []component{
 		{"kube-scheduler", s.bins.Scheduler, []string{
 			"--kubeconfig=" + c.Kubeconfig,
 			"--leader-elect=false",
@@ -157,6 +169,10 @@ func (c *Cluster) startComponents(s clusterSetup) error {
 			"--server-address=",
 		}},
 	}
+}
+
+// startComponents starts processes against the cluster, each logging to its own file.
+func (c *Cluster) startComponents(components ...component) error {
 	for _, comp := range components {
 		p, err := spawn(comp.name, c.Name, filepath.Join(c.dir, comp.name+".log"), comp.bin, comp.args...)
 		if err != nil {
