@@ -55,16 +55,6 @@ func (e InventoryEntry) GroupVersionKind() schema.GroupVersionKind {
 	return schema.GroupVersionKind{Group: e.Group, Version: e.Version, Kind: e.Kind}
 }
 
-// Entry returns the entry for id, if any.
-func (inv *Inventory) Entry(id render.ObjectID) (InventoryEntry, bool) {
-	for _, e := range inv.Entries {
-		if e.ObjectID == id {
-			return e, true
-		}
-	}
-	return InventoryEntry{}, false
-}
-
 // ReadInventory returns the App's inventory on the cluster, empty if there is none yet.
 func ReadInventory(ctx context.Context, t *Target, app string) (*Inventory, error) {
 	cm, err := t.dynamic.Resource(configMapGVR).Namespace(InventoryNamespace).Get(ctx, inventoryPrefix+app, metav1.GetOptions{})

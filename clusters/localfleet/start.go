@@ -181,16 +181,6 @@ func (f *Fleet) state(istio bool) *state {
 	return s
 }
 
-// Cluster returns the cluster with the given name, or nil.
-func (f *Fleet) Cluster(name string) *Cluster {
-	for _, c := range f.Clusters {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
-}
-
 // Stop ends every process of the fleet and waits until they are gone. It removes the folder if
 // Start created it as a temporary one; otherwise it keeps the logs and removes the rest. Stop is
 // safe to call more than once.
