@@ -2,10 +2,8 @@ package clusters
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 
@@ -34,13 +32,15 @@ type ApplyOptions struct {
 	ForceConflicts bool
 	// Adopt takes over objects that exist but were not created by Flotilla.
 	Adopt bool
-	// Parallelism bounds concurrent writes to the cluster.
+	// Parallelism bounds concurrent requests to the cluster.
 	Parallelism int
 	// EstablishTimeout bounds the wait for applied CRDs to be served.
 	EstablishTimeout time.Duration
 	// DryRun asks the server what would change (server-side dry run) and writes nothing. The
 	// kinds of CRDs that a dry run does not create cannot be checked and are reported skipped.
 	DryRun bool
+	// Live is what Prefetch listed, to be used instead of listing again where it suffices.
+	Live *LiveObjects
 }
 
 // DefaultApplyOptions: no forcing, no adoption, 8 writes at a time, 1 minute for CRDs.
@@ -58,9 +58,10 @@ type desiredObject struct {
 
 // Apply makes the cluster hold objs (in apply order) for the App, with server-side apply:
 // CRDs first (waiting until they are served), then Namespaces, then everything else, in
-// parallel. It sends no request for an object whose desired hash and live resourceVersion both
-// match the inventory; it finds what exists with one metadata LIST per kind and namespace. It
-// updates inv's entries for what it applied. An error for one object does not stop the others;
+// parallel. It finds what exists with one metadata LIST per kind and namespace, and sends no
+// request for an object that is unchanged on both sides: its desired-hash annotation matches
+// the new render and the fields Flotilla owns in it are those recorded in the inventory (see
+// ownedFields). It updates inv's entries for what it applied. An error for one object does not stop the others;
 // the returned error joins every ApplyError.
 func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured, inv *Inventory, opts ApplyOptions) (ChangeSet, error) {
 	if opts.Parallelism <= 0 {
@@ -79,14 +80,22 @@ func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 	}
 	var changes ChangeSet
 	var errs []error
+	created := map[string]bool{} // namespaces this sync created: nothing is in them yet
 	for i, phase := range phases {
 		if len(phase) == 0 {
 			continue
 		}
-		cs, err := m.applyPhase(ctx, phase, inv, opts)
+		cs, err := m.applyPhase(ctx, phase, inv, opts, created)
 		changes = append(changes, cs...)
 		if err != nil {
 			errs = append(errs, err)
+		}
+		if i == 1 && !opts.DryRun {
+			for _, c := range cs {
+				if c.Action == Created {
+					created[c.ID.Name] = true
+				}
+			}
 		}
 		if i == 0 && !opts.DryRun {
 			if err := m.waitEstablished(ctx, cs, opts.EstablishTimeout); err != nil {
@@ -99,8 +108,9 @@ func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 	return changes, errors.Join(errs...)
 }
 
-// applyPhase applies objects that do not depend on each other.
-func (m *Manager) applyPhase(ctx context.Context, objs []*unstructured.Unstructured, inv *Inventory, opts ApplyOptions) (ChangeSet, error) {
+// applyPhase applies objects that do not depend on each other. Objects in the empty namespaces
+// need no LIST to know that they do not exist.
+func (m *Manager) applyPhase(ctx context.Context, objs []*unstructured.Unstructured, inv *Inventory, opts ApplyOptions, empty map[string]bool) (ChangeSet, error) {
 	changes := make(ChangeSet, len(objs))
 	errs := make([]error, len(objs))
 	desired := make([]*desiredObject, len(objs))
@@ -119,7 +129,7 @@ func (m *Manager) applyPhase(ctx context.Context, objs []*unstructured.Unstructu
 		desired[i] = d
 		changes[i].ID = d.id
 	}
-	live, err := m.listLive(ctx, desired)
+	live, err := m.listLive(ctx, desired, opts.Live, empty, opts.Parallelism)
 	if err != nil {
 		return changes, err
 	}
@@ -145,7 +155,7 @@ func (m *Manager) applyPhase(ctx context.Context, objs []*unstructured.Unstructu
 				errs[i] = &ApplyError{Cluster: m.target.Name, ID: d.id, Err: err}
 				return
 			}
-			entries[i] = &InventoryEntry{ObjectID: d.id, Version: d.obj.GroupVersionKind().Version, Hash: d.hash, Live: state}
+			entries[i] = &InventoryEntry{ObjectID: d.id, Version: d.obj.GroupVersionKind().Version, Fields: state}
 		})
 	}
 	wg.Wait()
@@ -159,73 +169,39 @@ func (m *Manager) applyPhase(ctx context.Context, objs []*unstructured.Unstructu
 
 // prepare labels the object as the App's, hashes it and finds its resource.
 func (m *Manager) prepare(obj *unstructured.Unstructured) (*desiredObject, error) {
-	d := &desiredObject{obj: owned(obj, m.app)}
+	d := &desiredObject{}
 	mapping, err := m.target.mapping(obj.GroupVersionKind())
 	if err != nil {
 		return nil, fmt.Errorf("the cluster serves no %s: %w", obj.GroupVersionKind(), err)
 	}
 	d.mapping = mapping
-	if mapping.Scope.Name() == meta.RESTScopeNameNamespace && d.obj.GetNamespace() == "" {
-		d.obj.SetNamespace(metav1.NamespaceDefault)
+	namespace := obj.GetNamespace()
+	switch {
+	case mapping.Scope.Name() != meta.RESTScopeNameNamespace:
+		namespace = ""
+	case namespace == "":
+		namespace = metav1.NamespaceDefault
 	}
-	if mapping.Scope.Name() != meta.RESTScopeNameNamespace {
-		d.obj.SetNamespace("")
+	if namespace != obj.GetNamespace() {
+		obj = obj.DeepCopy()
+		obj.SetNamespace(namespace)
 	}
-	d.id = render.IDOf(d.obj)
-	if d.hash, err = objectHash(d.obj); err != nil {
+	if d.obj, d.hash, err = owned(obj, m.app); err != nil {
 		return nil, err
 	}
+	d.id = render.IDOf(d.obj)
 	return d, nil
 }
 
-// resourceKey is what one LIST covers: a resource in a namespace ("" for cluster-scoped).
-type resourceKey struct {
-	gvr       schema.GroupVersionResource
-	namespace string
-}
-
-// listLive finds which desired objects exist, with one metadata-only LIST per resource and
-// namespace.
-func (m *Manager) listLive(ctx context.Context, desired []*desiredObject) (map[render.ObjectID]*metav1.PartialObjectMetadata, error) {
-	keys := map[resourceKey]*desiredObject{}
-	for _, d := range desired {
-		if d != nil {
-			keys[resourceKey{d.mapping.Resource, d.obj.GetNamespace()}] = d
-		}
-	}
-	live := map[render.ObjectID]*metav1.PartialObjectMetadata{}
-	for key, sample := range keys {
-		var list *metav1.PartialObjectMetadataList
-		var err error
-		if key.namespace == "" {
-			list, err = m.target.metadata.Resource(key.gvr).List(ctx, metav1.ListOptions{})
-		} else {
-			list, err = m.target.metadata.Resource(key.gvr).Namespace(key.namespace).List(ctx, metav1.ListOptions{})
-		}
-		if apierrors.IsNotFound(err) {
-			continue // the namespace does not exist yet, so neither do its objects
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: list %s: %w", m.target.Name, key.gvr.Resource, err)
-		}
-		gvk := sample.obj.GroupVersionKind()
-		for i := range list.Items {
-			item := &list.Items[i]
-			live[render.ObjectID{Group: gvk.Group, Kind: gvk.Kind, Namespace: item.Namespace, Name: item.Name}] = item
-		}
-	}
-	return live, nil
-}
-
-// applyOne decides what one object needs and does it. It returns the action and the live state
-// afterwards.
+// applyOne decides what one object needs and does it. It returns the action and the fields
+// Flotilla owns afterwards.
 func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.PartialObjectMetadata, entry InventoryEntry, inInventory bool, opts ApplyOptions) (Action, string, error) {
 	force := opts.ForceConflicts
 	if live != nil {
 		owner := live.Labels[LabelApp]
 		switch {
-		case inInventory && entry.Hash == d.hash && entry.Live == liveState(live, d.obj):
-			return Unchanged, entry.Live, nil // neither side changed since our last apply
+		case inInventory && live.Annotations[AnnotationDesiredHash] == d.hash && entry.Fields != "" && entry.Fields == ownedFields(live):
+			return Unchanged, entry.Fields, nil // neither side changed since our last apply
 		case owner != "" && owner != m.app && !inInventory:
 			return Failed, "", fmt.Errorf("exists and belongs to App/%s; two Apps cannot manage one object", owner)
 		case owner != m.app && !inInventory && !opts.Adopt:
@@ -240,35 +216,11 @@ func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.P
 	}
 	switch {
 	case live == nil:
-		return Created, liveState(applied, d.obj), nil
+		return Created, ownedFields(applied), nil
 	case applied.GetResourceVersion() == live.ResourceVersion:
-		return Unchanged, liveState(applied, d.obj), nil
+		return Unchanged, ownedFields(applied), nil
 	}
-	return Configured, liveState(applied, d.obj), nil
-}
-
-// liveState fingerprints what of a live object Flotilla's apply could have changed. For objects
-// with a generation (workloads, most custom resources) it is the generation plus the values of
-// the labels and annotations that the desired object sets, so that status updates and
-// annotations written by controllers do not count as changes; for the others (ConfigMaps,
-// Secrets, Services, …) it is the resourceVersion.
-func liveState(obj metav1.Object, desired *unstructured.Unstructured) string {
-	if gen := obj.GetGeneration(); gen > 0 {
-		h := sha256.New()
-		for _, pair := range [][2]map[string]string{{desired.GetLabels(), obj.GetLabels()}, {desired.GetAnnotations(), obj.GetAnnotations()}} {
-			keys := make([]string, 0, len(pair[0]))
-			for k := range pair[0] {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				fmt.Fprintf(h, "%s=%s\x00", k, pair[1][k])
-			}
-			h.Write([]byte{0xff})
-		}
-		return fmt.Sprintf("generation %d, metadata %x", gen, h.Sum(nil)[:8])
-	}
-	return "resourceVersion " + obj.GetResourceVersion()
+	return Configured, ownedFields(applied), nil
 }
 
 // describeApplyError adds what to do next to errors users can act on.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/flotilla-dev/flotilla/sources/render"
@@ -24,6 +25,10 @@ const (
 	LabelApp = "flotilla.dev/app"
 	// AnnotationPrune set to "disabled" keeps an object when it leaves Git.
 	AnnotationPrune = "flotilla.dev/prune"
+	// AnnotationDesiredHash is the hash of the object as Git asked for it at its last apply
+	// (labels included, this annotation excluded): a sync compares it with the new render to
+	// tell, without a request, whether the desired object changed.
+	AnnotationDesiredHash = "flotilla.dev/desired-hash"
 )
 
 // Action is what a sync did, or would do, to one object.
@@ -74,8 +79,9 @@ func (e *ApplyError) Error() string { return fmt.Sprintf("%s: %s: %v", e.Cluster
 // Unwrap returns the API error.
 func (e *ApplyError) Unwrap() error { return e.Err }
 
-// owned returns a copy of obj labelled as managed by Flotilla for app.
-func owned(obj *unstructured.Unstructured, app string) *unstructured.Unstructured {
+// owned returns a copy of obj labelled as managed by Flotilla for app and annotated with its
+// desired hash, and that hash.
+func owned(obj *unstructured.Unstructured, app string) (*unstructured.Unstructured, string, error) {
 	out := obj.DeepCopy()
 	labels := out.GetLabels()
 	if labels == nil {
@@ -84,16 +90,52 @@ func owned(obj *unstructured.Unstructured, app string) *unstructured.Unstructure
 	labels[LabelManagedBy] = ManagedByValue
 	labels[LabelApp] = app
 	out.SetLabels(labels)
-	return out
+	annotations := out.GetAnnotations()
+	delete(annotations, AnnotationDesiredHash) // Git does not get to choose it
+	out.SetAnnotations(annotations)
+	hash, err := objectHash(out)
+	if err != nil {
+		return nil, "", err
+	}
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[AnnotationDesiredHash] = hash
+	out.SetAnnotations(annotations)
+	return out, hash, nil
 }
 
-// objectHash is the sha256 of an object's canonical JSON: what was asked for, to notice when the
-// desired object changes.
+// objectHash is a sha256 of an object's canonical JSON (128 bits of it, in hex): what was asked
+// for, to notice when the desired object changes.
 func objectHash(obj *unstructured.Unstructured) (string, error) {
 	b, err := json.Marshal(obj.Object)
 	if err != nil {
 		return "", err
 	}
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+	return hex.EncodeToString(sum[:16]), nil
+}
+
+// ownedFields fingerprints the fields Flotilla's server-side apply owns in a live object: the
+// API version and field set of its Apply entry in managedFields ("" when it has none). The
+// API server takes a field away from every other manager as soon as anyone changes, adds or
+// removes it, so the fingerprint differs from the one recorded at apply time whenever someone
+// touched what Flotilla set, and stays the same when others change only their own fields or the
+// status. It is a few hundred bytes of metadata that a metadata-only LIST returns.
+func ownedFields(obj metav1.Object) string {
+	h := sha256.New()
+	found := false
+	for _, e := range obj.GetManagedFields() {
+		if e.Manager != FieldManager || e.Operation != metav1.ManagedFieldsOperationApply || e.Subresource != "" || e.FieldsV1 == nil {
+			continue
+		}
+		found = true
+		fmt.Fprintf(h, "%s\x00", e.APIVersion)
+		h.Write(e.FieldsV1.GetRawBytes())
+		h.Write([]byte{0})
+	}
+	if !found {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }

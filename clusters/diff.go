@@ -48,7 +48,7 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 		client := m.target.resource(d.mapping, d.obj.GetNamespace())
 		live, err := client.Get(ctx, d.obj.GetName(), metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			diffs = append(diffs, ObjectDiff{ID: d.id, Action: Created, Diff: unified(d.id, "", mask.yaml(d.obj))})
+			diffs = append(diffs, ObjectDiff{ID: d.id, Action: Created, Diff: unified(d.id, "", mask.yaml(normalize(d.obj)))})
 			continue
 		}
 		if err != nil {
@@ -92,12 +92,17 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 }
 
 // normalize drops what the server fills in and Git never says: status, managedFields,
-// resourceVersion, generation, uid, timestamps.
+// resourceVersion, generation, uid, timestamps; and Flotilla's desired-hash annotation, which
+// changes exactly when something Git says changes.
 func normalize(obj *unstructured.Unstructured) *unstructured.Unstructured {
 	out := obj.DeepCopy()
 	delete(out.Object, "status")
 	for _, field := range []string{"managedFields", "resourceVersion", "generation", "uid", "creationTimestamp", "selfLink"} {
 		unstructured.RemoveNestedField(out.Object, "metadata", field)
+	}
+	unstructured.RemoveNestedField(out.Object, "metadata", "annotations", AnnotationDesiredHash)
+	if len(out.GetAnnotations()) == 0 {
+		unstructured.RemoveNestedField(out.Object, "metadata", "annotations")
 	}
 	return out
 }

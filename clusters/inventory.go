@@ -17,10 +17,11 @@ import (
 )
 
 // The inventory of an App on a cluster is a ConfigMap in InventoryNamespace named
-// "inventory-APP". It lists every object Flotilla applied for the App, with the hash of what was
-// asked for and the resourceVersion the cluster answered, so that a later sync can tell without
-// a request per object whether anything changed on either side, and so that prune deletes only
-// what Flotilla created.
+// "inventory-APP". It lists every object Flotilla applied for the App, with a fingerprint of
+// the fields Flotilla owns in it (see ownedFields), so that prune deletes only what Flotilla
+// created and a later sync can tell without a request per object whether anyone touched them.
+// It changes only when that list or a fingerprint changes: a commit that changes the values of
+// one object writes that object and not the inventory.
 const (
 	InventoryNamespace = "flotilla-system"
 	inventoryPrefix    = "inventory-"
@@ -31,7 +32,9 @@ var configMapGVR = schema.GroupVersionResource{Version: "v1", Resource: "configm
 
 // Inventory is what Flotilla manages for one App on one cluster.
 type Inventory struct {
-	App      string           `json:"app"`
+	App string `json:"app"`
+	// Revision and Digest are the commit and render digest of the sync that last wrote the
+	// inventory, i.e. that last changed the set of objects or who owns their fields.
 	Revision string           `json:"revision,omitempty"`
 	Digest   string           `json:"digest,omitempty"`
 	Entries  []InventoryEntry `json:"objects"`
@@ -44,10 +47,8 @@ type InventoryEntry struct {
 	render.ObjectID
 	// Version is the API version the object was applied with.
 	Version string `json:"version"`
-	// Hash is the hash of the desired object at the last apply.
-	Hash string `json:"hash"`
-	// Live is the live object's state right after the last apply (see liveState).
-	Live string `json:"live"`
+	// Fields fingerprints the fields Flotilla owned right after its last apply (ownedFields).
+	Fields string `json:"fields"`
 }
 
 // GroupVersionKind of the entry.
@@ -125,10 +126,10 @@ func (inv *Inventory) Clone() *Inventory {
 	return &out
 }
 
-// SameAs reports whether two inventories record the same revision, digest and objects, so that a
-// sync that changed nothing writes nothing.
+// SameAs reports whether two inventories record the same objects and fingerprints, so that a
+// sync that changed neither writes no inventory, whatever its revision.
 func (inv *Inventory) SameAs(other *Inventory) bool {
-	if inv.App != other.App || inv.Revision != other.Revision || inv.Digest != other.Digest || len(inv.Entries) != len(other.Entries) {
+	if inv.App != other.App || len(inv.Entries) != len(other.Entries) {
 		return false
 	}
 	index := make(map[render.ObjectID]InventoryEntry, len(other.Entries))

@@ -29,7 +29,7 @@ func (s *Syncer) Diff(ctx context.Context, cfg *config.Config, opts Options) ([]
 		if w.checkout != nil {
 			d.Commit = w.checkout.Fetched.Revision.Commit
 		}
-		p, err := s.prepare(ctx, w)
+		p, err := s.prepare(ctx, w, false)
 		if err != nil {
 			d.Error = err.Error()
 			return d

@@ -208,29 +208,52 @@ type prepared struct {
 	manifests *render.Manifests
 	target    *clusters.Target
 	inventory *clusters.Inventory
+	// live is the metadata of the inventory's objects, listed while the revision rendered.
+	live *clusters.LiveObjects
 }
 
-// prepare renders the App for the cluster, applies the render guard, connects and reads the
-// inventory. With a guard's refusal (*policies.RefusalError) it returns the manifests too.
-func (s *Syncer) prepare(ctx context.Context, w work) (*prepared, error) {
+// prepare renders the App for the cluster and applies the render guard; meanwhile it connects,
+// reads the inventory and, with prefetch, lists what the inventory's objects look like now, so
+// that the cluster's answers arrive while kustomize works. With a guard's refusal
+// (*policies.RefusalError) it returns the manifests too. A failed render or refusal wins over a
+// cluster error: they are the App's problem, not the cluster's.
+func (s *Syncer) prepare(ctx context.Context, w work, prefetch bool) (*prepared, error) {
 	if w.fetchErr != nil {
 		return nil, w.fetchErr
 	}
+	readCtx, cancelRead := context.WithCancel(ctx)
+	defer cancelRead()
+	read := make(chan *prepared, 1)
+	var readErr error
+	go func() {
+		p := &prepared{}
+		defer func() { read <- p }()
+		app := w.app.Metadata.Name
+		if p.target, readErr = s.Target(w.cluster); readErr != nil {
+			return
+		}
+		if p.inventory, readErr = clusters.ReadInventory(readCtx, p.target, app); readErr != nil {
+			readErr = fmt.Errorf("cluster %s unreachable or refusing: %w", w.cluster.Metadata.Name, readErr)
+			return
+		}
+		if prefetch {
+			p.live = clusters.NewManager(p.target, app).Prefetch(readCtx, p.inventory, clusters.DefaultApplyOptions().Parallelism)
+		}
+	}()
 	manifests, err := w.checkout.Render(w.app, w.cluster)
 	if err != nil {
+		cancelRead()
+		<-read
 		return nil, err
 	}
-	p := &prepared{manifests: manifests}
 	if err := (policies.PruneGuard{AllowEmpty: w.app.Spec.Sync.AllowEmpty}).CheckRender(len(manifests.Objects)); err != nil {
-		return p, err
+		cancelRead()
+		<-read
+		return &prepared{manifests: manifests}, err
 	}
-	if p.target, err = s.Target(w.cluster); err != nil {
-		return p, err
-	}
-	if p.inventory, err = clusters.ReadInventory(ctx, p.target, w.app.Metadata.Name); err != nil {
-		return p, fmt.Errorf("cluster %s unreachable or refusing: %w", w.cluster.Metadata.Name, err)
-	}
-	return p, nil
+	p := <-read
+	p.manifests = manifests
+	return p, readErr
 }
 
 // syncOne syncs one App to one cluster.
@@ -249,7 +272,7 @@ func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Write
 	if checkout != nil {
 		r.Commit = checkout.Fetched.Revision.Commit
 	}
-	p, err := s.prepare(ctx, w)
+	p, err := s.prepare(ctx, w, !opts.DryRun)
 	if p != nil {
 		r.Digest = p.manifests.Digest
 	}
@@ -272,6 +295,7 @@ func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Write
 	manager := clusters.NewManager(target, app.Metadata.Name)
 	applyOpts := clusters.DefaultApplyOptions()
 	applyOpts.ForceConflicts, applyOpts.Adopt, applyOpts.DryRun = opts.ForceConflicts, app.Spec.Sync.Adopt, opts.DryRun
+	applyOpts.Live = p.live
 	changes, applyErr := manager.Apply(ctx, manifests.Objects, inv, applyOpts)
 	r.Changes = changes
 	if opts.DryRun {

@@ -1,0 +1,147 @@
+package clusters
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/flotilla-dev/flotilla/sources/render"
+)
+
+// resourceKey is what one LIST covers: a resource in a namespace ("" for cluster-scoped).
+type resourceKey struct {
+	gvr       schema.GroupVersionResource
+	namespace string
+}
+
+// LiveObjects is the metadata of what a cluster holds, by resource and namespace, as listed at
+// one moment.
+type LiveObjects struct {
+	lists map[resourceKey][]metav1.PartialObjectMetadata
+}
+
+// Prefetch lists the metadata of every resource and namespace the inventory's objects live in,
+// in parallel, so that a sync can read the cluster while the new revision renders. It is a
+// best effort: what cannot be listed is left out, and Apply lists it itself.
+func (m *Manager) Prefetch(ctx context.Context, inv *Inventory, parallelism int) *LiveObjects {
+	keys := map[resourceKey]bool{}
+	for _, e := range inv.Entries {
+		if mapping, err := m.target.mapping(e.GroupVersionKind()); err == nil {
+			keys[resourceKey{mapping.Resource, e.Namespace}] = true
+		}
+	}
+	lists, _ := m.listKeys(ctx, keys, parallelism)
+	return &LiveObjects{lists: lists}
+}
+
+// listLive finds which desired objects exist, with one metadata-only LIST per resource and
+// namespace, in parallel. A list in prefetched is used instead when it holds every desired
+// object of its resource and namespace; where one is missing, the list is made again, so that
+// an object someone created since the prefetch is not mistaken for a new one. Namespaces in
+// empty were created moments ago by this sync and are not listed.
+func (m *Manager) listLive(ctx context.Context, desired []*desiredObject, prefetched *LiveObjects, empty map[string]bool, parallelism int) (map[render.ObjectID]*metav1.PartialObjectMetadata, error) {
+	groupKinds := map[resourceKey]schema.GroupKind{}
+	wanted := map[resourceKey][]render.ObjectID{}
+	for _, d := range desired {
+		if d != nil {
+			key := resourceKey{d.mapping.Resource, d.obj.GetNamespace()}
+			groupKinds[key] = d.obj.GroupVersionKind().GroupKind()
+			wanted[key] = append(wanted[key], d.id)
+		}
+	}
+	lists := map[resourceKey][]metav1.PartialObjectMetadata{}
+	missing := map[resourceKey]bool{}
+	for key, ids := range wanted {
+		items, ok := prefetched.list(key)
+		switch {
+		case ok && holdsAll(items, ids):
+			lists[key] = items
+		case key.namespace != "" && empty[key.namespace]:
+			lists[key] = nil
+		default:
+			missing[key] = true
+		}
+	}
+	listed, err := m.listKeys(ctx, missing, parallelism)
+	if err != nil {
+		return nil, err
+	}
+	for key, items := range listed {
+		lists[key] = items
+	}
+	live := map[render.ObjectID]*metav1.PartialObjectMetadata{}
+	for key, items := range lists {
+		gk := groupKinds[key]
+		for i := range items {
+			item := &items[i]
+			live[render.ObjectID{Group: gk.Group, Kind: gk.Kind, Namespace: item.Namespace, Name: item.Name}] = item
+		}
+	}
+	return live, nil
+}
+
+func (l *LiveObjects) list(key resourceKey) ([]metav1.PartialObjectMetadata, bool) {
+	if l == nil {
+		return nil, false
+	}
+	items, ok := l.lists[key]
+	return items, ok
+}
+
+func holdsAll(items []metav1.PartialObjectMetadata, ids []render.ObjectID) bool {
+	names := make(map[string]bool, len(items))
+	for _, item := range items {
+		names[item.Name] = true
+	}
+	for _, id := range ids {
+		if !names[id.Name] {
+			return false
+		}
+	}
+	return true
+}
+
+// listKeys makes one metadata LIST per key, parallelism at a time. A namespace that does not
+// exist yet holds nothing.
+func (m *Manager) listKeys(ctx context.Context, keys map[resourceKey]bool, parallelism int) (map[resourceKey][]metav1.PartialObjectMetadata, error) {
+	if parallelism <= 0 {
+		parallelism = DefaultApplyOptions().Parallelism
+	}
+	var (
+		mu    sync.Mutex
+		lists = make(map[resourceKey][]metav1.PartialObjectMetadata, len(keys))
+		errs  []error
+		wg    sync.WaitGroup
+	)
+	limit := make(chan struct{}, parallelism)
+	for key := range keys {
+		wg.Go(func() {
+			limit <- struct{}{}
+			defer func() { <-limit }()
+			var list *metav1.PartialObjectMetadataList
+			var err error
+			if key.namespace == "" {
+				list, err = m.target.metadata.Resource(key.gvr).List(ctx, metav1.ListOptions{})
+			} else {
+				list, err = m.target.metadata.Resource(key.gvr).Namespace(key.namespace).List(ctx, metav1.ListOptions{})
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case apierrors.IsNotFound(err):
+				lists[key] = nil
+			case err != nil:
+				errs = append(errs, fmt.Errorf("%s: list %s: %w", m.target.Name, key.gvr.Resource, err))
+			default:
+				lists[key] = list.Items
+			}
+		})
+	}
+	wg.Wait()
+	return lists, errors.Join(errs...)
+}
