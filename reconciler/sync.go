@@ -272,7 +272,7 @@ func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Write
 	if checkout != nil {
 		r.Commit = checkout.Fetched.Revision.Commit
 	}
-	p, err := s.prepare(ctx, w, !opts.DryRun)
+	p, err := s.prepare(ctx, w, true)
 	if p != nil {
 		r.Digest = p.manifests.Digest
 	}

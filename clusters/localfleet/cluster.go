@@ -153,6 +153,9 @@ func (c *Cluster) controllerManager(s clusterSetup) component {
 	}}
 }
 
+// nodeLeaseSeconds is the fake node's Lease duration; kwok renews it at a quarter of that.
+const nodeLeaseSeconds = 40
+
 // patientComponents wait for the API server however long it takes, so they start with it.
 func (c *Cluster) patientComponents(s clusterSetup) []component {
 	return []component{
@@ -167,6 +170,10 @@ func (c *Cluster) patientComponents(s clusterSetup) []component {
 			"--manage-nodes-with-annotation-selector=" + kwokNodeAnnotation + "=fake",
 			"--config=" + s.bins.KwokStages,
 			"--server-address=",
+			// Keep the node alive with a Lease renewed every few seconds. Without one, the node's
+			// only heartbeat is a status update (stage node-heartbeat-with-lease: every 10 min),
+			// the node controller marks it NotReady after 50 s, and every pod on it unready.
+			fmt.Sprintf("--node-lease-duration-seconds=%d", nodeLeaseSeconds),
 		}},
 	}
 }

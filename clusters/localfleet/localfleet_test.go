@@ -102,6 +102,30 @@ spec:
 	})
 }
 
+// Pods stay ready only while the node controller hears from the fake node: kwok must renew its
+// Lease well within the 50 s grace period, or a fleet older than a minute has no ready pod.
+func TestFakeNodeLeaseIsRenewed(t *testing.T) {
+	c := shared.Fleet(t).Clusters[0]
+	renewTime := func() (string, error) {
+		return fleettest.KubectlResult(c, "-n", "kube-node-lease", "get", "lease", localfleet.FakeNodeName, "-o", "jsonpath={.spec.renewTime}")
+	}
+	var first string
+	fleettest.Eventually(t, 30*time.Second, func() (err error) {
+		first, err = renewTime()
+		return err
+	})
+	fleettest.Eventually(t, 30*time.Second, func() error {
+		now, err := renewTime()
+		if err != nil || now == first {
+			return fmt.Errorf("lease of %s last renewed at %s (err %v), not renewed since", localfleet.FakeNodeName, now, err)
+		}
+		return nil
+	})
+	if ready := fleettest.Kubectl(t, c, "get", "node", localfleet.FakeNodeName, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`); ready != "True" {
+		t.Errorf("node %s Ready = %q", localfleet.FakeNodeName, ready)
+	}
+}
+
 func TestUnschedulableDeploymentExceedsProgressDeadline(t *testing.T) {
 	fleet := shared.Fleet(t)
 	c := fleet.Clusters[2]
