@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -43,9 +42,11 @@ type ApplyOptions struct {
 	Live *LiveObjects
 }
 
-// DefaultApplyOptions: no forcing, no adoption, 8 writes at a time, 1 minute for CRDs.
+// DefaultApplyOptions: no forcing, no adoption, 16 requests at a time, 1 minute for CRDs.
+// Measured on three local API servers sharing two cores, 16 applies in flight per cluster cost
+// the servers less CPU per object than 8 (their writes to etcd and watch events batch better).
 func DefaultApplyOptions() ApplyOptions {
-	return ApplyOptions{Parallelism: 8, EstablishTimeout: time.Minute}
+	return ApplyOptions{Parallelism: 16, EstablishTimeout: time.Minute}
 }
 
 // desiredObject is an object to apply, with what Apply learns about it.
@@ -138,27 +139,21 @@ func (m *Manager) applyPhase(ctx context.Context, objs []*unstructured.Unstructu
 		recorded[e.ObjectID] = e
 	}
 	entries := make([]*InventoryEntry, len(desired))
-	var wg sync.WaitGroup
-	limit := make(chan struct{}, opts.Parallelism)
-	for i, d := range desired {
+	forEach(len(desired), opts.Parallelism, func(i int) {
+		d := desired[i]
 		if d == nil {
-			continue
+			return
 		}
-		wg.Go(func() {
-			limit <- struct{}{}
-			defer func() { <-limit }()
-			entry, inInventory := recorded[d.id]
-			action, state, err := m.applyOne(ctx, d, live[d.id], entry, inInventory, opts)
-			changes[i].Action = action
-			if err != nil {
-				changes[i].Reason = err.Error()
-				errs[i] = &ApplyError{Cluster: m.target.Name, ID: d.id, Err: err}
-				return
-			}
-			entries[i] = &InventoryEntry{ObjectID: d.id, Version: d.obj.GroupVersionKind().Version, Fields: state}
-		})
-	}
-	wg.Wait()
+		entry, inInventory := recorded[d.id]
+		action, state, err := m.applyOne(ctx, d, live[d.id], entry, inInventory, opts)
+		changes[i].Action = action
+		if err != nil {
+			changes[i].Reason = err.Error()
+			errs[i] = &ApplyError{Cluster: m.target.Name, ID: d.id, Err: err}
+			return
+		}
+		entries[i] = &InventoryEntry{ObjectID: d.id, Version: d.obj.GroupVersionKind().Version, Fields: state}
+	})
 	for _, e := range entries {
 		if e != nil {
 			setEntry(inv, *e)

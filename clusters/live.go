@@ -109,39 +109,34 @@ func holdsAll(items []metav1.PartialObjectMetadata, ids []render.ObjectID) bool 
 // listKeys makes one metadata LIST per key, parallelism at a time. A namespace that does not
 // exist yet holds nothing.
 func (m *Manager) listKeys(ctx context.Context, keys map[resourceKey]bool, parallelism int) (map[resourceKey][]metav1.PartialObjectMetadata, error) {
-	if parallelism <= 0 {
-		parallelism = DefaultApplyOptions().Parallelism
+	ordered := make([]resourceKey, 0, len(keys))
+	for key := range keys {
+		ordered = append(ordered, key)
 	}
 	var (
 		mu    sync.Mutex
 		lists = make(map[resourceKey][]metav1.PartialObjectMetadata, len(keys))
 		errs  []error
-		wg    sync.WaitGroup
 	)
-	limit := make(chan struct{}, parallelism)
-	for key := range keys {
-		wg.Go(func() {
-			limit <- struct{}{}
-			defer func() { <-limit }()
-			var list *metav1.PartialObjectMetadataList
-			var err error
-			if key.namespace == "" {
-				list, err = m.target.metadata.Resource(key.gvr).List(ctx, metav1.ListOptions{})
-			} else {
-				list, err = m.target.metadata.Resource(key.gvr).Namespace(key.namespace).List(ctx, metav1.ListOptions{})
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case apierrors.IsNotFound(err):
-				lists[key] = nil
-			case err != nil:
-				errs = append(errs, fmt.Errorf("%s: list %s: %w", m.target.Name, key.gvr.Resource, err))
-			default:
-				lists[key] = list.Items
-			}
-		})
-	}
-	wg.Wait()
+	forEach(len(ordered), parallelism, func(i int) {
+		key := ordered[i]
+		var list *metav1.PartialObjectMetadataList
+		var err error
+		if key.namespace == "" {
+			list, err = m.target.metadata.Resource(key.gvr).List(ctx, metav1.ListOptions{})
+		} else {
+			list, err = m.target.metadata.Resource(key.gvr).Namespace(key.namespace).List(ctx, metav1.ListOptions{})
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case apierrors.IsNotFound(err):
+			lists[key] = nil
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: list %s: %w", m.target.Name, key.gvr.Resource, err))
+		default:
+			lists[key] = list.Items
+		}
+	})
 	return lists, errors.Join(errs...)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,9 +16,6 @@ import (
 // one annotated flotilla.dev/prune: disabled. Call it only after Apply of desired succeeded. It
 // removes pruned and vanished objects from inv.
 func (m *Manager) Prune(ctx context.Context, desired map[render.ObjectID]bool, inv *Inventory, parallelism int) (ChangeSet, error) {
-	if parallelism <= 0 {
-		parallelism = DefaultApplyOptions().Parallelism
-	}
 	var stale []InventoryEntry
 	for _, e := range inv.Entries {
 		if !desired[e.ObjectID] {
@@ -29,22 +25,16 @@ func (m *Manager) Prune(ctx context.Context, desired map[render.ObjectID]bool, i
 	changes := make(ChangeSet, len(stale))
 	errs := make([]error, len(stale))
 	keep := make([]bool, len(stale))
-	var wg sync.WaitGroup
-	limit := make(chan struct{}, parallelism)
-	for i, e := range stale {
-		wg.Go(func() {
-			limit <- struct{}{}
-			defer func() { <-limit }()
-			action, reason, err := m.pruneOne(ctx, e)
-			changes[i] = Change{ID: e.ObjectID, Action: action, Reason: reason}
-			if err != nil {
-				changes[i].Reason = err.Error()
-				errs[i] = &ApplyError{Cluster: m.target.Name, ID: e.ObjectID, Err: err}
-				keep[i] = true
-			}
-		})
-	}
-	wg.Wait()
+	forEach(len(stale), parallelism, func(i int) {
+		e := stale[i]
+		action, reason, err := m.pruneOne(ctx, e)
+		changes[i] = Change{ID: e.ObjectID, Action: action, Reason: reason}
+		if err != nil {
+			changes[i].Reason = err.Error()
+			errs[i] = &ApplyError{Cluster: m.target.Name, ID: e.ObjectID, Err: err}
+			keep[i] = true
+		}
+	})
 	gone := map[render.ObjectID]bool{}
 	for i, e := range stale {
 		if !keep[i] {

@@ -299,3 +299,45 @@ func TestDryRunWritesNothing(t *testing.T) {
 		t.Error("a dry run wrote an inventory")
 	}
 }
+
+// TestUnknownFieldIsRefusedAndNothingPruned: a field the cluster's schema does not declare (a
+// typo in Git) fails that object with the object and the field named; it is not created, and
+// the object that left Git in the same commit is not pruned.
+func TestUnknownFieldIsRefusedAndNothingPruned(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	repo := appRepo(t, ns, map[string]string{"old.yaml": configMap("old", "1")})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app", Sync: config.SyncPolicy{Prune: true}}, ns)
+	opts := reconciler.Options{Cluster: "dev"}
+	s := reconciler.NewSyncer(t.TempDir())
+	syncOK(t, s, cfg, opts)
+
+	writeApp(t, repo, ns, map[string]string{"web.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replica: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: example/web:1}]}
+`})
+	results, err := s.Sync(context.Background(), cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := results[0]
+	if r.Status != reconciler.Failed || !strings.Contains(r.Error, "Deployment.apps/"+ns+"/web") || !strings.Contains(r.Error, ".spec.replica: field not declared in schema") {
+		t.Fatalf("status %s, error %q; want Failed naming Deployment.apps/%s/web and .spec.replica", r.Status, r.Error, ns)
+	}
+	if r.Changes.Count(clusters.Pruned) != 0 {
+		t.Errorf("pruned after a failed apply: %+v", r.Changes)
+	}
+	if _, err := fleettest.KubectlResult(c, "-n", ns, "get", "deployment", "web"); err == nil {
+		t.Error("the Deployment with the unknown field was created")
+	}
+	if _, err := fleettest.KubectlResult(c, "-n", ns, "get", "configmap", "old"); err != nil {
+		t.Errorf("configmap old was pruned although the apply failed: %v", err)
+	}
+}
