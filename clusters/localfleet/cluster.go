@@ -87,6 +87,7 @@ func (c *Cluster) startProcesses(ctx context.Context, s clusterSetup) (*kubernet
 			"--tls-cert-file=" + s.pki.ServingCert,
 			"--tls-private-key-file=" + s.pki.ServingKey,
 			"--client-ca-file=" + s.pki.CACert,
+			"--token-auth-file=" + s.pki.TokenFile,
 			"--service-cluster-ip-range=" + serviceClusterIPRange,
 			"--service-account-issuer=" + serviceAccountIssuer,
 			"--service-account-key-file=" + s.pki.ServiceAccountPub,
@@ -106,7 +107,10 @@ func (c *Cluster) startProcesses(ctx context.Context, s clusterSetup) (*kubernet
 		c.Server = "https://127.0.0.1:" + strconv.Itoa(port)
 		c.Config = restConfig(c.Server, s.pki)
 		c.Kubeconfig = filepath.Join(c.dir, kubeconfigName)
-		if err := writeKubeconfig(c.Kubeconfig, s.pki, c); err != nil {
+		if err := writeKubeconfig(c.Kubeconfig, s.pki, adminToken, c); err != nil {
+			return nil, err
+		}
+		if err := writeKubeconfig(c.componentKubeconfig(), s.pki, adminCertificate, c); err != nil {
 			return nil, err
 		}
 		if err := c.startComponents(c.patientComponents(s)...); err != nil {
@@ -142,7 +146,7 @@ type component struct {
 // the API server is ready.
 func (c *Cluster) controllerManager(s clusterSetup) component {
 	return component{"kube-controller-manager", s.bins.ControllerManager, []string{
-		"--kubeconfig=" + c.Kubeconfig,
+		"--kubeconfig=" + c.componentKubeconfig(),
 		"--leader-elect=false",
 		"--controllers=*,-serviceaccount-token",
 		"--service-account-private-key-file=" + s.pki.ServiceAccountKey,
@@ -160,12 +164,12 @@ const nodeLeaseSeconds = 40
 func (c *Cluster) patientComponents(s clusterSetup) []component {
 	return []component{
 		{"kube-scheduler", s.bins.Scheduler, []string{
-			"--kubeconfig=" + c.Kubeconfig,
+			"--kubeconfig=" + c.componentKubeconfig(),
 			"--leader-elect=false",
 			"--secure-port=0",
 		}},
 		{"kwok", s.bins.Kwok, []string{
-			"--kubeconfig=" + c.Kubeconfig,
+			"--kubeconfig=" + c.componentKubeconfig(),
 			"--manage-all-nodes=false",
 			"--manage-nodes-with-annotation-selector=" + kwokNodeAnnotation + "=fake",
 			"--config=" + s.bins.KwokStages,
@@ -190,14 +194,17 @@ func (c *Cluster) startComponents(components ...component) error {
 	return nil
 }
 
+// componentKubeconfig is the kubeconfig of the cluster's own components: the admin certificate.
+func (c *Cluster) componentKubeconfig() string {
+	return filepath.Join(c.dir, "components.kubeconfig")
+}
+
+// restConfig is a client configuration with the admin token.
 func restConfig(server string, p *pki) *rest.Config {
 	return &rest.Config{
-		Host: server,
-		TLSClientConfig: rest.TLSClientConfig{
-			CAData:   p.caPEM,
-			CertData: p.adminCertPEM,
-			KeyData:  p.adminKeyPEM,
-		},
+		Host:            server,
+		BearerToken:     p.adminToken,
+		TLSClientConfig: rest.TLSClientConfig{CAData: p.caPEM},
 		QPS:     -1, // API Priority and Fairness protects the server; no client-side limit
 		Timeout: 30 * time.Second,
 	}

@@ -66,6 +66,25 @@ func TestClustersHaveDistinctServersAndContexts(t *testing.T) {
 	}
 }
 
+// TestUsersAuthenticateWithTheAdminToken: the kubeconfigs a fleet hands out carry a bearer token
+// of an admin (cheap for the API server to check on every request), no client key.
+func TestUsersAuthenticateWithTheAdminToken(t *testing.T) {
+	fleet := shared.Fleet(t)
+	for _, kubeconfig := range []string{fleet.Kubeconfig, fleet.Clusters[0].Kubeconfig} {
+		whoami := fleettest.Kubectl(t, fleet.Clusters[0], "--kubeconfig", kubeconfig, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username} {.status.userInfo.groups}")
+		if !strings.HasPrefix(whoami, "flotilla-admin ") || !strings.Contains(whoami, "system:masters") {
+			t.Errorf("%s authenticates as %q, want flotilla-admin in system:masters", kubeconfig, whoami)
+		}
+		raw, err := os.ReadFile(kubeconfig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(raw), "client-key-data") || !strings.Contains(string(raw), "token: ") {
+			t.Errorf("%s should hold a token and no client key:\n%s", kubeconfig, raw)
+		}
+	}
+}
+
 func TestDeploymentBecomesAvailable(t *testing.T) {
 	fleet := shared.Fleet(t)
 	c := fleet.Clusters[1]

@@ -160,7 +160,7 @@ func (f *Fleet) start(ctx context.Context, opts Options, bins *Binaries, out io.
 		return err
 	}
 	f.Kubeconfig = filepath.Join(f.Dir, kubeconfigName)
-	if err := writeKubeconfig(f.Kubeconfig, p, f.Clusters...); err != nil {
+	if err := writeKubeconfig(f.Kubeconfig, p, adminToken, f.Clusters...); err != nil {
 		return err
 	}
 	return writeState(f.Dir, f.state(opts.Istio))
