@@ -205,8 +205,8 @@ func restConfig(server string, p *pki) *rest.Config {
 		Host:            server,
 		BearerToken:     p.adminToken,
 		TLSClientConfig: rest.TLSClientConfig{CAData: p.caPEM},
-		QPS:     -1, // API Priority and Fairness protects the server; no client-side limit
-		Timeout: 30 * time.Second,
+		QPS:             -1, // API Priority and Fairness protects the server; no client-side limit
+		Timeout:         30 * time.Second,
 	}
 }
 
