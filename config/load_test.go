@@ -196,6 +196,11 @@ func TestLoadReportsProblems(t *testing.T) {
 			want: []string{"c.yaml:16: App/a: spec.health.timeout: \"5 minutes\" is not a duration"},
 		},
 		{
+			name: "prune limit out of range",
+			yaml: doc("Source", "s", goodSource) + "---\n" + doc("App", "a", "spec:\n  source: s\n  path: p\n  sync: {prune: true, maxPrunePercent: 150}\n"),
+			want: []string{"c.yaml:16: App/a: spec.sync.maxPrunePercent: 150 is not a percentage from 1 to 100"},
+		},
+		{
 			name: "bad window",
 			yaml: doc("Source", "s", goodSource) + "---\n" + doc("App", "a", "spec:\n  source: s\n  path: p\n  windows: [{kind: maybe, schedule: \"every day\", duration: 1h}]\n"),
 			want: []string{"spec.windows[0].kind: \"maybe\" is not", "spec.windows[0].schedule: \"every day\" is not a cron schedule"},

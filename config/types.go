@@ -182,6 +182,10 @@ type SyncPolicy struct {
 	Prune bool `json:"prune,omitempty"`
 	// AllowEmpty allows a render with no objects, which would prune everything.
 	AllowEmpty bool `json:"allowEmpty,omitempty"`
+	// MaxPrunePercent is the largest share of the App's managed objects on a cluster that one
+	// sync may prune, 1 to 100; a sync that would prune more applies but prunes nothing until
+	// someone confirms (flotilla sync --confirm-prune). Unset: no limit but the empty-render rule.
+	MaxPrunePercent int `json:"maxPrunePercent,omitempty"`
 	// Adopt takes over existing objects that Flotilla did not create.
 	Adopt bool `json:"adopt,omitempty"`
 }

@@ -254,6 +254,9 @@ func (a *AppSpec) validate(p objectProblems, sources map[string]Origin) {
 		p.add("spec.path", "bad template: %v", err)
 	}
 	validateSelector(p, "spec.clusterSelector", a.ClusterSelector)
+	if n := a.Sync.MaxPrunePercent; n < 0 || n > 100 {
+		p.add("spec.sync.maxPrunePercent", "%d is not a percentage from 1 to 100", n)
+	}
 	switch a.Drift.Mode {
 	case "":
 		a.Drift.Mode = DriftWarn

@@ -341,3 +341,51 @@ spec:
 		t.Errorf("configmap old was pruned although the apply failed: %v", err)
 	}
 }
+
+// TestPruneShareLimit: with spec.sync.maxPrunePercent, a sync that would prune a larger share of
+// the App's objects applies the render, prunes nothing and says how to confirm; a smaller share
+// is pruned as usual, and --confirm-prune lifts the limit for one pass.
+func TestPruneShareLimit(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	all := map[string]string{}
+	for _, name := range []string{"a", "b", "c", "d", "e"} {
+		all[name+".yaml"] = configMap(name, "1")
+	}
+	repo := appRepo(t, ns, all)
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app", Sync: config.SyncPolicy{Prune: true, MaxPrunePercent: 50}}, ns)
+	opts := reconciler.Options{Cluster: "dev"}
+	s := reconciler.NewSyncer(t.TempDir())
+	syncOK(t, s, cfg, opts)
+	names := func() string {
+		return fleettest.Kubectl(t, c, "-n", ns, "get", "configmaps", "-l", clusters.LabelApp, "-o", "jsonpath={.items[*].metadata.name}")
+	}
+
+	delete(all, "e.yaml") // 1 of 5: within the limit
+	writeApp(t, repo, ns, all)
+	if r := syncOK(t, s, cfg, opts)[0]; r.Changes.Count(clusters.Pruned) != 1 || names() != "a b c d" {
+		t.Fatalf("pruning 1 of 5: %d pruned, left %q; want e pruned", r.Changes.Count(clusters.Pruned), names())
+	}
+
+	writeApp(t, repo, ns, map[string]string{"a.yaml": configMap("a", "2")}) // 3 of 4: over the limit
+	results, err := s.Sync(context.Background(), cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := results[0]
+	if r.Status != reconciler.Refused || !strings.Contains(r.Error, "pruning 3 of 4 managed objects") || !strings.Contains(r.Error, "--confirm-prune") || r.Changes.Count(clusters.Pruned) != 0 {
+		t.Fatalf("status %s, error %q, %d pruned; want Refused naming 3 of 4 and --confirm-prune", r.Status, r.Error, r.Changes.Count(clusters.Pruned))
+	}
+	if got := names(); got != "a b c d" {
+		t.Errorf("after the refused prune the cluster holds %q, want a b c d", got)
+	}
+	if v := fleettest.Kubectl(t, c, "-n", ns, "get", "configmap/a", "-o", "jsonpath={.data.value}"); v != "2" {
+		t.Errorf("configmap a = %q: the render should be applied even when the prune is refused", v)
+	}
+
+	opts.ConfirmPrune = true
+	if r := syncOK(t, s, cfg, opts)[0]; r.Changes.Count(clusters.Pruned) != 3 || names() != "a" {
+		t.Errorf("with --confirm-prune: %d pruned, left %q; want b, c, d pruned", r.Changes.Count(clusters.Pruned), names())
+	}
+}

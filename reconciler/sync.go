@@ -31,7 +31,8 @@ const (
 	Progressing Status = "Progressing"
 	// Degraded: synced, and an object failed (e.g. ProgressDeadlineExceeded).
 	Degraded Status = "Degraded"
-	// Refused: a guard refused the render; nothing was applied or pruned.
+	// Refused: a guard refused the render (nothing was applied or pruned) or the prune (the
+	// render was applied, nothing was pruned); the error says which.
 	Refused Status = "Refused"
 	// Failed: rendering, connecting or applying failed.
 	Failed Status = "Failed"
@@ -60,6 +61,8 @@ type Options struct {
 	// Wait waits for health after applying, up to each App's health timeout.
 	Wait           bool
 	ForceConflicts bool
+	// ConfirmPrune prunes even more than an App's spec.sync.maxPrunePercent allows.
+	ConfirmPrune bool
 	// Progress receives one line per step and cluster; nil discards them.
 	Progress io.Writer
 }
@@ -314,6 +317,9 @@ func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Write
 		for _, ch := range changes {
 			desired[ch.ID] = true
 		}
+		if err := checkPruneShare(app, opts, before, desired); err != nil {
+			return finish(Refused, errors.Join(err, writeInventory()))
+		}
 		pruned, err := manager.Prune(ctx, desired, inv, applyOpts.Parallelism)
 		r.Changes = append(r.Changes, pruned...)
 		if err != nil {
@@ -327,6 +333,26 @@ func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Write
 		return finish(Synced, nil)
 	}
 	return finish(waitHealthy(ctx, manager, inv, changes, app, &r))
+}
+
+// checkPruneShare refuses, unless confirmed, to prune more of the objects the inventory held
+// before this sync than the App's spec.sync.maxPrunePercent.
+func checkPruneShare(app *config.App, opts Options, before *clusters.Inventory, desired map[render.ObjectID]bool) error {
+	limit := app.Spec.Sync.MaxPrunePercent
+	if limit == 0 || opts.ConfirmPrune {
+		return nil
+	}
+	stale := 0
+	for _, e := range before.Entries {
+		if !desired[e.ObjectID] {
+			stale++
+		}
+	}
+	guard := policies.PruneGuard{MaxShare: float64(limit) / 100}
+	if err := guard.CheckPrune(len(before.Entries), stale); err != nil {
+		return fmt.Errorf("%w (spec.sync.maxPrunePercent: %d); the render was applied; run flotilla sync --confirm-prune to prune them", err, limit)
+	}
+	return nil
 }
 
 func waitHealthy(ctx context.Context, manager *clusters.Manager, inv *clusters.Inventory, changes clusters.ChangeSet, app *config.App, r *ClusterResult) (Status, error) {
