@@ -134,10 +134,7 @@ func (m *Manager) applyPhase(ctx context.Context, objs []*unstructured.Unstructu
 	if err != nil {
 		return changes, err
 	}
-	recorded := make(map[render.ObjectID]InventoryEntry, len(inv.Entries))
-	for _, e := range inv.Entries {
-		recorded[e.ObjectID] = e
-	}
+	recorded := inv.byID()
 	entries := make([]*InventoryEntry, len(desired))
 	forEach(len(desired), opts.Parallelism, func(i int) {
 		d := desired[i]
@@ -195,8 +192,8 @@ func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.P
 	if live != nil {
 		owner := live.Labels[LabelApp]
 		switch {
-		case inInventory && live.Annotations[AnnotationDesiredHash] == d.hash && entry.Fields != "" && entry.Fields == ownedFields(live):
-			return Unchanged, entry.Fields, nil // neither side changed since our last apply
+		case inInventory && unchangedSinceApply(d, live, entry):
+			return Unchanged, entry.Fields, nil
 		case owner != "" && owner != m.app && !inInventory:
 			return Failed, "", fmt.Errorf("exists and belongs to App/%s; two Apps cannot manage one object", owner)
 		case owner != m.app && !inInventory && !opts.Adopt:
@@ -216,6 +213,13 @@ func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.P
 		return Unchanged, ownedFields(applied), nil
 	}
 	return Configured, ownedFields(applied), nil
+}
+
+// unchangedSinceApply reports whether neither side changed an object since Flotilla last applied
+// it: Git asks for what it asked then (the desired-hash annotation) and nobody changed, removed
+// or took over a field Flotilla set (the owned-field fingerprint recorded in the inventory).
+func unchangedSinceApply(d *desiredObject, live *metav1.PartialObjectMetadata, entry InventoryEntry) bool {
+	return live != nil && live.Annotations[AnnotationDesiredHash] == d.hash && entry.Fields != "" && entry.Fields == ownedFields(live)
 }
 
 // describeApplyError adds what to do next to errors users can act on.

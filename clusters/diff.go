@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -30,65 +31,114 @@ type ObjectDiff struct {
 	Note string `json:"note,omitempty"`
 }
 
-// Diff compares objs with the cluster: each existing object is applied as a server-side dry
-// run and the result compared with the live object, so defaults and server-filled fields never
-// show as differences. With prune, inventory objects that left Git are listed as pruned. Objects
-// without differences are left out. Secret values are replaced by tokens that differ when the
-// values differ, and mean nothing outside this diff.
+// Diff compares objs with the cluster: each object that a sync would write is applied as a
+// server-side dry run and the result compared with the live object, so defaults and
+// server-filled fields never show as differences. An object unchanged on both sides since
+// Flotilla's last apply (the test Apply makes: desired hash and owned-field fingerprint) has
+// no difference and costs no request beyond one metadata LIST per kind and namespace. With
+// prune, inventory objects that left Git are listed as pruned. Objects without differences
+// are left out; the others come in apply order. Secret values are replaced by tokens that
+// differ when the values differ, and mean nothing outside this diff. Objects are compared
+// DefaultApplyOptions().Parallelism at a time; the error joins every object's.
 func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, inv *Inventory, prune bool) ([]ObjectDiff, error) {
 	mask := newSecretMask()
-	var diffs []ObjectDiff
-	desired := map[render.ObjectID]bool{}
-	for _, obj := range objs {
+	parallelism := DefaultApplyOptions().Parallelism
+	found := make([]*ObjectDiff, len(objs))
+	errs := make([]error, len(objs))
+	desired := make([]*desiredObject, len(objs))
+	for i, obj := range objs {
 		d, err := m.prepare(obj)
 		if err != nil {
-			return diffs, &ApplyError{Cluster: m.target.Name, ID: render.IDOf(obj), Err: err}
-		}
-		desired[d.id] = true
-		client := m.target.resource(d.mapping, d.obj.GetNamespace())
-		live, err := client.Get(ctx, d.obj.GetName(), metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			diffs = append(diffs, ObjectDiff{ID: d.id, Action: Created, Diff: unified(d.id, "", mask.yaml(normalize(d.obj)))})
+			errs[i] = &ApplyError{Cluster: m.target.Name, ID: render.IDOf(obj), Err: err}
 			continue
 		}
-		if err != nil {
-			return diffs, &ApplyError{Cluster: m.target.Name, ID: d.id, Err: err}
-		}
-		dryRun := metav1.ApplyOptions{FieldManager: FieldManager, DryRun: []string{metav1.DryRunAll}}
-		note := ""
-		dry, err := client.Apply(ctx, d.obj.GetName(), d.obj, dryRun)
-		if apierrors.IsConflict(err) {
-			// Someone else changed fields Flotilla set: show what Git says anyway.
-			note = describeApplyError(err).Error()
-			dryRun.Force = true
-			dry, err = client.Apply(ctx, d.obj.GetName(), d.obj, dryRun)
-		}
-		if err != nil {
-			return diffs, &ApplyError{Cluster: m.target.Name, ID: d.id, Err: describeApplyError(err)}
-		}
-		before, after := mask.yaml(normalize(live)), mask.yaml(normalize(dry))
-		if before != after {
-			diffs = append(diffs, ObjectDiff{ID: d.id, Action: Configured, Diff: unified(d.id, before, after), Note: note})
-		}
+		desired[i] = d
 	}
-	if !prune {
-		return diffs, nil
+	live, err := m.listLive(ctx, desired, nil, nil, parallelism)
+	if err != nil {
+		return nil, err
 	}
+	recorded := inv.byID()
+	forEach(len(desired), parallelism, func(i int) {
+		d := desired[i]
+		if d == nil {
+			return
+		}
+		if entry, ok := recorded[d.id]; ok && unchangedSinceApply(d, live[d.id], entry) {
+			return
+		}
+		var err error
+		if found[i], err = m.diffOne(ctx, d, mask); err != nil {
+			errs[i] = &ApplyError{Cluster: m.target.Name, ID: d.id, Err: err}
+		}
+	})
+	if err := errors.Join(errs...); err != nil || !prune {
+		return compact(found), err
+	}
+	isDesired := make(map[render.ObjectID]bool, len(desired))
+	for _, d := range desired {
+		isDesired[d.id] = true
+	}
+	var stale []InventoryEntry
 	for _, e := range inv.Entries {
-		if desired[e.ObjectID] {
-			continue
+		if !isDesired[e.ObjectID] {
+			stale = append(stale, e)
 		}
+	}
+	pruned := make([]*ObjectDiff, len(stale))
+	forEach(len(stale), parallelism, func(i int) {
+		e := stale[i]
 		mapping, err := m.target.mapping(e.GroupVersionKind())
 		if err != nil {
-			continue
+			return
 		}
 		live, err := m.target.resource(mapping, e.Namespace).Get(ctx, e.Name, metav1.GetOptions{})
 		if err != nil || live.GetLabels()[LabelApp] != m.app || live.GetAnnotations()[AnnotationPrune] == "disabled" {
-			continue
+			return
 		}
-		diffs = append(diffs, ObjectDiff{ID: e.ObjectID, Action: Pruned, Diff: unified(e.ObjectID, mask.yaml(normalize(live)), "")})
+		pruned[i] = &ObjectDiff{ID: e.ObjectID, Action: Pruned, Diff: unified(e.ObjectID, mask.yaml(normalize(live)), "")}
+	})
+	return append(compact(found), compact(pruned)...), nil
+}
+
+// diffOne compares one desired object with its live version; nil means no difference.
+func (m *Manager) diffOne(ctx context.Context, d *desiredObject, mask *secretMask) (*ObjectDiff, error) {
+	client := m.target.resource(d.mapping, d.obj.GetNamespace())
+	live, err := client.Get(ctx, d.obj.GetName(), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return &ObjectDiff{ID: d.id, Action: Created, Diff: unified(d.id, "", mask.yaml(normalize(d.obj)))}, nil
 	}
-	return diffs, nil
+	if err != nil {
+		return nil, err
+	}
+	dryRun := metav1.ApplyOptions{FieldManager: FieldManager, DryRun: []string{metav1.DryRunAll}}
+	note := ""
+	dry, err := client.Apply(ctx, d.obj.GetName(), d.obj, dryRun)
+	if apierrors.IsConflict(err) {
+		// Someone else changed fields Flotilla set: show what Git says anyway.
+		note = describeApplyError(err).Error()
+		dryRun.Force = true
+		dry, err = client.Apply(ctx, d.obj.GetName(), d.obj, dryRun)
+	}
+	if err != nil {
+		return nil, describeApplyError(err)
+	}
+	before, after := mask.yaml(normalize(live)), mask.yaml(normalize(dry))
+	if before == after {
+		return nil, nil
+	}
+	return &ObjectDiff{ID: d.id, Action: Configured, Diff: unified(d.id, before, after), Note: note}, nil
+}
+
+// compact drops the nils.
+func compact(diffs []*ObjectDiff) []ObjectDiff {
+	var out []ObjectDiff
+	for _, d := range diffs {
+		if d != nil {
+			out = append(out, *d)
+		}
+	}
+	return out
 }
 
 // normalize drops what the server fills in and Git never says: status, managedFields,

@@ -119,6 +119,15 @@ func toUnstructured(v any) (*unstructured.Unstructured, error) {
 	return obj, obj.UnmarshalJSON(b)
 }
 
+// byID indexes the entries by object.
+func (inv *Inventory) byID() map[render.ObjectID]InventoryEntry {
+	index := make(map[render.ObjectID]InventoryEntry, len(inv.Entries))
+	for _, e := range inv.Entries {
+		index[e.ObjectID] = e
+	}
+	return index
+}
+
 // Clone returns a deep copy, to compare with after a sync.
 func (inv *Inventory) Clone() *Inventory {
 	out := *inv
@@ -132,10 +141,7 @@ func (inv *Inventory) SameAs(other *Inventory) bool {
 	if inv.App != other.App || len(inv.Entries) != len(other.Entries) {
 		return false
 	}
-	index := make(map[render.ObjectID]InventoryEntry, len(other.Entries))
-	for _, e := range other.Entries {
-		index[e.ObjectID] = e
-	}
+	index := other.byID()
 	for _, e := range inv.Entries {
 		if index[e.ObjectID] != e {
 			return false

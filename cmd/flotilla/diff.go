@@ -16,9 +16,10 @@ func newDiffCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "diff",
 		Short: "Show how the clusters differ from Git, changing nothing",
-		Long: `Render every App for each cluster it selects and compare with the cluster: existing
+		Long: `Render every App for each cluster it selects and show what a sync would change: existing
 objects are applied as a server-side dry run, so defaults and server-filled fields never show as
-differences. Prints a unified diff per object and cluster; Secret values are masked.
+differences; an object that neither Git nor anyone in the cluster changed since the last sync
+needs no dry run. Prints a unified diff per object and cluster; Secret values are masked.
 
 Exit status, as kubectl diff: 0 no differences, 1 differences, 2 an error.`,
 		Example: `  flotilla diff --config examples/flotilla.yaml
