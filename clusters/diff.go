@@ -77,14 +77,11 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 	}
 	isDesired := make(map[render.ObjectID]bool, len(desired))
 	for _, d := range desired {
-		isDesired[d.id] = true
-	}
-	var stale []InventoryEntry
-	for _, e := range inv.Entries {
-		if !isDesired[e.ObjectID] {
-			stale = append(stale, e)
+		if d != nil {
+			isDesired[d.id] = true
 		}
 	}
+	stale := inv.Stale(isDesired)
 	pruned := make([]*ObjectDiff, len(stale))
 	forEach(len(stale), parallelism, func(i int) {
 		e := stale[i]

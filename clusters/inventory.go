@@ -119,6 +119,17 @@ func toUnstructured(v any) (*unstructured.Unstructured, error) {
 	return obj, obj.UnmarshalJSON(b)
 }
 
+// Stale returns the entries of objects that are not desired any more: what a prune would delete.
+func (inv *Inventory) Stale(desired map[render.ObjectID]bool) []InventoryEntry {
+	var stale []InventoryEntry
+	for _, e := range inv.Entries {
+		if !desired[e.ObjectID] {
+			stale = append(stale, e)
+		}
+	}
+	return stale
+}
+
 // byID indexes the entries by object.
 func (inv *Inventory) byID() map[render.ObjectID]InventoryEntry {
 	index := make(map[render.ObjectID]InventoryEntry, len(inv.Entries))

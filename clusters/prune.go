@@ -16,12 +16,7 @@ import (
 // one annotated flotilla.dev/prune: disabled. Call it only after Apply of desired succeeded. It
 // removes pruned and vanished objects from inv.
 func (m *Manager) Prune(ctx context.Context, desired map[render.ObjectID]bool, inv *Inventory, parallelism int) (ChangeSet, error) {
-	var stale []InventoryEntry
-	for _, e := range inv.Entries {
-		if !desired[e.ObjectID] {
-			stale = append(stale, e)
-		}
-	}
+	stale := inv.Stale(desired)
 	changes := make(ChangeSet, len(stale))
 	errs := make([]error, len(stale))
 	keep := make([]bool, len(stale))

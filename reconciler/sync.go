@@ -342,14 +342,8 @@ func checkPruneShare(app *config.App, opts Options, before *clusters.Inventory, 
 	if limit == 0 || opts.ConfirmPrune {
 		return nil
 	}
-	stale := 0
-	for _, e := range before.Entries {
-		if !desired[e.ObjectID] {
-			stale++
-		}
-	}
 	guard := policies.PruneGuard{MaxShare: float64(limit) / 100}
-	if err := guard.CheckPrune(len(before.Entries), stale); err != nil {
+	if err := guard.CheckPrune(len(before.Entries), len(before.Stale(desired))); err != nil {
 		return fmt.Errorf("%w (spec.sync.maxPrunePercent: %d); the render was applied; run flotilla sync --confirm-prune to prune them", err, limit)
 	}
 	return nil

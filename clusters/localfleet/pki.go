@@ -33,7 +33,7 @@ type pki struct {
 	adminToken                       string
 }
 
-// adminUser is the common name of the admin client certificate.
+// adminUser is the admin: the client certificate's common name and the token's user.
 const adminUser = "flotilla-admin"
 
 func newPKI(dir string) (*pki, error) {
