@@ -29,10 +29,11 @@ type Target struct {
 	// Config is the client configuration from the kubeconfig and context.
 	Config *rest.Config
 
-	dynamic  dynamic.Interface
-	metadata metadata.Interface
-	mapper   *restmapper.DeferredDiscoveryRESTMapper
-	requests *RequestCounter
+	dynamic   dynamic.Interface
+	metadata  metadata.Interface
+	discovery *discovery.DiscoveryClient
+	mapper    *restmapper.DeferredDiscoveryRESTMapper
+	requests  *RequestCounter
 }
 
 // RequestCounter counts the HTTP requests a Target sends, writes apart.
@@ -85,11 +86,10 @@ func NewTargetForConfig(name string, labels map[string]string, restConfig *rest.
 	if t.metadata, err = metadata.NewForConfig(cfg); err != nil {
 		return nil, fmt.Errorf("Cluster/%s: %w", name, err)
 	}
-	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
+	if t.discovery, err = discovery.NewDiscoveryClientForConfig(cfg); err != nil {
 		return nil, fmt.Errorf("Cluster/%s: %w", name, err)
 	}
-	t.mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))
+	t.mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(t.discovery))
 	return t, nil
 }
 

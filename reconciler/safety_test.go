@@ -301,8 +301,9 @@ func TestDryRunWritesNothing(t *testing.T) {
 }
 
 // TestUnknownFieldIsRefusedAndNothingPruned: a field the cluster's schema does not declare (a
-// typo in Git) fails that object with the object and the field named; it is not created, and
-// the object that left Git in the same commit is not pruned.
+// typo in Git) fails the sync before anything is applied, naming the object and the field: the
+// valid object of the same commit is not created either, and the object that left Git is not
+// pruned.
 func TestUnknownFieldIsRefusedAndNothingPruned(t *testing.T) {
 	fleet := shared.Fleet(t)
 	c := fleet.Clusters[0]
@@ -313,7 +314,7 @@ func TestUnknownFieldIsRefusedAndNothingPruned(t *testing.T) {
 	s := reconciler.NewSyncer(t.TempDir())
 	syncOK(t, s, cfg, opts)
 
-	writeApp(t, repo, ns, map[string]string{"web.yaml": `apiVersion: apps/v1
+	writeApp(t, repo, ns, map[string]string{"new.yaml": configMap("new", "1"), "web.yaml": `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
 spec:
@@ -331,11 +332,13 @@ spec:
 	if r.Status != reconciler.Failed || !strings.Contains(r.Error, "Deployment.apps/"+ns+"/web") || !strings.Contains(r.Error, ".spec.replica: field not declared in schema") {
 		t.Fatalf("status %s, error %q; want Failed naming Deployment.apps/%s/web and .spec.replica", r.Status, r.Error, ns)
 	}
-	if r.Changes.Count(clusters.Pruned) != 0 {
-		t.Errorf("pruned after a failed apply: %+v", r.Changes)
+	if len(r.Changes) != 0 {
+		t.Errorf("changes after a refused render: %+v", r.Changes)
 	}
-	if _, err := fleettest.KubectlResult(c, "-n", ns, "get", "deployment", "web"); err == nil {
-		t.Error("the Deployment with the unknown field was created")
+	for _, obj := range []string{"deployment/web", "configmap/new"} {
+		if _, err := fleettest.KubectlResult(c, "-n", ns, "get", obj); err == nil {
+			t.Errorf("%s was created although the render holds an invalid object", obj)
+		}
 	}
 	if _, err := fleettest.KubectlResult(c, "-n", ns, "get", "configmap", "old"); err != nil {
 		t.Errorf("configmap old was pruned although the apply failed: %v", err)
@@ -387,5 +390,51 @@ func TestPruneShareLimit(t *testing.T) {
 	opts.ConfirmPrune = true
 	if r := syncOK(t, s, cfg, opts)[0]; r.Changes.Count(clusters.Pruned) != 3 || names() != "a" {
 		t.Errorf("with --confirm-prune: %d pruned, left %q; want b, c, d pruned", r.Changes.Count(clusters.Pruned), names())
+	}
+}
+
+// TestCRDAndItsObjectsChangeInOneCommit: a commit that adds a field to a CRD's schema and uses it
+// in an object of that kind syncs: the schema check leaves kinds that the render's own CRDs
+// define to the API server, which knows the new schema once the CRD is applied.
+func TestCRDAndItsObjectsChangeInOneCommit(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	group := ns + ".flotilla.dev"
+	crd := func(fields string) string {
+		return `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.` + group + `}
+spec:
+  group: ` + group + `
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties: {` + fields + `}
+`
+	}
+	widget := func(spec string) string {
+		return "apiVersion: " + group + "/v1\nkind: Widget\nmetadata: {name: w}\nspec: {" + spec + "}\n"
+	}
+	repo := appRepo(t, ns, map[string]string{"crd.yaml": crd("size: {type: integer}"), "w.yaml": widget("size: 1")})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app", Sync: config.SyncPolicy{Prune: true}}, ns)
+	opts := reconciler.Options{Cluster: "dev"}
+	s := reconciler.NewSyncer(t.TempDir())
+	t.Cleanup(func() { _, _ = fleettest.KubectlResult(c, "delete", "crd", "widgets."+group, "--wait=false") })
+	syncOK(t, s, cfg, opts)
+
+	writeApp(t, repo, ns, map[string]string{"crd.yaml": crd("size: {type: integer}, color: {type: string}"), "w.yaml": widget("size: 2, color: blue")})
+	syncOK(t, s, cfg, opts)
+	if got := fleettest.Kubectl(t, c, "-n", ns, "get", "widget.v1."+group, "w", "-o", "jsonpath={.spec.size} {.spec.color}"); got != "2 blue" {
+		t.Errorf("widget spec = %q, want \"2 blue\"", got)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/policies"
@@ -213,11 +215,14 @@ type prepared struct {
 	inventory *clusters.Inventory
 	// live is the metadata of the inventory's objects, listed while the revision rendered.
 	live *clusters.LiveObjects
+	// schemas are the cluster's OpenAPI schemas, to check the render against before applying.
+	schemas *clusters.Schemas
 }
 
 // prepare renders the App for the cluster and applies the render guard; meanwhile it connects,
-// reads the inventory and, with prefetch, lists what the inventory's objects look like now, so
-// that the cluster's answers arrive while kustomize works. With a guard's refusal
+// reads the inventory and, with prefetch (what a sync needs before it applies), lists what the
+// inventory's objects look like now and loads the cluster's schemas of the kinds it held, so
+// that the cluster's answers arrive and are parsed while kustomize works. With a guard's refusal
 // (*policies.RefusalError) it returns the manifests too. A failed render or refusal wins over a
 // cluster error: they are the App's problem, not the cluster's.
 func (s *Syncer) prepare(ctx context.Context, w work, prefetch bool) (*prepared, error) {
@@ -239,9 +244,14 @@ func (s *Syncer) prepare(ctx context.Context, w work, prefetch bool) (*prepared,
 			readErr = fmt.Errorf("cluster %s unreachable or refusing: %w", w.cluster.Metadata.Name, readErr)
 			return
 		}
-		if prefetch {
-			p.live = clusters.NewManager(p.target, app).Prefetch(readCtx, p.inventory, clusters.DefaultApplyOptions().Parallelism)
+		if !prefetch {
+			return
 		}
+		if p.schemas, readErr = p.target.LoadSchemas(readCtx); readErr != nil {
+			return
+		}
+		p.schemas.Preload(ctx, inventoryGroupVersions(p.inventory)...)
+		p.live = clusters.NewManager(p.target, app).Prefetch(readCtx, p.inventory, clusters.DefaultApplyOptions().Parallelism)
 	}()
 	manifests, err := w.checkout.Render(w.app, w.cluster)
 	if err != nil {
@@ -257,6 +267,23 @@ func (s *Syncer) prepare(ctx context.Context, w work, prefetch bool) (*prepared,
 	p := <-read
 	p.manifests = manifests
 	return p, readErr
+}
+
+// inventoryGroupVersions are the group-versions of the inventory's objects, or, before the
+// first sync, those of the kinds nearly every App has (ConfigMaps, Services, Deployments…).
+func inventoryGroupVersions(inv *clusters.Inventory) []schema.GroupVersion {
+	if len(inv.Entries) == 0 {
+		return []schema.GroupVersion{{Version: "v1"}, {Group: "apps", Version: "v1"}}
+	}
+	seen := map[schema.GroupVersion]bool{}
+	var gvs []schema.GroupVersion
+	for _, e := range inv.Entries {
+		if gv := e.GroupVersionKind().GroupVersion(); !seen[gv] {
+			seen[gv] = true
+			gvs = append(gvs, gv)
+		}
+	}
+	return gvs
 }
 
 // syncOne syncs one App to one cluster.
@@ -287,6 +314,9 @@ func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Write
 		return finish(Failed, err)
 	}
 	manifests, target, inv := p.manifests, p.target, p.inventory
+	if err := p.schemas.Check(ctx, manifests.Objects, clusters.CRDKinds(manifests.Objects)); err != nil {
+		return finish(Failed, fmt.Errorf("the cluster's schema refuses the render; nothing was applied or pruned:\n%w", err))
+	}
 	before := inv.Clone()
 	writeInventory := func() error {
 		if inv.SameAs(before) {

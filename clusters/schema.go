@@ -1,0 +1,199 @@
+package clusters
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	"k8s.io/kube-openapi/pkg/handler3"
+	"k8s.io/kube-openapi/pkg/spec3"
+
+	"github.com/flotilla-dev/flotilla/sources/render"
+)
+
+// Schemas are the OpenAPI v3 schemas a cluster serves, by group-version, as listed at one
+// moment. Check validates objects against them the way server-side apply does, so that a sync
+// can refuse a render with an invalid object before it applies any of it. A group-version's
+// document is fetched and parsed on first use and shared with every cluster that serves the same
+// document: its URL carries a hash of its content.
+type Schemas struct {
+	target *Target
+	// urls maps "apis/apps/v1" (or "api/v1") to the document's server-relative URL.
+	urls map[string]string
+}
+
+// LoadSchemas lists the group-versions whose schemas the cluster serves: one small request. A
+// cluster without OpenAPI v3 (before Kubernetes 1.27) yields empty Schemas, which check nothing;
+// the API server still refuses what its schema does not declare.
+func (t *Target) LoadSchemas(ctx context.Context) (*Schemas, error) {
+	raw, err := t.discovery.RESTClient().Get().AbsPath("/openapi/v3").Do(ctx).Raw()
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return &Schemas{target: t}, nil
+		}
+		return nil, fmt.Errorf("%s: list OpenAPI v3 schemas: %w", t.Name, err)
+	}
+	var index handler3.OpenAPIV3Discovery
+	if err := json.Unmarshal(raw, &index); err != nil {
+		return nil, fmt.Errorf("%s: list OpenAPI v3 schemas: %w", t.Name, err)
+	}
+	s := &Schemas{target: t, urls: make(map[string]string, len(index.Paths))}
+	for path, gv := range index.Paths {
+		s.urls[path] = gv.ServerRelativeURL
+	}
+	return s, nil
+}
+
+// Preload starts fetching and parsing the documents of the group-versions in the background,
+// so that a later Check need not wait for them.
+func (s *Schemas) Preload(ctx context.Context, gvs ...schema.GroupVersion) {
+	for _, gv := range gvs {
+		if u, ok := s.urls[gvPath(gv)]; ok {
+			go func() { _, _ = s.converter(ctx, u) }()
+		}
+	}
+}
+
+// Check validates every object whose group-version the cluster serves, except the kinds in
+// skip (those a CRD of the same render defines or changes: their new schema is not served
+// yet). It returns one error per invalid object, "Kind/namespace/name: .field: problem",
+// joined, or an error if a schema cannot be loaded.
+func (s *Schemas) Check(ctx context.Context, objs []*unstructured.Unstructured, skip map[schema.GroupKind]bool) error {
+	if s == nil {
+		return nil
+	}
+	var invalid []error
+	for _, obj := range objs {
+		gvk := obj.GroupVersionKind()
+		u, served := s.urls[gvPath(gvk.GroupVersion())]
+		if !served || skip[gvk.GroupKind()] {
+			continue
+		}
+		tc, err := s.converter(ctx, u)
+		if err != nil {
+			return err
+		}
+		if _, err := tc.ObjectToTyped(obj); err != nil {
+			invalid = append(invalid, fmt.Errorf("%s: %w", render.IDOf(obj), err))
+		}
+	}
+	return errors.Join(invalid...)
+}
+
+// CRDKinds returns the kinds that the CustomResourceDefinitions among objs define.
+func CRDKinds(objs []*unstructured.Unstructured) map[schema.GroupKind]bool {
+	kinds := map[schema.GroupKind]bool{}
+	for _, obj := range objs {
+		if obj.GroupVersionKind().GroupKind() != (schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}) {
+			continue
+		}
+		group, _, _ := unstructured.NestedString(obj.Object, "spec", "group")
+		kind, _, _ := unstructured.NestedString(obj.Object, "spec", "names", "kind")
+		kinds[schema.GroupKind{Group: group, Kind: kind}] = true
+	}
+	return kinds
+}
+
+// gvPath is the key of a group-version in the OpenAPI v3 index: "api/v1", "apis/apps/v1".
+func gvPath(gv schema.GroupVersion) string {
+	if gv.Group == "" {
+		return "api/" + gv.Version
+	}
+	return "apis/" + gv.Group + "/" + gv.Version
+}
+
+// parsedSchema is one OpenAPI v3 document, parsed once.
+type parsedSchema struct {
+	done      chan struct{}
+	converter managedfields.TypeConverter
+	err       error
+}
+
+// schemaLoadTimeout bounds fetching and parsing one document.
+const schemaLoadTimeout = time.Minute
+
+// maxParsedSchemas bounds the documents kept in memory (a few MB each): a fleet of a few
+// Kubernetes versions with some CRDs needs a few dozen.
+const maxParsedSchemas = 128
+
+var (
+	parsedMu sync.Mutex
+	parsed   = map[string]*parsedSchema{}
+)
+
+// converter returns the type converter of the document at the server-relative URL u, fetching
+// and parsing it unless a cluster already did. A failed load is forgotten, to be tried again.
+func (s *Schemas) converter(ctx context.Context, u string) (managedfields.TypeConverter, error) {
+	parsedMu.Lock()
+	p, ok := parsed[u]
+	if !ok {
+		if len(parsed) >= maxParsedSchemas {
+			clear(parsed)
+		}
+		p = &parsedSchema{done: make(chan struct{})}
+		parsed[u] = p
+		// Shared by every caller: not cancelled with the first one's context, but bounded.
+		loadCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), schemaLoadTimeout)
+		go func() {
+			defer cancel()
+			s.parse(loadCtx, u, p)
+		}()
+	}
+	parsedMu.Unlock()
+	select {
+	case <-p.done:
+		return p.converter, p.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (s *Schemas) parse(ctx context.Context, u string, p *parsedSchema) {
+	defer close(p.done)
+	p.converter, p.err = s.fetch(ctx, u)
+	if p.err != nil {
+		parsedMu.Lock()
+		if parsed[u] == p {
+			delete(parsed, u)
+		}
+		parsedMu.Unlock()
+	}
+}
+
+func (s *Schemas) fetch(ctx context.Context, u string) (managedfields.TypeConverter, error) {
+	loc, err := url.Parse(u)
+	if err != nil {
+		return nil, fmt.Errorf("%s: OpenAPI v3 schema %s: %w", s.target.Name, u, err)
+	}
+	req := s.target.discovery.RESTClient().Get().AbsPath(loc.Path).SetHeader("Accept", "application/json")
+	for k, values := range loc.Query() {
+		for _, v := range values {
+			req.Param(k, v)
+		}
+	}
+	raw, err := req.Do(ctx).Raw()
+	if err != nil {
+		return nil, fmt.Errorf("%s: fetch OpenAPI v3 schema %s: %w", s.target.Name, loc.Path, err)
+	}
+	var doc spec3.OpenAPI
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("%s: parse OpenAPI v3 schema %s: %w", s.target.Name, loc.Path, err)
+	}
+	if doc.Components == nil {
+		return nil, fmt.Errorf("%s: OpenAPI v3 schema %s has no components", s.target.Name, loc.Path)
+	}
+	tc, err := managedfields.NewTypeConverter(doc.Components.Schemas, false)
+	if err != nil {
+		return nil, fmt.Errorf("%s: OpenAPI v3 schema %s: %w", s.target.Name, loc.Path, err)
+	}
+	return tc, nil
+}
