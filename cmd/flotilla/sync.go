@@ -18,10 +18,11 @@ func newSyncCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sync",
 		Short: "Make the clusters match Git: one pass over every App and cluster",
-		Long: `Fetch each App's Source, render it for every cluster it selects, and apply it with
-server-side apply (field manager "flotilla"): CRDs and Namespaces first, only what changed,
-objects that left Git pruned when the App says so. Progress is printed per cluster, then a
-summary. Exits 1 if any App on any cluster failed, was refused or is degraded.`,
+		Long: `Fetch each App's Source, render it for every cluster it selects, check every object against
+the cluster's own schemas, and apply it with server-side apply (field manager "flotilla"): CRDs
+and Namespaces first, only what changed, objects that left Git pruned when the App says so. A
+render with an invalid object is not applied at all on that cluster. Progress is printed per
+cluster, then a summary. Exits 1 if any App on any cluster failed, was refused or is degraded.`,
 		Example: `  flotilla sync --config examples/flotilla.yaml
   flotilla sync --config fleet/ --app bookinfo --cluster prod --wait
   flotilla sync --config fleet/ --dry-run -o json`,
