@@ -5,16 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"sync"
 	"time"
-
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/policies"
-	"github.com/flotilla-dev/flotilla/sources"
 	"github.com/flotilla-dev/flotilla/sources/gitrepo"
 	"github.com/flotilla-dev/flotilla/sources/render"
 	"github.com/flotilla-dev/flotilla/sources/tree"
@@ -99,92 +95,6 @@ func (s *Syncer) Target(c *config.Cluster) (*clusters.Target, error) {
 	return t, nil
 }
 
-// work is one App on one cluster at one revision, or with the error that kept its Source from
-// being fetched.
-type work struct {
-	checkout *sources.Checkout
-	fetchErr error
-	app      *config.App
-	cluster  *config.Cluster
-}
-
-// selectWork fetches each needed Source once and lists every App × Cluster the options select.
-// A Source that cannot be fetched fails its Apps only.
-func (s *Syncer) selectWork(ctx context.Context, cfg *config.Config, opts Options, out io.Writer) ([]work, error) {
-	var items []work
-	checkouts := map[string]*sources.Checkout{}
-	fetchErrs := map[string]error{}
-	for i := range cfg.Apps {
-		app := &cfg.Apps[i]
-		if opts.App != "" && app.Metadata.Name != opts.App {
-			continue
-		}
-		selected, err := policies.SelectClusters(app.Spec.ClusterSelector, cfg.Clusters)
-		if err != nil {
-			return nil, fmt.Errorf("App/%s: %w", app.Metadata.Name, err)
-		}
-		for _, c := range selected {
-			if opts.Cluster != "" && c.Metadata.Name != opts.Cluster {
-				continue
-			}
-			checkout, fetched := checkouts[app.Spec.Source]
-			fetchErr, failed := fetchErrs[app.Spec.Source]
-			if !fetched && !failed {
-				fmt.Fprintf(out, "fetching Source/%s\n", app.Spec.Source)
-				checkout, fetchErr = sources.Fetch(ctx, s.Fetcher, cfg.Source(app.Spec.Source), s.Limits, s.Cache)
-				if fetchErr != nil {
-					fmt.Fprintf(out, "%v\n", fetchErr)
-					fetchErrs[app.Spec.Source] = fetchErr
-				} else {
-					rev := checkout.Fetched.Revision
-					fmt.Fprintf(out, "Source/%s at %s (%s): %s\n", app.Spec.Source, rev.ShortCommit(), rev.Ref, rev.Subject())
-					checkouts[app.Spec.Source] = checkout
-				}
-			}
-			items = append(items, work{checkout: checkout, fetchErr: fetchErr, app: app, cluster: c})
-		}
-	}
-	if len(items) == 0 {
-		return nil, errors.New(nothingSelected(cfg, opts))
-	}
-	return items, nil
-}
-
-// maxParallel bounds the App × Cluster syncs that run at once; each also bounds its own writes.
-const maxParallel = 8
-
-// inParallel runs fn for the work items, maxParallel at a time, and returns the results in App,
-// Cluster order.
-func inParallel[T any](items []work, fn func(work) T) []T {
-	results := make([]T, len(items))
-	var wg sync.WaitGroup
-	limit := make(chan struct{}, maxParallel)
-	for i, w := range items {
-		wg.Go(func() {
-			limit <- struct{}{}
-			defer func() { <-limit }()
-			results[i] = fn(w)
-		})
-	}
-	wg.Wait()
-	order := make([]int, len(items))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool {
-		x, y := items[order[a]], items[order[b]]
-		if x.app.Metadata.Name != y.app.Metadata.Name {
-			return x.app.Metadata.Name < y.app.Metadata.Name
-		}
-		return x.cluster.Metadata.Name < y.cluster.Metadata.Name
-	})
-	sorted := make([]T, len(items))
-	for i, j := range order {
-		sorted[i] = results[j]
-	}
-	return sorted
-}
-
 // Sync runs one pass: for every App (or opts.App) and each cluster it selects (or
 // opts.Cluster), fetch, render, guard, apply, prune and optionally wait for health. Clusters
 // are synced in parallel; one failing does not stop the others. The error is non-nil when a
@@ -196,94 +106,6 @@ func (s *Syncer) Sync(ctx context.Context, cfg *config.Config, opts Options) ([]
 		return nil, err
 	}
 	return inParallel(items, func(w work) ClusterResult { return s.syncOne(ctx, w, opts, out) }), nil
-}
-
-func nothingSelected(cfg *config.Config, opts Options) string {
-	switch {
-	case opts.App != "" && cfg.App(opts.App) == nil:
-		return fmt.Sprintf("App %q is not defined", opts.App)
-	case opts.Cluster != "" && cfg.Cluster(opts.Cluster) == nil:
-		return fmt.Sprintf("Cluster %q is not defined", opts.Cluster)
-	}
-	return "no App selects any cluster with these options"
-}
-
-// prepared is what syncing or diffing one App on one cluster starts from.
-type prepared struct {
-	manifests *render.Manifests
-	target    *clusters.Target
-	inventory *clusters.Inventory
-	// live is the metadata of the inventory's objects, listed while the revision rendered.
-	live *clusters.LiveObjects
-	// schemas are the cluster's OpenAPI schemas, to check the render against before applying.
-	schemas *clusters.Schemas
-}
-
-// prepare renders the App for the cluster and applies the render guard; meanwhile it connects,
-// reads the inventory and, with prefetch (what a sync needs before it applies), lists what the
-// inventory's objects look like now and loads the cluster's schemas of the kinds it held, so
-// that the cluster's answers arrive and are parsed while kustomize works. With a guard's refusal
-// (*policies.RefusalError) it returns the manifests too. A failed render or refusal wins over a
-// cluster error: they are the App's problem, not the cluster's.
-func (s *Syncer) prepare(ctx context.Context, w work, prefetch bool) (*prepared, error) {
-	if w.fetchErr != nil {
-		return nil, w.fetchErr
-	}
-	readCtx, cancelRead := context.WithCancel(ctx)
-	defer cancelRead()
-	read := make(chan *prepared, 1)
-	var readErr error
-	go func() {
-		p := &prepared{}
-		defer func() { read <- p }()
-		app := w.app.Metadata.Name
-		if p.target, readErr = s.Target(w.cluster); readErr != nil {
-			return
-		}
-		if p.inventory, readErr = clusters.ReadInventory(readCtx, p.target, app); readErr != nil {
-			readErr = fmt.Errorf("cluster %s unreachable or refusing: %w", w.cluster.Metadata.Name, readErr)
-			return
-		}
-		if !prefetch {
-			return
-		}
-		if p.schemas, readErr = p.target.LoadSchemas(readCtx); readErr != nil {
-			return
-		}
-		p.schemas.Preload(ctx, inventoryGroupVersions(p.inventory)...)
-		p.live = clusters.NewManager(p.target, app).Prefetch(readCtx, p.inventory, clusters.DefaultApplyOptions().Parallelism)
-	}()
-	manifests, err := w.checkout.Render(w.app, w.cluster)
-	if err != nil {
-		cancelRead()
-		<-read
-		return nil, err
-	}
-	if err := (policies.PruneGuard{AllowEmpty: w.app.Spec.Sync.AllowEmpty}).CheckRender(len(manifests.Objects)); err != nil {
-		cancelRead()
-		<-read
-		return &prepared{manifests: manifests}, err
-	}
-	p := <-read
-	p.manifests = manifests
-	return p, readErr
-}
-
-// inventoryGroupVersions are the group-versions of the inventory's objects, or, before the
-// first sync, those of the kinds nearly every App has (ConfigMaps, Services, Deployments…).
-func inventoryGroupVersions(inv *clusters.Inventory) []schema.GroupVersion {
-	if len(inv.Entries) == 0 {
-		return []schema.GroupVersion{{Version: "v1"}, {Group: "apps", Version: "v1"}}
-	}
-	seen := map[schema.GroupVersion]bool{}
-	var gvs []schema.GroupVersion
-	for _, e := range inv.Entries {
-		if gv := e.GroupVersionKind().GroupVersion(); !seen[gv] {
-			seen[gv] = true
-			gvs = append(gvs, gv)
-		}
-	}
-	return gvs
 }
 
 // syncOne syncs one App to one cluster.
