@@ -63,14 +63,16 @@ func (s *Schemas) Preload(ctx context.Context, gvs ...schema.GroupVersion) {
 	}
 }
 
-// Check validates every object whose group-version the cluster serves, except the kinds in
-// skip (those a CRD of the same render defines or changes: their new schema is not served
-// yet). It returns one error per invalid object, "Kind/namespace/name: .field: problem",
-// joined, or an error if a schema cannot be loaded.
-func (s *Schemas) Check(ctx context.Context, objs []*unstructured.Unstructured, skip map[schema.GroupKind]bool) error {
+// Check validates every object whose group-version the cluster serves, except the kinds that
+// CRDs among objs define (their new schema is not served until the CRD is applied; the API
+// server checks those objects then). It returns one error per invalid object, "file:
+// Kind/namespace/name: .field: problem" (fileOf names the file, "" if unknown; it is called only
+// for invalid objects), joined, or an error if a schema cannot be loaded.
+func (s *Schemas) Check(ctx context.Context, objs []*unstructured.Unstructured, fileOf func(render.ObjectID) string) error {
 	if s == nil {
 		return nil
 	}
+	skip := crdKinds(objs)
 	var invalid []error
 	for _, obj := range objs {
 		gvk := obj.GroupVersionKind()
@@ -83,14 +85,20 @@ func (s *Schemas) Check(ctx context.Context, objs []*unstructured.Unstructured, 
 			return err
 		}
 		if _, err := tc.ObjectToTyped(obj); err != nil {
-			invalid = append(invalid, fmt.Errorf("%s: %w", render.IDOf(obj), err))
+			id := render.IDOf(obj)
+			if file := fileOf(id); file != "" {
+				err = fmt.Errorf("%s: %s: %w", file, id, err)
+			} else {
+				err = fmt.Errorf("%s: %w", id, err)
+			}
+			invalid = append(invalid, err)
 		}
 	}
 	return errors.Join(invalid...)
 }
 
-// CRDKinds returns the kinds that the CustomResourceDefinitions among objs define.
-func CRDKinds(objs []*unstructured.Unstructured) map[schema.GroupKind]bool {
+// crdKinds returns the kinds that the CustomResourceDefinitions among objs define.
+func crdKinds(objs []*unstructured.Unstructured) map[schema.GroupKind]bool {
 	kinds := map[schema.GroupKind]bool{}
 	for _, obj := range objs {
 		if obj.GroupVersionKind().GroupKind() != (schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}) {

@@ -329,8 +329,8 @@ spec:
 		t.Fatal(err)
 	}
 	r := results[0]
-	if r.Status != reconciler.Failed || !strings.Contains(r.Error, "Deployment.apps/"+ns+"/web") || !strings.Contains(r.Error, ".spec.replica: field not declared in schema") {
-		t.Fatalf("status %s, error %q; want Failed naming Deployment.apps/%s/web and .spec.replica", r.Status, r.Error, ns)
+	if r.Status != reconciler.Failed || !strings.Contains(r.Error, "app/web.yaml: Deployment.apps/"+ns+"/web: .spec.replica: field not declared in schema") {
+		t.Fatalf("status %s, error %q; want Failed naming app/web.yaml, Deployment.apps/%s/web and .spec.replica", r.Status, r.Error, ns)
 	}
 	if len(r.Changes) != 0 {
 		t.Errorf("changes after a refused render: %+v", r.Changes)

@@ -11,6 +11,7 @@ import (
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/policies"
+	"github.com/flotilla-dev/flotilla/sources"
 	"github.com/flotilla-dev/flotilla/sources/gitrepo"
 	"github.com/flotilla-dev/flotilla/sources/render"
 	"github.com/flotilla-dev/flotilla/sources/tree"
@@ -136,7 +137,7 @@ func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Write
 		return finish(Failed, err)
 	}
 	manifests, target, inv := p.manifests, p.target, p.inventory
-	if err := p.schemas.Check(ctx, manifests.Objects, clusters.CRDKinds(manifests.Objects)); err != nil {
+	if err := p.schemas.Check(ctx, manifests.Objects, filesOf(checkout, app, c)); err != nil {
 		return finish(Failed, fmt.Errorf("the cluster's schema refuses the render; nothing was applied or pruned:\n%w", err))
 	}
 	before := inv.Clone()
@@ -185,6 +186,17 @@ func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Write
 		return finish(Synced, nil)
 	}
 	return finish(waitHealthy(ctx, manager, inv, changes, app, &r))
+}
+
+// filesOf returns a lookup of the file each object came from, which renders once more on first
+// use: only error messages need it.
+func filesOf(checkout *sources.Checkout, app *config.App, c *config.Cluster) func(render.ObjectID) string {
+	var once sync.Once
+	var files map[render.ObjectID]string
+	return func(id render.ObjectID) string {
+		once.Do(func() { files = checkout.Files(app, c) })
+		return files[id]
+	}
 }
 
 // checkPruneShare refuses, unless confirmed, to prune more of the objects the inventory held

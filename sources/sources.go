@@ -48,3 +48,13 @@ func (c *Checkout) Render(app *config.App, cluster *config.Cluster) (*render.Man
 	}
 	return m, nil
 }
+
+// Files returns the repository path of the file each of the App's objects on the cluster came
+// from, by rendering once more with kustomize's origin tracking: for error messages.
+func (c *Checkout) Files(app *config.App, cluster *config.Cluster) map[render.ObjectID]string {
+	path, err := app.PathFor(cluster)
+	if err != nil {
+		return nil
+	}
+	return render.Files(c.view.Fresh(), path)
+}

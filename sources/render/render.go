@@ -76,12 +76,7 @@ func Render(view *tree.FS, dir string) (*Manifests, error) {
 	if err := view.CheckKustomizations(clean); err != nil {
 		return nil, fmt.Errorf("render %s: %w", rel, err)
 	}
-	kustomizer := krusty.MakeKustomizer(&krusty.Options{
-		Reorder:          krusty.ReorderOptionLegacy,
-		LoadRestrictions: types.LoadRestrictionsRootOnly,
-		PluginConfig:     types.DisabledPluginConfig(),
-	})
-	resources, err := run(kustomizer, view, clean)
+	resources, err := run(newKustomizer(), view, clean)
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", rel, err)
 	}
@@ -111,6 +106,16 @@ func Render(view *tree.FS, dir string) (*Manifests, error) {
 		return nil, fmt.Errorf("render %s: %w", rel, err)
 	}
 	return &Manifests{Path: rel, Objects: objects, Digest: digest}, nil
+}
+
+// newKustomizer is kustomize as Flotilla runs it: legacy apply order, files only from the
+// kustomization's own folder tree, no plugins.
+func newKustomizer() *krusty.Kustomizer {
+	return krusty.MakeKustomizer(&krusty.Options{
+		Reorder:          krusty.ReorderOptionLegacy,
+		LoadRestrictions: types.LoadRestrictionsRootOnly,
+		PluginConfig:     types.DisabledPluginConfig(),
+	})
 }
 
 // run builds with kustomizer. With remote bases allowed, kustomize downloads bases into a

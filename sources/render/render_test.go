@@ -2,6 +2,7 @@ package render_test
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/flotilla-dev/flotilla/sources/gittest"
 	"github.com/flotilla-dev/flotilla/sources/render"
@@ -323,3 +325,75 @@ func FuzzRender(f *testing.F) {
 }
 
 func plumbingHash(s string) plumbing.Hash { return plumbing.NewHash(s) }
+
+// TestRenderFilesNamesEachObjectsFile: Files finds the repository file every object came from (a
+// generated one's, the kustomization that generated it), and renders never carry kustomize's
+// origin annotations unless the kustomization asks for them itself.
+func TestRenderFilesNamesEachObjectsFile(t *testing.T) {
+	files := map[string]string{
+		"base/kustomization.yaml":         "resources: [web.yaml]\n",
+		"base/web.yaml":                   deployment,
+		"overlays/dev/kustomization.yaml": "resources: [../../base, extra.yaml]\nconfigMapGenerator: [{name: settings, literals: [mode=dev]}]\n",
+		"overlays/dev/extra.yaml":         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra, annotations: {team: shop}}\n",
+	}
+	tests := []struct {
+		name            string
+		buildMetadata   string
+		wantAnnotations bool
+	}{
+		{"tracked for Flotilla only", "", false},
+		{"asked for by the kustomization", "buildMetadata: [originAnnotations]\n", true},
+		{"other build metadata kept", "buildMetadata: [managedByLabel]\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := maps.Clone(files)
+			files["overlays/dev/kustomization.yaml"] += tt.buildMetadata
+			view, err := tree.FromFiles(files, tree.DefaultLimits())
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := render.Render(view, "overlays/dev")
+			if err != nil {
+				t.Fatal(err)
+			}
+			located := render.Files(view.Fresh(), "overlays/dev")
+			got := map[string]string{}
+			for _, obj := range m.Objects {
+				id := render.IDOf(obj)
+				got[id.String()] = located[id]
+				_, annotated := obj.GetAnnotations()["config.kubernetes.io/origin"]
+				if annotated != tt.wantAnnotations {
+					t.Errorf("%s: origin annotation present = %v, want %v", id, annotated, tt.wantAnnotations)
+				}
+				if obj.GetName() == "extra" && obj.GetAnnotations()["team"] != "shop" {
+					t.Errorf("%s lost its own annotation: %v", id, obj.GetAnnotations())
+				}
+				if obj.GetName() == "web" && !tt.wantAnnotations && obj.GetAnnotations() != nil {
+					t.Errorf("%s gained annotations: %v", id, obj.GetAnnotations())
+				}
+			}
+			want := map[string]string{
+				"Deployment.apps/web":           "base/web.yaml",
+				"ConfigMap/extra":               "overlays/dev/extra.yaml",
+				"ConfigMap/" + generatedName(m): "overlays/dev/kustomization.yaml",
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("files (-want +got):\n%s", diff)
+			}
+			if strings.Contains(tt.buildMetadata, "managedByLabel") && m.Objects[0].GetLabels()["app.kubernetes.io/managed-by"] == "" {
+				t.Error("the kustomization's own buildMetadata (managedByLabel) was lost")
+			}
+		})
+	}
+}
+
+// generatedName is the hashed name of the settings ConfigMap.
+func generatedName(m *render.Manifests) string {
+	for _, obj := range m.Objects {
+		if strings.HasPrefix(obj.GetName(), "settings-") {
+			return obj.GetName()
+		}
+	}
+	return "settings-?"
+}
