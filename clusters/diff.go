@@ -46,13 +46,18 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 	found := make([]*ObjectDiff, len(objs))
 	errs := make([]error, len(objs))
 	desired := make([]*desiredObject, len(objs))
+	newKinds := crdKinds(objs)
 	for i, obj := range objs {
 		d, err := m.prepare(obj)
-		if err != nil {
+		switch {
+		case err != nil && newKinds[obj.GroupVersionKind().GroupKind()]:
+			// Of a kind that a CRD of this render brings: nothing of it exists yet.
+			found[i], errs[i] = m.newKindObject(obj, mask)
+		case err != nil:
 			errs[i] = &ApplyError{Cluster: m.target.Name, ID: render.IDOf(obj), Err: err}
-			continue
+		default:
+			desired[i] = d
 		}
-		desired[i] = d
 	}
 	live, err := m.listLive(ctx, desired, nil, nil, parallelism)
 	if err != nil {
@@ -96,6 +101,16 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 		pruned[i] = &ObjectDiff{ID: e.ObjectID, Action: Pruned, Diff: unified(e.ObjectID, mask.yaml(normalize(live)), "")}
 	})
 	return append(compact(found), compact(pruned)...), nil
+}
+
+// newKindObject is the diff of an object whose kind the cluster does not serve yet: created.
+func (m *Manager) newKindObject(obj *unstructured.Unstructured, mask *secretMask) (*ObjectDiff, error) {
+	id := render.IDOf(obj)
+	labelled, _, err := owned(obj, m.app)
+	if err != nil {
+		return nil, &ApplyError{Cluster: m.target.Name, ID: id, Err: err}
+	}
+	return &ObjectDiff{ID: id, Action: Created, Diff: unified(id, "", mask.yaml(normalize(labelled))), Note: "its kind comes with a CRD of this render"}, nil
 }
 
 // diffOne compares one desired object with its live version; nil means no difference.

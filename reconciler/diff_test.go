@@ -63,3 +63,42 @@ func TestDiffShowsDriftAndGitChangesButNoSecretValue(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffOfANewCRDAndItsObjects: a render that brings a CRD and objects of its kind diffs as
+// created, although the cluster cannot dry-run objects of a kind it does not serve yet.
+func TestDiffOfANewCRDAndItsObjects(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	group := ns + ".flotilla.dev"
+	repo := appRepo(t, ns, map[string]string{
+		"crd.yaml": `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.` + group + `}
+spec:
+  group: ` + group + `
+  scope: Namespaced
+  names: {plural: gadgets, singular: gadget, kind: Gadget}
+  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]
+`,
+		"g.yaml": "apiVersion: " + group + "/v1\nkind: Gadget\nmetadata: {name: g}\nspec: {size: 3}\n",
+	})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app"}, ns)
+	diffs, err := reconciler.NewSyncer(t.TempDir()).Diff(context.Background(), cfg, reconciler.Options{Cluster: "dev"})
+	if err != nil || len(diffs) != 1 || diffs[0].Error != "" {
+		t.Fatalf("diff: %v %+v", err, diffs)
+	}
+	actions := map[string]clusters.Action{}
+	for _, d := range diffs[0].Objects {
+		actions[d.ID.Kind] = d.Action
+		if d.ID.Kind == "Gadget" && !strings.Contains(d.Diff, "+  size: 3") {
+			t.Errorf("Gadget diff does not show the object:\n%s", d.Diff)
+		}
+	}
+	if actions["CustomResourceDefinition"] != clusters.Created || actions["Gadget"] != clusters.Created {
+		t.Errorf("actions %v, want the CRD and the Gadget created", actions)
+	}
+	if _, err := fleettest.KubectlResult(c, "get", "crd", "gadgets."+group); err == nil {
+		t.Error("diff created the CRD")
+	}
+}
