@@ -72,16 +72,8 @@ func TestDiffOfANewCRDAndItsObjects(t *testing.T) {
 	ns := fleettest.Namespace(t, c)
 	group := ns + ".flotilla.dev"
 	repo := appRepo(t, ns, map[string]string{
-		"crd.yaml": `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: gadgets.` + group + `}
-spec:
-  group: ` + group + `
-  scope: Namespaced
-  names: {plural: gadgets, singular: gadget, kind: Gadget}
-  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]
-`,
-		"g.yaml": "apiVersion: " + group + "/v1\nkind: Gadget\nmetadata: {name: g}\nspec: {size: 3}\n",
+		"crd.yaml": widgetCRD(group, "{type: object, x-kubernetes-preserve-unknown-fields: true}"),
+		"w.yaml":   "apiVersion: " + group + "/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 3}\n",
 	})
 	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app"}, ns)
 	diffs, err := reconciler.NewSyncer(t.TempDir()).Diff(context.Background(), cfg, reconciler.Options{Cluster: "dev"})
@@ -91,14 +83,14 @@ spec:
 	actions := map[string]clusters.Action{}
 	for _, d := range diffs[0].Objects {
 		actions[d.ID.Kind] = d.Action
-		if d.ID.Kind == "Gadget" && !strings.Contains(d.Diff, "+  size: 3") {
-			t.Errorf("Gadget diff does not show the object:\n%s", d.Diff)
+		if d.ID.Kind == "Widget" && !strings.Contains(d.Diff, "+  size: 3") {
+			t.Errorf("Widget diff does not show the object:\n%s", d.Diff)
 		}
 	}
-	if actions["CustomResourceDefinition"] != clusters.Created || actions["Gadget"] != clusters.Created {
-		t.Errorf("actions %v, want the CRD and the Gadget created", actions)
+	if actions["CustomResourceDefinition"] != clusters.Created || actions["Widget"] != clusters.Created {
+		t.Errorf("actions %v, want the CRD and the Widget created", actions)
 	}
-	if _, err := fleettest.KubectlResult(c, "get", "crd", "gadgets."+group); err == nil {
+	if _, err := fleettest.KubectlResult(c, "get", "crd", "widgets."+group); err == nil {
 		t.Error("diff created the CRD")
 	}
 }

@@ -393,6 +393,20 @@ func TestPruneShareLimit(t *testing.T) {
 	}
 }
 
+// widgetCRD is a CustomResourceDefinition of kind Widget (widgets.GROUP, namespaced, served as
+// v1) with the given openAPIV3Schema, in flow style.
+func widgetCRD(group, schema string) string {
+	return `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.` + group + `}
+spec:
+  group: ` + group + `
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: ` + schema + `}}]
+`
+}
+
 // TestCRDAndItsObjectsChangeInOneCommit: a commit that adds a field to a CRD's schema and uses it
 // in an object of that kind syncs: the schema check leaves kinds that the render's own CRDs
 // define to the API server, which knows the new schema once the CRD is applied.
@@ -402,25 +416,7 @@ func TestCRDAndItsObjectsChangeInOneCommit(t *testing.T) {
 	ns := fleettest.Namespace(t, c)
 	group := ns + ".flotilla.dev"
 	crd := func(fields string) string {
-		return `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.` + group + `}
-spec:
-  group: ` + group + `
-  scope: Namespaced
-  names: {plural: widgets, singular: widget, kind: Widget}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec:
-            type: object
-            properties: {` + fields + `}
-`
+		return widgetCRD(group, "{type: object, properties: {spec: {type: object, properties: {"+fields+"}}}}")
 	}
 	widget := func(spec string) string {
 		return "apiVersion: " + group + "/v1\nkind: Widget\nmetadata: {name: w}\nspec: {" + spec + "}\n"
