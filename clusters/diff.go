@@ -46,11 +46,12 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 	found := make([]*ObjectDiff, len(objs))
 	errs := make([]error, len(objs))
 	desired := make([]*desiredObject, len(objs))
-	newKinds := crdKinds(objs)
+	newKinds := render.CRDKinds(objs)
 	for i, obj := range objs {
 		d, err := m.prepare(obj)
+		_, newKind := newKinds[obj.GroupVersionKind().GroupKind()]
 		switch {
-		case err != nil && newKinds[obj.GroupVersionKind().GroupKind()]:
+		case err != nil && newKind:
 			// Of a kind that a CRD of this render brings: nothing of it exists yet.
 			found[i], errs[i] = m.newKindObject(obj, mask)
 		case err != nil:

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,24 +64,38 @@ func (s *Schemas) Preload(ctx context.Context, gvs ...schema.GroupVersion) {
 	}
 }
 
-// Check validates every object whose group-version the cluster serves, except the kinds that
-// CRDs among objs define (their new schema is not served until the CRD is applied; the API
-// server checks those objects then). It returns one error per invalid object, "file:
-// Kind/namespace/name: .field: problem" (fileOf names the file, "" if unknown; it is called only
-// for invalid objects), joined, or an error if a schema cannot be loaded.
-func (s *Schemas) Check(ctx context.Context, objs []*unstructured.Unstructured, fileOf func(render.ObjectID) string) error {
+// Check validates every object of the render whose group-version the cluster serves, except
+// the kinds that the render's own CRDs define (their new schema is not served until the CRD is
+// applied; the API server checks those objects then). It returns one error per invalid object,
+// "file: Kind/namespace/name: .field: problem" (fileOf names the file, "" if unknown; it is
+// called only for invalid objects), joined, or an error if a schema cannot be loaded. A render
+// found valid against the same schema documents (on another cluster, or in an earlier pass) is
+// not checked again.
+func (s *Schemas) Check(ctx context.Context, m *render.Manifests, fileOf func(render.ObjectID) string) error {
 	if s == nil {
 		return nil
 	}
-	skip := crdKinds(objs)
-	var invalid []error
-	for _, obj := range objs {
+	defined := render.CRDKinds(m.Objects)
+	var checked []*unstructured.Unstructured
+	var urls []string
+	for _, obj := range m.Objects {
 		gvk := obj.GroupVersionKind()
 		u, served := s.urls[gvPath(gvk.GroupVersion())]
-		if !served || skip[gvk.GroupKind()] {
-			continue
+		if _, ownKind := defined[gvk.GroupKind()]; served && !ownKind {
+			checked = append(checked, obj)
+			urls = append(urls, u)
 		}
-		tc, err := s.converter(ctx, u)
+	}
+	key := validKey(m.Digest, urls)
+	validMu.Lock()
+	known := valid[key]
+	validMu.Unlock()
+	if known {
+		return nil
+	}
+	var invalid []error
+	for i, obj := range checked {
+		tc, err := s.converter(ctx, urls[i])
 		if err != nil {
 			return err
 		}
@@ -93,21 +109,33 @@ func (s *Schemas) Check(ctx context.Context, objs []*unstructured.Unstructured, 
 			invalid = append(invalid, err)
 		}
 	}
-	return errors.Join(invalid...)
+	if len(invalid) > 0 {
+		return errors.Join(invalid...)
+	}
+	validMu.Lock()
+	if len(valid) >= maxValidRenders {
+		clear(valid)
+	}
+	valid[key] = true
+	validMu.Unlock()
+	return nil
 }
 
-// crdKinds returns the kinds that the CustomResourceDefinitions among objs define.
-func crdKinds(objs []*unstructured.Unstructured) map[schema.GroupKind]bool {
-	kinds := map[schema.GroupKind]bool{}
-	for _, obj := range objs {
-		if obj.GroupVersionKind().GroupKind() != (schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}) {
-			continue
-		}
-		group, _, _ := unstructured.NestedString(obj.Object, "spec", "group")
-		kind, _, _ := unstructured.NestedString(obj.Object, "spec", "names", "kind")
-		kinds[schema.GroupKind{Group: group, Kind: kind}] = true
-	}
-	return kinds
+// maxValidRenders bounds the renders remembered as valid.
+const maxValidRenders = 1024
+
+var (
+	validMu sync.Mutex
+	// valid holds the renders found valid, by validKey.
+	valid = map[string]bool{}
+)
+
+// validKey names a render (its digest) checked against a set of schema documents (their URLs,
+// which carry a hash of their content).
+func validKey(digest string, urls []string) string {
+	urls = slices.Clone(urls)
+	slices.Sort(urls)
+	return digest + "\x00" + strings.Join(slices.Compact(urls), "\x00")
 }
 
 // gvPath is the key of a group-version in the OpenAPI v3 index: "api/v1", "apis/apps/v1".

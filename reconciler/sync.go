@@ -137,7 +137,7 @@ func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Write
 		return finish(Failed, err)
 	}
 	manifests, target, inv := p.manifests, p.target, p.inventory
-	if err := p.schemas.Check(ctx, manifests.Objects, filesOf(checkout, app, c)); err != nil {
+	if err := p.schemas.Check(ctx, manifests, filesOf(checkout, app, c)); err != nil {
 		return finish(Failed, fmt.Errorf("the cluster's schema refuses the render; nothing was applied or pruned:\n%w", err))
 	}
 	before := inv.Clone()

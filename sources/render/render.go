@@ -193,19 +193,11 @@ func init() {
 // objects (built-in kinds, and kinds that a CRD of this render declares cluster-scoped), then
 // everything else; the order within a group is kept.
 func sortForApply(objects []*unstructured.Unstructured) {
-	crdScoped := map[schema.GroupKind]bool{}
-	for _, obj := range objects {
-		if obj.GetKind() == "CustomResourceDefinition" {
-			group, _, _ := unstructured.NestedString(obj.Object, "spec", "group")
-			kind, _, _ := unstructured.NestedString(obj.Object, "spec", "names", "kind")
-			scope, _, _ := unstructured.NestedString(obj.Object, "spec", "scope")
-			crdScoped[schema.GroupKind{Group: group, Kind: kind}] = scope == "Cluster"
-		}
-	}
+	crdScoped := CRDKinds(objects)
 	groupOf := func(obj *unstructured.Unstructured) int {
 		gk := obj.GroupVersionKind().GroupKind()
 		switch {
-		case gk == schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}:
+		case gk == crdKind:
 			return groupCRD
 		case gk == schema.GroupKind{Kind: "Namespace"}:
 			return groupNamespace
@@ -215,6 +207,25 @@ func sortForApply(objects []*unstructured.Unstructured) {
 		return groupNamespaced
 	}
 	sort.SliceStable(objects, func(i, j int) bool { return groupOf(objects[i]) < groupOf(objects[j]) })
+}
+
+// crdKind is the kind of a CustomResourceDefinition.
+var crdKind = schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}
+
+// CRDKinds returns the kinds that the CustomResourceDefinitions among objects define, each
+// with whether it is cluster-scoped.
+func CRDKinds(objects []*unstructured.Unstructured) map[schema.GroupKind]bool {
+	kinds := map[schema.GroupKind]bool{}
+	for _, obj := range objects {
+		if obj.GroupVersionKind().GroupKind() != crdKind {
+			continue
+		}
+		group, _, _ := unstructured.NestedString(obj.Object, "spec", "group")
+		kind, _, _ := unstructured.NestedString(obj.Object, "spec", "names", "kind")
+		scope, _, _ := unstructured.NestedString(obj.Object, "spec", "scope")
+		kinds[schema.GroupKind{Group: group, Kind: kind}] = scope == "Cluster"
+	}
+	return kinds
 }
 
 // Digest is the sha256 of the objects' canonical JSON (sorted keys), one object per line.
