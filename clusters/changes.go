@@ -67,14 +67,15 @@ func (cs ChangeSet) Count(a Action) int {
 	return n
 }
 
-// ApplyError is a failure to apply one object to one cluster.
+// ApplyError is a failure to apply one object to one cluster. Its message names the object, not
+// the cluster: every result that carries it is already labelled with its cluster.
 type ApplyError struct {
 	Cluster string
 	ID      render.ObjectID
 	Err     error
 }
 
-func (e *ApplyError) Error() string { return fmt.Sprintf("%s: %s: %v", e.Cluster, e.ID, e.Err) }
+func (e *ApplyError) Error() string { return fmt.Sprintf("%s: %v", e.ID, e.Err) }
 
 // Unwrap returns the API error.
 func (e *ApplyError) Unwrap() error { return e.Err }
