@@ -167,14 +167,7 @@ func (m *Manager) prepare(obj *unstructured.Unstructured) (*desiredObject, error
 		return nil, fmt.Errorf("the cluster serves no %s: %w", obj.GroupVersionKind(), err)
 	}
 	d.mapping = mapping
-	namespace := obj.GetNamespace()
-	switch {
-	case mapping.Scope.Name() != meta.RESTScopeNameNamespace:
-		namespace = ""
-	case namespace == "":
-		namespace = metav1.NamespaceDefault
-	}
-	if namespace != obj.GetNamespace() {
+	if namespace := namespaceIn(obj, mapping.Scope.Name() == meta.RESTScopeNameNamespace); namespace != obj.GetNamespace() {
 		obj = obj.DeepCopy()
 		obj.SetNamespace(namespace)
 	}

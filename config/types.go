@@ -183,8 +183,9 @@ type SyncPolicy struct {
 	// AllowEmpty allows a render with no objects, which would prune everything.
 	AllowEmpty bool `json:"allowEmpty,omitempty"`
 	// MaxPrunePercent is the largest share of the App's managed objects on a cluster that one
-	// sync may prune, 1 to 100; a sync that would prune more applies but prunes nothing until
-	// someone confirms (flotilla sync --confirm-prune). Unset: no limit but the empty-render rule.
+	// sync may prune, 1 to 100. Unset, a sync may prune anything but all of them (unless the
+	// render is empty and allowed). A sync the guard refuses applies nothing and prunes nothing
+	// until someone confirms it (flotilla sync --confirm-prune).
 	MaxPrunePercent int `json:"maxPrunePercent,omitempty"`
 	// Adopt takes over existing objects that Flotilla did not create.
 	Adopt bool `json:"adopt,omitempty"`

@@ -57,14 +57,29 @@ func TestPruneGuard(t *testing.T) {
 	if err := (PruneGuard{}).CheckRender(3); err != nil {
 		t.Errorf("non-empty render: %v", err)
 	}
-	g := PruneGuard{MaxShare: 0.5}
-	if err := g.CheckPrune(10, 6); !errors.As(err, &refusal) || !strings.Contains(err.Error(), "6 of 10") {
-		t.Errorf("pruning 60%% with a 50%% cap: %v", err)
+	tests := []struct {
+		name                      string
+		guard                     PruneGuard
+		managed, toPrune, desired int
+		refusal                   string // "" when allowed
+	}{
+		{"60% with a 50% cap", PruneGuard{MaxShare: 0.5}, 10, 6, 4, "6 of 10 managed objects (60%) is more than the allowed 50%"},
+		{"50% with a 50% cap", PruneGuard{MaxShare: 0.5}, 10, 5, 5, ""},
+		{"all but one by default", PruneGuard{}, 10, 9, 3, ""},
+		{"all by default", PruneGuard{}, 10, 10, 3, "pruning all 10 managed objects: none of them is in the render (3 objects)"},
+		{"all with a 100% cap", PruneGuard{MaxShare: 1}, 10, 10, 3, ""},
+		{"all with a 50% cap", PruneGuard{MaxShare: 0.5}, 4, 4, 1, "4 of 4"},
+		{"all for an allowed empty render", PruneGuard{AllowEmpty: true}, 10, 10, 0, ""},
+		{"nothing managed yet", PruneGuard{}, 0, 0, 5, ""},
+		{"nothing to prune", PruneGuard{MaxShare: 0.1}, 10, 0, 10, ""},
 	}
-	if err := g.CheckPrune(10, 5); err != nil {
-		t.Errorf("pruning 50%% with a 50%% cap: %v", err)
-	}
-	if err := (PruneGuard{}).CheckPrune(10, 10); err != nil {
-		t.Errorf("no share cap: %v", err)
+	for _, tt := range tests {
+		err := tt.guard.CheckPrune(tt.managed, tt.toPrune, tt.desired)
+		switch {
+		case tt.refusal == "" && err != nil:
+			t.Errorf("%s: refused: %v", tt.name, err)
+		case tt.refusal != "" && (!errors.As(err, &refusal) || !strings.Contains(err.Error(), tt.refusal) || !strings.Contains(err.Error(), "nothing was applied or pruned")):
+			t.Errorf("%s: got %v, want a refusal saying %q and that nothing was applied", tt.name, err, tt.refusal)
+		}
 	}
 }

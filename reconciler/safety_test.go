@@ -346,8 +346,8 @@ spec:
 }
 
 // TestPruneShareLimit: with spec.sync.maxPrunePercent, a sync that would prune a larger share of
-// the App's objects applies the render, prunes nothing and says how to confirm; a smaller share
-// is pruned as usual, and --confirm-prune lifts the limit for one pass.
+// the App's objects applies nothing, prunes nothing and says how to confirm; a smaller share is
+// pruned as usual, and --confirm-prune lifts the limit for one pass.
 func TestPruneShareLimit(t *testing.T) {
 	fleet := shared.Fleet(t)
 	c := fleet.Clusters[0]
@@ -372,25 +372,65 @@ func TestPruneShareLimit(t *testing.T) {
 	}
 
 	writeApp(t, repo, ns, map[string]string{"a.yaml": configMap("a", "2")}) // 3 of 4: over the limit
-	results, err := s.Sync(context.Background(), cfg, opts)
-	if err != nil {
-		t.Fatal(err)
+	r := syncRefused(t, s, cfg, opts, "pruning 3 of 4 managed objects")
+	if got := names(); got != "a b c d" || len(r.Changes) != 0 {
+		t.Errorf("after the refusal the cluster holds %q and the result lists %d changes; want a b c d and none", got, len(r.Changes))
 	}
-	r := results[0]
-	if r.Status != reconciler.Refused || !strings.Contains(r.Error, "pruning 3 of 4 managed objects") || !strings.Contains(r.Error, "--confirm-prune") || r.Changes.Count(clusters.Pruned) != 0 {
-		t.Fatalf("status %s, error %q, %d pruned; want Refused naming 3 of 4 and --confirm-prune", r.Status, r.Error, r.Changes.Count(clusters.Pruned))
-	}
-	if got := names(); got != "a b c d" {
-		t.Errorf("after the refused prune the cluster holds %q, want a b c d", got)
-	}
-	if v := fleettest.Kubectl(t, c, "-n", ns, "get", "configmap/a", "-o", "jsonpath={.data.value}"); v != "2" {
-		t.Errorf("configmap a = %q: the render should be applied even when the prune is refused", v)
+	if v := fleettest.Kubectl(t, c, "-n", ns, "get", "configmap/a", "-o", "jsonpath={.data.value}"); v != "1" {
+		t.Errorf("configmap a = %q: a refused render must not be applied", v)
 	}
 
 	opts.ConfirmPrune = true
 	if r := syncOK(t, s, cfg, opts)[0]; r.Changes.Count(clusters.Pruned) != 3 || names() != "a" {
 		t.Errorf("with --confirm-prune: %d pruned, left %q; want b, c, d pruned", r.Changes.Count(clusters.Pruned), names())
 	}
+	if v := fleettest.Kubectl(t, c, "-n", ns, "get", "configmap/a", "-o", "jsonpath={.data.value}"); v != "2" {
+		t.Errorf("configmap a = %q after the confirmed sync, want 2", v)
+	}
+}
+
+// TestPruningEverythingIsRefused: without spec.sync.maxPrunePercent, a render that would prune
+// every object the App has (here: all of them renamed) is refused and applies nothing, until
+// confirmed.
+func TestPruningEverythingIsRefused(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	repo := appRepo(t, ns, map[string]string{"a.yaml": configMap("a", "1"), "b.yaml": configMap("b", "1")})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app", Sync: config.SyncPolicy{Prune: true}}, ns)
+	opts := reconciler.Options{Cluster: "dev"}
+	s := reconciler.NewSyncer(t.TempDir())
+	syncOK(t, s, cfg, opts)
+	names := func() string {
+		return fleettest.Kubectl(t, c, "-n", ns, "get", "configmaps", "-l", clusters.LabelApp, "-o", "jsonpath={.items[*].metadata.name}")
+	}
+
+	writeApp(t, repo, ns, map[string]string{"x.yaml": configMap("x", "1")})
+	syncRefused(t, s, cfg, opts, "pruning all 2 managed objects: none of them is in the render (1 object)", "spec.sync.maxPrunePercent: 100")
+	if got := names(); got != "a b" {
+		t.Errorf("after the refusal the cluster holds %q, want a b (x not created, nothing pruned)", got)
+	}
+	opts.ConfirmPrune = true
+	if r := syncOK(t, s, cfg, opts)[0]; r.Changes.Count(clusters.Pruned) != 2 || names() != "x" {
+		t.Errorf("with --confirm-prune: %d pruned, cluster holds %q; want a and b pruned, x created", r.Changes.Count(clusters.Pruned), names())
+	}
+}
+
+// syncRefused syncs and expects the one result to be Refused with an error naming each of want
+// and --confirm-prune.
+func syncRefused(t *testing.T, s *reconciler.Syncer, cfg *config.Config, opts reconciler.Options, want ...string) reconciler.ClusterResult {
+	t.Helper()
+	results, err := s.Sync(context.Background(), cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := results[0]
+	for _, w := range append(want, "--confirm-prune", "nothing was applied or pruned") {
+		if r.Status != reconciler.Refused || !strings.Contains(r.Error, w) {
+			t.Fatalf("status %s, error %q; want Refused saying %q", r.Status, r.Error, w)
+		}
+	}
+	return r
 }
 
 // widgetCRD is a CustomResourceDefinition of kind Widget (widgets.GROUP, namespaced, served as

@@ -60,7 +60,8 @@ type Options struct {
 	// Wait waits for health after applying, up to each App's health timeout.
 	Wait           bool
 	ForceConflicts bool
-	// ConfirmPrune prunes even more than an App's spec.sync.maxPrunePercent allows.
+	// ConfirmPrune lets this pass prune more than the prune guard allows: all of an App's
+	// objects, or more than its spec.sync.maxPrunePercent.
 	ConfirmPrune bool
 	// Progress receives one line per step and cluster; nil discards them.
 	Progress io.Writer
@@ -147,8 +148,13 @@ func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Write
 		}
 		return clusters.WriteInventory(ctx, target, inv)
 	}
-	fmt.Fprintf(out, "%s/%s: applying %d objects\n", r.Cluster, r.App, len(manifests.Objects))
 	manager := clusters.NewManager(target, app.Metadata.Name)
+	if app.Spec.Sync.Prune && !opts.ConfirmPrune {
+		if err := checkPrune(app, inv, manager.DesiredIDs(manifests.Objects)); err != nil {
+			return finish(Refused, err)
+		}
+	}
+	fmt.Fprintf(out, "%s/%s: applying %d objects\n", r.Cluster, r.App, len(manifests.Objects))
 	applyOpts := clusters.DefaultApplyOptions()
 	applyOpts.ForceConflicts, applyOpts.Adopt, applyOpts.DryRun = opts.ForceConflicts, app.Spec.Sync.Adopt, opts.DryRun
 	applyOpts.Live = p.live
@@ -169,9 +175,6 @@ func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Write
 		desired := map[render.ObjectID]bool{}
 		for _, ch := range changes {
 			desired[ch.ID] = true
-		}
-		if err := checkPruneShare(app, opts, before, desired); err != nil {
-			return finish(Refused, errors.Join(err, writeInventory()))
 		}
 		pruned, err := manager.Prune(ctx, desired, inv, applyOpts.Parallelism)
 		r.Changes = append(r.Changes, pruned...)
@@ -199,18 +202,19 @@ func filesOf(checkout *sources.Checkout, app *config.App, c *config.Cluster) fun
 	}
 }
 
-// checkPruneShare refuses, unless confirmed, to prune more of the objects the inventory held
-// before this sync than the App's spec.sync.maxPrunePercent.
-func checkPruneShare(app *config.App, opts Options, before *clusters.Inventory, desired map[render.ObjectID]bool) error {
+// checkPrune asks the prune guard, before anything is applied, whether the sync may prune the
+// inventory's objects that the render no longer holds.
+func checkPrune(app *config.App, inv *clusters.Inventory, desired map[render.ObjectID]bool) error {
 	limit := app.Spec.Sync.MaxPrunePercent
-	if limit == 0 || opts.ConfirmPrune {
+	guard := policies.PruneGuard{AllowEmpty: app.Spec.Sync.AllowEmpty, MaxShare: float64(limit) / 100}
+	err := guard.CheckPrune(len(inv.Entries), len(inv.Stale(desired)), len(desired))
+	switch {
+	case err == nil:
 		return nil
+	case limit > 0:
+		return fmt.Errorf("%w (spec.sync.maxPrunePercent: %d); if that is intended, run flotilla sync --confirm-prune", err, limit)
 	}
-	guard := policies.PruneGuard{MaxShare: float64(limit) / 100}
-	if err := guard.CheckPrune(len(before.Entries), len(before.Stale(desired))); err != nil {
-		return fmt.Errorf("%w (spec.sync.maxPrunePercent: %d); the render was applied; run flotilla sync --confirm-prune to prune them", err, limit)
-	}
-	return nil
+	return fmt.Errorf("%w; if that is intended, run flotilla sync --confirm-prune (or set spec.sync.maxPrunePercent: 100)", err)
 }
 
 func waitHealthy(ctx context.Context, manager *clusters.Manager, inv *clusters.Inventory, changes clusters.ChangeSet, app *config.App, r *ClusterResult) (Status, error) {

@@ -58,7 +58,7 @@ cluster, then a summary. Exits 1 if any App on any cluster failed, was refused o
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "ask the clusters what would change (server-side dry run); write nothing")
 	cmd.Flags().BoolVar(&opts.Wait, "wait", false, "wait until every object is healthy, up to the App's health timeout")
 	cmd.Flags().BoolVar(&opts.ForceConflicts, "force-conflicts", false, "take over fields that another field manager owns")
-	cmd.Flags().BoolVar(&opts.ConfirmPrune, "confirm-prune", false, "prune even more objects than an App's spec.sync.maxPrunePercent allows")
+	cmd.Flags().BoolVar(&opts.ConfirmPrune, "confirm-prune", false, "sync even when the prune guard refuses: pruning all of an App's objects, or more than its spec.sync.maxPrunePercent")
 	cmd.Flags().StringVar(&cacheDir, "cache-dir", "", "where fetched repositories are cached (default: the user's cache directory)")
 	return cmd
 }
