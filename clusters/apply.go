@@ -197,7 +197,7 @@ func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.P
 	}
 	applied, err := m.target.applyMetadata(ctx, d, force, opts.DryRun)
 	if err != nil {
-		return Failed, "", describeApplyError(err)
+		return Failed, "", secretSafe(d.obj, describeApplyError(err))
 	}
 	switch {
 	case live == nil:

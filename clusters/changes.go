@@ -2,6 +2,7 @@ package clusters
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -84,6 +85,7 @@ func (e *ApplyError) Unwrap() error { return e.Err }
 // desired hash, and that hash.
 func owned(obj *unstructured.Unstructured, app string) (*unstructured.Unstructured, string, error) {
 	out := obj.DeepCopy()
+	stringDataAsData(out)
 	labels := out.GetLabels()
 	if labels == nil {
 		labels = map[string]string{}
@@ -104,6 +106,34 @@ func owned(obj *unstructured.Unstructured, app string) (*unstructured.Unstructur
 	annotations[AnnotationDesiredHash] = hash
 	out.SetAnnotations(annotations)
 	return out, hash, nil
+}
+
+// stringDataAsData moves a Secret's stringData into data, base64-encoded, as the API server
+// would: it stores only data, so that a change someone else makes to a value moves a data field
+// away from Flotilla (which the owned-field fingerprint notices) instead of leaving Flotilla's
+// stringData field untouched. A value that is not a string stays for the API server to refuse.
+func stringDataAsData(obj *unstructured.Unstructured) {
+	if !render.IsSecret(obj) {
+		return
+	}
+	stringData, _ := obj.Object["stringData"].(map[string]any)
+	if len(stringData) == 0 {
+		return
+	}
+	data, _ := obj.Object["data"].(map[string]any)
+	if data == nil {
+		data = map[string]any{}
+	}
+	for key, v := range stringData {
+		if s, ok := v.(string); ok {
+			data[key] = base64.StdEncoding.EncodeToString([]byte(s))
+			delete(stringData, key)
+		}
+	}
+	obj.Object["data"] = data
+	if len(stringData) == 0 {
+		delete(obj.Object, "stringData")
+	}
 }
 
 // objectHash is a sha256 of an object's canonical JSON (128 bits of it, in hex): what was asked
@@ -140,3 +170,22 @@ func ownedFields(obj metav1.Object) string {
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
+
+// secretSafe returns err, or, when obj is a Secret, an error that says the same without any of
+// the Secret's values (an API server's validation message may quote them).
+func secretSafe(obj *unstructured.Unstructured, err error) error {
+	if err == nil || !render.IsSecret(obj) {
+		return err
+	}
+	return &redactedError{msg: render.RedactSecretText(obj, err.Error()), err: err}
+}
+
+// redactedError is an error whose message had Secret values taken out; errors.As still finds
+// the API error underneath.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }

@@ -75,7 +75,7 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 		}
 		var err error
 		if found[i], err = m.diffOne(ctx, d, mask); err != nil {
-			errs[i] = &ApplyError{Cluster: m.target.Name, ID: d.id, Err: err}
+			errs[i] = &ApplyError{Cluster: m.target.Name, ID: d.id, Err: secretSafe(d.obj, err)}
 		}
 	})
 	if err := errors.Join(errs...); err != nil || !prune {
@@ -129,7 +129,7 @@ func (m *Manager) diffOne(ctx context.Context, d *desiredObject, mask *secretMas
 	dry, err := client.Apply(ctx, d.obj.GetName(), d.obj, dryRun)
 	if apierrors.IsConflict(err) {
 		// Someone else changed fields Flotilla set: show what Git says anyway.
-		note = describeApplyError(err).Error()
+		note = secretSafe(d.obj, describeApplyError(err)).Error()
 		dryRun.Force = true
 		dry, err = client.Apply(ctx, d.obj.GetName(), d.obj, dryRun)
 	}

@@ -100,6 +100,7 @@ func (s *Schemas) Check(ctx context.Context, m *render.Manifests, fileOf func(re
 			return err
 		}
 		if _, err := tc.ObjectToTyped(obj); err != nil {
+			err = secretSafe(obj, err)
 			id := render.IDOf(obj)
 			if file := fileOf(id); file != "" {
 				err = fmt.Errorf("%s: %s: %w", file, id, err)

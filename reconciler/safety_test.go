@@ -198,17 +198,40 @@ func TestSecretValuesStayOutOfResults(t *testing.T) {
 	fleet := shared.Fleet(t)
 	c := fleet.Clusters[0]
 	ns := fleettest.Namespace(t, c)
-	const value = "hunter2-do-not-print"
-	repo := appRepo(t, ns, map[string]string{"s.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: " + value + "}\n"})
+	const value, pin = "hunter2-do-not-print", "987654321"
+	secret := "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: " + value + "}\n"
+	repo := appRepo(t, ns, map[string]string{"s.yaml": secret})
 	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app"}, ns)
 	s := reconciler.NewSyncer(t.TempDir())
-	results := syncOK(t, s, cfg, reconciler.Options{Cluster: "dev"})
+	var shown strings.Builder // progress, results and diffs of every pass
+	pass := func(wantStatus reconciler.Status, wantError string) {
+		t.Helper()
+		results, err := s.Sync(context.Background(), cfg, reconciler.Options{Cluster: "dev", Progress: &shown})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := results[0]; r.Status != wantStatus || !strings.Contains(r.Error, wantError) {
+			t.Fatalf("status %s, error %q; want %s with an error saying %q", r.Status, r.Error, wantStatus, wantError)
+		}
+		diffs, err := s.Diff(context.Background(), cfg, reconciler.Options{Cluster: "dev", Progress: &shown})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range []any{results, diffs} {
+			b, _ := json.Marshal(v)
+			shown.Write(b)
+		}
+	}
+	pass(reconciler.Synced, "")
+	// Another manager changes the value: a conflict, whose message quotes no value.
 	fleettest.Kubectl(t, c, "-n", ns, "patch", "secret", "db", "--field-manager=other", "--type=merge", "-p", `{"stringData":{"password":"changed-`+value+`"}}`)
-	failed, _ := s.Sync(context.Background(), cfg, reconciler.Options{Cluster: "dev"})
-	for _, rs := range [][]reconciler.ClusterResult{results, failed} {
-		b, _ := json.Marshal(rs)
-		if strings.Contains(string(b), value) {
-			t.Errorf("a sync result shows the Secret value: %s", b)
+	pass(reconciler.Failed, `conflict with "other"`)
+	// A value of the wrong type: the schema check names the field, not the value.
+	writeApp(t, repo, ns, map[string]string{"s.yaml": strings.TrimSuffix(secret, "}\n")+", pin: "+pin+"}\n"})
+	pass(reconciler.Failed, ".stringData.pin: expected string")
+	for _, v := range []string{value, pin} {
+		if strings.Contains(shown.String(), v) {
+			t.Errorf("sync or diff output shows the Secret value %q:\n%s", v, shown.String())
 		}
 	}
 }

@@ -1,7 +1,12 @@
 package render
 
 import (
+	"encoding/base64"
+	"errors"
 	"fmt"
+	"regexp"
+	"sort"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -42,4 +47,58 @@ func RedactSecret(obj *unstructured.Unstructured) *unstructured.Unstructured {
 		}
 	}
 	return out
+}
+
+// RedactSecretText returns text, an error message about obj, with nothing of obj's values in it
+// when obj is a Secret: every data and stringData value (and the decoded form of data values)
+// of four or more characters is replaced by Redacted, and what a schema check says it got
+// instead of the expected type (", got …") is dropped, however short the value.
+func RedactSecretText(obj *unstructured.Unstructured, text string) string {
+	if !IsSecret(obj) {
+		return text
+	}
+	text = gotValue.ReplaceAllString(text, ", got a value of another type")
+	var values []string
+	for _, field := range []string{"data", "stringData"} {
+		m, _, _ := unstructured.NestedFieldNoCopy(obj.Object, field)
+		entries, _ := m.(map[string]any)
+		for _, v := range entries {
+			s := fmt.Sprint(v)
+			values = append(values, s)
+			if decoded, err := base64.StdEncoding.DecodeString(s); field == "data" && err == nil {
+				values = append(values, string(decoded))
+			}
+		}
+	}
+	// Longest first, so that a value containing another is replaced whole.
+	sort.Slice(values, func(i, j int) bool { return len(values[i]) > len(values[j]) })
+	for _, v := range values {
+		if len(v) >= 4 {
+			text = strings.ReplaceAll(text, v, Redacted)
+		}
+	}
+	return text
+}
+
+// gotValue is the part of a structured-merge-diff type error that prints the value found.
+var gotValue = regexp.MustCompile(`, got [^\n;]*`)
+
+// generatorValue matches the two kustomize errors that quote a generator's input: an env file
+// line with invalid UTF-8 (printed as bytes and as text) and a literal without "=" (with the
+// list of literals it came in).
+var generatorValue = regexp.MustCompile(`line \[[0-9 ]*\] has invalid utf8 bytes : .*|(literal sources \[.*)?invalid literal source .*, expected key=value`)
+
+// withoutGeneratorValues returns err, or, when its message quotes a secretGenerator's (or
+// configMapGenerator's) input, an error that names the problem without the value.
+func withoutGeneratorValues(err error) error {
+	msg := err.Error()
+	if !generatorValue.MatchString(msg) {
+		return err
+	}
+	return errors.New(generatorValue.ReplaceAllStringFunc(msg, func(m string) string {
+		if strings.HasPrefix(m, "line ") {
+			return "a line of an env file has invalid UTF-8 (not shown: it may hold a secret value)"
+		}
+		return "a literal is not key=value (not shown: it may hold a secret value)"
+	}))
 }

@@ -78,7 +78,7 @@ func Render(view *tree.FS, dir string) (*Manifests, error) {
 	}
 	resources, err := run(newKustomizer(), view, clean)
 	if err != nil {
-		return nil, fmt.Errorf("render %s: %w", rel, err)
+		return nil, fmt.Errorf("render %s: %w", rel, withoutGeneratorValues(err))
 	}
 	limit := view.Limits().MaxDocuments
 	if n := resources.Size(); n > limit {

@@ -1,0 +1,71 @@
+package render_test
+
+import (
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/flotilla-dev/flotilla/sources/render"
+)
+
+func TestRedactSecretText(t *testing.T) {
+	secret := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "db"},
+		"data":       map[string]any{"password": "aHVudGVyMg=="}, // hunter2
+		"stringData": map[string]any{"pin": int64(1234), "token": "s3cr3t-token", "short": "ab"},
+	}}
+	configMap := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": "db"},
+		"data": map[string]any{"password": "hunter2"},
+	}}
+	tests := []struct {
+		name      string
+		obj       *unstructured.Unstructured
+		text      string
+		want      string
+		forbidden []string
+	}{
+		{"type error prints the value", secret, ".stringData.pin: expected string, got &value.valueUnstructured{Value:1234}\n.stringData.short: expected string, got ab",
+			".stringData.pin: expected string, got a value of another type\n.stringData.short: expected string, got a value of another type", []string{"1234", "ab"}},
+		{"API error quotes a value", secret, `Secret "db" is invalid: data[password]: Invalid value: "aHVudGVyMg==": decoded "hunter2" and s3cr3t-token`,
+			`Secret "db" is invalid: data[password]: Invalid value: "[redacted]": decoded "[redacted]" and [redacted]`, []string{"hunter2", "aHVudGVyMg==", "s3cr3t-token"}},
+		{"field names stay", secret, ".stringData.token: field not declared in schema", ".stringData.token: field not declared in schema", nil},
+		{"not a Secret", configMap, "value hunter2, got 5", "value hunter2, got 5", nil},
+	}
+	for _, tt := range tests {
+		got := render.RedactSecretText(tt.obj, tt.text)
+		if got != tt.want {
+			t.Errorf("%s:\n got %q\nwant %q", tt.name, got, tt.want)
+		}
+		for _, f := range tt.forbidden {
+			if strings.Contains(got, f) {
+				t.Errorf("%s: %q still shows %q", tt.name, got, f)
+			}
+		}
+	}
+}
+
+// TestGeneratorErrorsDoNotQuoteValues: kustomize's errors about a bad generator input quote it;
+// Flotilla's say what is wrong without the value.
+func TestGeneratorErrorsDoNotQuoteValues(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"literal without =", map[string]string{
+			"app/kustomization.yaml": "secretGenerator: [{name: db, literals: [hunter2-pin]}]\n",
+		}, "a literal is not key=value"},
+		{"env file line with invalid UTF-8", map[string]string{
+			"app/kustomization.yaml": "secretGenerator: [{name: db, envs: [db.env]}]\n",
+			"app/db.env":             "PASSWORD=hunter2-\xff\xfe\n",
+		}, "a line of an env file has invalid UTF-8"},
+	}
+	for _, tt := range tests {
+		_, err := renderFiles(t, tt.files, "app")
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "104 117 110") {
+			t.Errorf("%s: error %v; want one saying %q without the value", tt.name, err, tt.want)
+		}
+	}
+}
