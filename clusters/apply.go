@@ -35,9 +35,6 @@ type ApplyOptions struct {
 	Parallelism int
 	// EstablishTimeout bounds the wait for applied CRDs to be served.
 	EstablishTimeout time.Duration
-	// DryRun asks the server what would change (server-side dry run) and writes nothing. The
-	// kinds of CRDs that a dry run does not create cannot be checked and are reported skipped.
-	DryRun bool
 	// Live is what Prefetch listed, to be used instead of listing again where it suffices.
 	Live *LiveObjects
 }
@@ -91,14 +88,14 @@ func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 		if err != nil {
 			errs = append(errs, err)
 		}
-		if i == 1 && !opts.DryRun {
+		if i == 1 {
 			for _, c := range cs {
 				if c.Action == Created {
 					created[c.ID.Name] = true
 				}
 			}
 		}
-		if i == 0 && !opts.DryRun {
+		if i == 0 {
 			if err := m.waitEstablished(ctx, cs, opts.EstablishTimeout); err != nil {
 				errs = append(errs, err)
 				break // nothing of the CRDs' kinds can be applied
@@ -118,10 +115,6 @@ func (m *Manager) applyPhase(ctx context.Context, objs []*unstructured.Unstructu
 	for i, obj := range objs {
 		d, err := m.prepare(obj)
 		changes[i] = Change{ID: render.IDOf(obj)}
-		if err != nil && opts.DryRun {
-			changes[i].Action, changes[i].Reason = Skipped, err.Error()+" (a dry run does not create CRDs)"
-			continue
-		}
 		if err != nil {
 			changes[i].Action, changes[i].Reason = Failed, err.Error()
 			errs[i] = &ApplyError{Cluster: m.target.Name, ID: changes[i].ID, Err: err}
@@ -182,20 +175,15 @@ func (m *Manager) prepare(obj *unstructured.Unstructured) (*desiredObject, error
 // Flotilla owns afterwards.
 func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.PartialObjectMetadata, entry InventoryEntry, inInventory bool, opts ApplyOptions) (Action, string, error) {
 	force := opts.ForceConflicts
-	if live != nil {
-		owner := live.Labels[LabelApp]
-		switch {
-		case inInventory && unchangedSinceApply(d, live, entry):
-			return Unchanged, entry.Fields, nil
-		case owner != "" && owner != m.app && !inInventory:
-			return Failed, "", fmt.Errorf("exists and belongs to App/%s; two Apps cannot manage one object", owner)
-		case owner != m.app && !inInventory && !opts.Adopt:
-			return Failed, "", errors.New("exists and was not created by Flotilla; set spec.sync.adopt: true on the App to take it over")
-		case owner != m.app && !inInventory:
-			force = true // adopting: take over the fields its creator owns
-		}
+	if inInventory && unchangedSinceApply(d, live, entry) {
+		return Unchanged, entry.Fields, nil
 	}
-	applied, err := m.target.applyMetadata(ctx, d, force, opts.DryRun)
+	adopting, err := m.checkOwner(live, inInventory, opts.Adopt)
+	if err != nil {
+		return Failed, "", err
+	}
+	force = force || adopting // adopting: take over the fields its creator owns
+	applied, err := m.target.applyMetadata(ctx, d, force)
 	if err != nil {
 		return Failed, "", secretSafe(d.obj, describeApplyError(err))
 	}
@@ -206,6 +194,23 @@ func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.P
 		return Unchanged, ownedFields(applied), nil
 	}
 	return Configured, ownedFields(applied), nil
+}
+
+// checkOwner refuses to apply over an existing object that another App manages, or that
+// Flotilla did not create unless adopt; it reports whether the apply adopts the object.
+func (m *Manager) checkOwner(live *metav1.PartialObjectMetadata, inInventory, adopt bool) (adopting bool, err error) {
+	if live == nil || inInventory {
+		return false, nil
+	}
+	switch owner := live.Labels[LabelApp]; {
+	case owner == m.app:
+		return false, nil
+	case owner != "":
+		return false, fmt.Errorf("exists and belongs to App/%s; two Apps cannot manage one object", owner)
+	case !adopt:
+		return false, errors.New("exists and was not created by Flotilla; set spec.sync.adopt: true on the App to take it over")
+	}
+	return true, nil
 }
 
 // unchangedSinceApply reports whether neither side changed an object since Flotilla last applied

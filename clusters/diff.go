@@ -29,6 +29,19 @@ type ObjectDiff struct {
 	Diff string `json:"diff"`
 	// Note says what a sync would run into, e.g. a conflict with another field manager.
 	Note string `json:"note,omitempty"`
+	// Blocked says that a sync with the same options would fail on this object (Note says why):
+	// a conflict without ForceConflicts, or an object Flotilla may not take over.
+	Blocked bool `json:"blocked,omitempty"`
+}
+
+// DiffOptions say what the sync that a diff previews would do.
+type DiffOptions struct {
+	// Prune lists the inventory's objects that left Git as pruned.
+	Prune bool
+	// Adopt: the sync would take over existing objects that Flotilla did not create.
+	Adopt bool
+	// ForceConflicts: the sync would take over fields that another manager owns.
+	ForceConflicts bool
 }
 
 // Diff compares objs with the cluster: each object that a sync would write is applied as a
@@ -36,11 +49,13 @@ type ObjectDiff struct {
 // server-filled fields never show as differences. An object unchanged on both sides since
 // Flotilla's last apply (the test Apply makes: desired hash and owned-field fingerprint) has
 // no difference and costs no request beyond one metadata LIST per kind and namespace. With
-// prune, inventory objects that left Git are listed as pruned. Objects without differences
+// opts.Prune, inventory objects that left Git are listed as pruned. An object that the sync
+// would fail on (a conflict, an object it may not take over) is listed Blocked, with the
+// reason in its Note, even without a difference. Objects without differences
 // are left out; the others come in apply order. Secret values are replaced by tokens that
 // differ when the values differ, and mean nothing outside this diff. Objects are compared
 // DefaultApplyOptions().Parallelism at a time; the error joins every object's.
-func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, inv *Inventory, prune bool) ([]ObjectDiff, error) {
+func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, inv *Inventory, opts DiffOptions) ([]ObjectDiff, error) {
 	mask := newSecretMask()
 	parallelism := DefaultApplyOptions().Parallelism
 	found := make([]*ObjectDiff, len(objs))
@@ -70,15 +85,23 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 		if d == nil {
 			return
 		}
-		if entry, ok := recorded[d.id]; ok && unchangedSinceApply(d, live[d.id], entry) {
+		entry, inInventory := recorded[d.id]
+		if inInventory && unchangedSinceApply(d, live[d.id], entry) {
 			return
 		}
+		adopting, ownerErr := m.checkOwner(live[d.id], inInventory, opts.Adopt)
 		var err error
-		if found[i], err = m.diffOne(ctx, d, mask); err != nil {
+		if found[i], err = m.diffOne(ctx, d, mask, opts.ForceConflicts || adopting); err != nil {
 			errs[i] = &ApplyError{Cluster: m.target.Name, ID: d.id, Err: secretSafe(d.obj, err)}
 		}
+		if ownerErr != nil && err == nil {
+			if found[i] == nil {
+				found[i] = &ObjectDiff{ID: d.id, Action: Configured}
+			}
+			found[i].Note, found[i].Blocked = ownerErr.Error(), true
+		}
 	})
-	if err := errors.Join(errs...); err != nil || !prune {
+	if err := errors.Join(errs...); err != nil || !opts.Prune {
 		return compact(found), err
 	}
 	isDesired := make(map[render.ObjectID]bool, len(desired))
@@ -115,7 +138,7 @@ func (m *Manager) newKindObject(obj *unstructured.Unstructured, mask *secretMask
 }
 
 // diffOne compares one desired object with its live version; nil means no difference.
-func (m *Manager) diffOne(ctx context.Context, d *desiredObject, mask *secretMask) (*ObjectDiff, error) {
+func (m *Manager) diffOne(ctx context.Context, d *desiredObject, mask *secretMask, force bool) (*ObjectDiff, error) {
 	client := m.target.resource(d.mapping, d.obj.GetNamespace())
 	live, err := client.Get(ctx, d.obj.GetName(), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -124,12 +147,12 @@ func (m *Manager) diffOne(ctx context.Context, d *desiredObject, mask *secretMas
 	if err != nil {
 		return nil, err
 	}
-	dryRun := metav1.ApplyOptions{FieldManager: FieldManager, DryRun: []string{metav1.DryRunAll}}
-	note := ""
+	dryRun := metav1.ApplyOptions{FieldManager: FieldManager, DryRun: []string{metav1.DryRunAll}, Force: force}
+	conflict := ""
 	dry, err := client.Apply(ctx, d.obj.GetName(), d.obj, dryRun)
 	if apierrors.IsConflict(err) {
 		// Someone else changed fields Flotilla set: show what Git says anyway.
-		note = secretSafe(d.obj, describeApplyError(err)).Error()
+		conflict = secretSafe(d.obj, describeApplyError(err)).Error()
 		dryRun.Force = true
 		dry, err = client.Apply(ctx, d.obj.GetName(), d.obj, dryRun)
 	}
@@ -137,10 +160,10 @@ func (m *Manager) diffOne(ctx context.Context, d *desiredObject, mask *secretMas
 		return nil, describeApplyError(err)
 	}
 	before, after := mask.yaml(normalize(live)), mask.yaml(normalize(dry))
-	if before == after {
+	if before == after && conflict == "" {
 		return nil, nil
 	}
-	return &ObjectDiff{ID: d.id, Action: Configured, Diff: unified(d.id, before, after), Note: note}, nil
+	return &ObjectDiff{ID: d.id, Action: Configured, Diff: unified(d.id, before, after), Note: conflict, Blocked: conflict != ""}, nil
 }
 
 // compact drops the nils.

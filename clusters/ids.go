@@ -8,13 +8,13 @@ import (
 	"github.com/flotilla-dev/flotilla/sources/render"
 )
 
-// DesiredIDs returns the IDs that the rendered objects will have in the cluster, before anything
+// DesiredIDs returns, in order, the IDs that the rendered objects will have in the cluster, before anything
 // is applied: namespaced objects without a namespace go to "default", and a cluster-scoped
 // object's namespace is dropped. Kinds the cluster does not serve yet take their scope from the
 // CRDs among objs; others keep the ID the render gives them (applying them will fail).
-func (m *Manager) DesiredIDs(objs []*unstructured.Unstructured) map[render.ObjectID]bool {
+func (m *Manager) DesiredIDs(objs []*unstructured.Unstructured) []render.ObjectID {
 	crdScoped := render.CRDKinds(objs)
-	ids := make(map[render.ObjectID]bool, len(objs))
+	ids := make([]render.ObjectID, 0, len(objs))
 	for _, obj := range objs {
 		id := render.IDOf(obj)
 		gvk := obj.GroupVersionKind()
@@ -23,7 +23,7 @@ func (m *Manager) DesiredIDs(objs []*unstructured.Unstructured) map[render.Objec
 		} else if clusterScoped, declared := crdScoped[gvk.GroupKind()]; declared {
 			id.Namespace = namespaceIn(obj, !clusterScoped)
 		}
-		ids[id] = true
+		ids = append(ids, id)
 	}
 	return ids
 }

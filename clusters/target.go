@@ -128,15 +128,12 @@ func (t *Target) resource(m *meta.RESTMapping, namespace string) dynamic.Resourc
 // a second time to look for duplicate keys, which JSON encoded from a map cannot have (about 8 %
 // of the server's CPU per apply). Unknown fields are refused all the same: server-side apply
 // checks every field against the schema ("field not declared in schema") in any mode.
-func (t *Target) applyMetadata(ctx context.Context, d *desiredObject, force, dryRun bool) (*metav1.PartialObjectMetadata, error) {
+func (t *Target) applyMetadata(ctx context.Context, d *desiredObject, force bool) (*metav1.PartialObjectMetadata, error) {
 	body, err := d.obj.MarshalJSON()
 	if err != nil {
 		return nil, err
 	}
 	opts := metav1.PatchOptions{FieldManager: FieldManager, Force: &force, FieldValidation: metav1.FieldValidationIgnore}
-	if dryRun {
-		opts.DryRun = []string{metav1.DryRunAll}
-	}
 	client := t.metadata.Resource(d.mapping.Resource)
 	if d.mapping.Scope.Name() == meta.RESTScopeNameNamespace {
 		return client.Namespace(d.obj.GetNamespace()).Patch(ctx, d.obj.GetName(), types.ApplyPatchType, body, opts)

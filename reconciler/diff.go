@@ -34,7 +34,7 @@ func (s *Syncer) Diff(ctx context.Context, cfg *config.Config, opts Options) ([]
 			d.Error = err.Error()
 			return d
 		}
-		if d.Objects, err = clusters.NewManager(p.target, w.app.Metadata.Name).Diff(ctx, p.manifests.Objects, p.inventory, w.app.Spec.Sync.Prune); err != nil {
+		if d.Objects, err = clusters.NewManager(p.target, w.app.Metadata.Name).Diff(ctx, p.manifests.Objects, p.inventory, clusters.DiffOptions{Prune: w.app.Spec.Sync.Prune, Adopt: w.app.Spec.Sync.Adopt}); err != nil {
 			d.Error = err.Error()
 		}
 		return d

@@ -227,7 +227,7 @@ func TestSecretValuesStayOutOfResults(t *testing.T) {
 	fleettest.Kubectl(t, c, "-n", ns, "patch", "secret", "db", "--field-manager=other", "--type=merge", "-p", `{"stringData":{"password":"changed-`+value+`"}}`)
 	pass(reconciler.Failed, `conflict with "other"`)
 	// A value of the wrong type: the schema check names the field, not the value.
-	writeApp(t, repo, ns, map[string]string{"s.yaml": strings.TrimSuffix(secret, "}\n")+", pin: "+pin+"}\n"})
+	writeApp(t, repo, ns, map[string]string{"s.yaml": strings.TrimSuffix(secret, "}\n") + ", pin: " + pin + "}\n"})
 	pass(reconciler.Failed, ".stringData.pin: expected string")
 	for _, v := range []string{value, pin} {
 		if strings.Contains(shown.String(), v) {
@@ -298,28 +298,6 @@ func TestBrokenSourceFailsOnlyItsApps(t *testing.T) {
 				t.Errorf("App on the broken Source: %s %q, want Failed naming Source/gone", r.Status, r.Error)
 			}
 		}
-	}
-}
-
-func TestDryRunWritesNothing(t *testing.T) {
-	fleet := shared.Fleet(t)
-	c := fleet.Clusters[0]
-	ns := fleettest.Namespace(t, c)
-	repo := appRepo(t, ns, map[string]string{"a.yaml": configMap("a", "1"), "b.yaml": configMap("b", "1")})
-	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app"}, ns)
-	s := reconciler.NewSyncer(t.TempDir())
-	results, err := s.Sync(context.Background(), cfg, reconciler.Options{Cluster: "dev", DryRun: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := results[0]; r.Status != reconciler.Planned || r.Changes.Count(clusters.Created) != 2 {
-		t.Errorf("dry run: %s, %+v; want Planned with 2 created", r.Status, r.Changes)
-	}
-	if out := fleettest.Kubectl(t, c, "-n", ns, "get", "configmaps", "-l", clusters.LabelApp, "-o", "name"); out != "" {
-		t.Errorf("a dry run created objects: %s", out)
-	}
-	if _, err := fleettest.KubectlResult(c, "-n", clusters.InventoryNamespace, "get", "configmap", "inventory-"+ns); err == nil {
-		t.Error("a dry run wrote an inventory")
 	}
 }
 

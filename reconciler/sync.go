@@ -154,15 +154,20 @@ func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Write
 			return finish(Refused, err)
 		}
 	}
+	if opts.DryRun {
+		fmt.Fprintf(out, "%s/%s: planning %d objects\n", r.Cluster, r.App, len(manifests.Objects))
+		var err error
+		if r.Changes, err = plan(ctx, manager, manifests.Objects, inv, app, opts); err != nil {
+			return finish(Failed, err)
+		}
+		return finish(Planned, nil)
+	}
 	fmt.Fprintf(out, "%s/%s: applying %d objects\n", r.Cluster, r.App, len(manifests.Objects))
 	applyOpts := clusters.DefaultApplyOptions()
-	applyOpts.ForceConflicts, applyOpts.Adopt, applyOpts.DryRun = opts.ForceConflicts, app.Spec.Sync.Adopt, opts.DryRun
+	applyOpts.ForceConflicts, applyOpts.Adopt = opts.ForceConflicts, app.Spec.Sync.Adopt
 	applyOpts.Live = p.live
 	changes, applyErr := manager.Apply(ctx, manifests.Objects, inv, applyOpts)
 	r.Changes = changes
-	if opts.DryRun {
-		return finish(Planned, applyErr)
-	}
 	inv.Revision, inv.Digest = checkout.Fetched.Revision.Commit, manifests.Digest
 	if applyErr != nil {
 		// Record what did apply, so that it can be pruned later; prune nothing now.
@@ -204,7 +209,11 @@ func filesOf(checkout *sources.Checkout, app *config.App, c *config.Cluster) fun
 
 // checkPrune asks the prune guard, before anything is applied, whether the sync may prune the
 // inventory's objects that the render no longer holds.
-func checkPrune(app *config.App, inv *clusters.Inventory, desired map[render.ObjectID]bool) error {
+func checkPrune(app *config.App, inv *clusters.Inventory, ids []render.ObjectID) error {
+	desired := make(map[render.ObjectID]bool, len(ids))
+	for _, id := range ids {
+		desired[id] = true
+	}
 	limit := app.Spec.Sync.MaxPrunePercent
 	guard := policies.PruneGuard{AllowEmpty: app.Spec.Sync.AllowEmpty, MaxShare: float64(limit) / 100}
 	err := guard.CheckPrune(len(inv.Entries), len(inv.Stale(desired)), len(desired))
