@@ -42,7 +42,6 @@ const (
 	Unchanged  Action = "unchanged"
 	Pruned     Action = "pruned"
 	Skipped    Action = "skipped"
-	Drifted    Action = "drifted"
 	Failed     Action = "failed"
 )
 

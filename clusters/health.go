@@ -245,10 +245,15 @@ func (m *Manager) Health(ctx context.Context, ids []render.ObjectID, versions ma
 	return out, nil
 }
 
+// reportEvery is how often WaitHealthy reports while it waits.
+const reportEvery = 5 * time.Second
+
 // WaitHealthy polls Health until every object is healthy, one is Degraded, ctx ends or timeout
-// passes, and returns the last evaluation. Only Healthy objects count as done.
-func (m *Manager) WaitHealthy(ctx context.Context, ids []render.ObjectID, versions map[render.ObjectID]string, timeout time.Duration) ([]ObjectHealth, error) {
+// passes, and returns the last evaluation. Only Healthy objects count as done. While it waits it
+// passes the latest evaluation to report every reportEvery (report may be nil).
+func (m *Manager) WaitHealthy(ctx context.Context, ids []render.ObjectID, versions map[render.ObjectID]string, timeout time.Duration, report func([]ObjectHealth)) ([]ObjectHealth, error) {
 	deadline := time.Now().Add(timeout)
+	nextReport := time.Now().Add(reportEvery)
 	for {
 		health, err := m.Health(ctx, ids, versions)
 		if err != nil {
@@ -265,6 +270,10 @@ func (m *Manager) WaitHealthy(ctx context.Context, ids []render.ObjectID, versio
 		}
 		if done || time.Now().After(deadline) {
 			return health, nil
+		}
+		if report != nil && time.Now().After(nextReport) {
+			report(health)
+			nextReport = time.Now().Add(reportEvery)
 		}
 		select {
 		case <-ctx.Done():

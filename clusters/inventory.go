@@ -63,12 +63,12 @@ func ReadInventory(ctx context.Context, t *Target, app string) (*Inventory, erro
 		return &Inventory{App: app}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: read inventory of App/%s: %w", t.Name, app, err)
+		return nil, fmt.Errorf("read inventory of App/%s: %w", app, err)
 	}
 	inv := &Inventory{App: app}
 	raw, _, _ := unstructured.NestedString(cm.Object, "data", "inventory")
 	if err := json.Unmarshal([]byte(raw), inv); err != nil {
-		return nil, fmt.Errorf("%s: ConfigMap/%s/%s: corrupt inventory: %w", t.Name, InventoryNamespace, cm.GetName(), err)
+		return nil, fmt.Errorf("ConfigMap/%s/%s: corrupt inventory: %w", InventoryNamespace, cm.GetName(), err)
 	}
 	return inv, nil
 }

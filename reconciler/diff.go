@@ -16,8 +16,9 @@ type ClusterDiff struct {
 	Error   string                `json:"error,omitempty"`
 }
 
-// Diff compares every selected App × Cluster with Git without changing anything: rendered
-// objects are dry-run applied and compared with the live ones.
+// Diff compares every selected App × Cluster with Git without changing anything: each rendered
+// object that Git or someone in the cluster changed since the last sync is dry-run applied and
+// compared with the live one (see clusters.Manager.Diff); errors are as Sync's.
 func (s *Syncer) Diff(ctx context.Context, cfg *config.Config, opts Options) ([]ClusterDiff, error) {
 	out := progress(opts.Progress)
 	items, err := s.selectWork(ctx, cfg, opts, out)

@@ -49,7 +49,7 @@ type ClusterResult struct {
 	Changes  clusters.ChangeSet      `json:"changes,omitempty"`
 	Health   []clusters.ObjectHealth `json:"health,omitempty"`
 	Error    string                  `json:"error,omitempty"`
-	Duration time.Duration           `json:"duration"`
+	Duration config.Duration         `json:"duration"`
 }
 
 // Options tune one sync pass.
@@ -99,8 +99,9 @@ func (s *Syncer) Target(c *config.Cluster) (*clusters.Target, error) {
 
 // Sync runs one pass: for every App (or opts.App) and each cluster it selects (or
 // opts.Cluster), fetch, render, guard, apply, prune and optionally wait for health. Clusters
-// are synced in parallel; one failing does not stop the others. The error is non-nil when a
-// Source could not be fetched or the options select nothing.
+// are synced in parallel; one failing does not stop the others, and a Source that cannot be
+// fetched fails its Apps' results only. The error is non-nil when an App's cluster selector is
+// invalid or the options select nothing.
 func (s *Syncer) Sync(ctx context.Context, cfg *config.Config, opts Options) ([]ClusterResult, error) {
 	out := progress(opts.Progress)
 	items, err := s.selectWork(ctx, cfg, opts, out)
@@ -116,7 +117,7 @@ func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Write
 	checkout, app, c := w.checkout, w.app, w.cluster
 	r := ClusterResult{App: app.Metadata.Name, Cluster: c.Metadata.Name}
 	finish := func(status Status, err error) ClusterResult {
-		r.Status, r.Duration = status, time.Since(started).Round(time.Millisecond)
+		r.Status, r.Duration = status, config.Duration{Duration: time.Since(started).Round(time.Millisecond)}
 		if err != nil {
 			r.Error = err.Error()
 		}
@@ -193,7 +194,8 @@ func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Write
 	if !opts.Wait {
 		return finish(Synced, nil)
 	}
-	return finish(waitHealthy(ctx, manager, inv, changes, app, &r))
+	fmt.Fprintf(out, "%s/%s: waiting until healthy (up to %s)\n", r.Cluster, r.App, healthTimeout(app))
+	return finish(waitHealthy(ctx, manager, inv, changes, app, &r, out))
 }
 
 // filesOf returns a lookup of the file each object came from, which renders once more on first
@@ -226,11 +228,8 @@ func checkPrune(app *config.App, inv *clusters.Inventory, ids []render.ObjectID)
 	return fmt.Errorf("%w; if that is intended, run flotilla sync --confirm-prune (or set spec.sync.maxPrunePercent: 100)", err)
 }
 
-func waitHealthy(ctx context.Context, manager *clusters.Manager, inv *clusters.Inventory, changes clusters.ChangeSet, app *config.App, r *ClusterResult) (Status, error) {
-	timeout := app.Spec.Health.Timeout.Duration
-	if timeout == 0 {
-		timeout = 5 * time.Minute
-	}
+func waitHealthy(ctx context.Context, manager *clusters.Manager, inv *clusters.Inventory, changes clusters.ChangeSet, app *config.App, r *ClusterResult, out io.Writer) (Status, error) {
+	timeout := healthTimeout(app)
 	ids := make([]render.ObjectID, 0, len(changes))
 	versions := map[render.ObjectID]string{}
 	for _, ch := range changes {
@@ -239,7 +238,16 @@ func waitHealthy(ctx context.Context, manager *clusters.Manager, inv *clusters.I
 	for _, e := range inv.Entries {
 		versions[e.ObjectID] = e.Version
 	}
-	health, err := manager.WaitHealthy(ctx, ids, versions, timeout)
+	report := func(health []clusters.ObjectHealth) {
+		pending := 0
+		for _, h := range health {
+			if h.Status != clusters.Healthy {
+				pending++
+			}
+		}
+		fmt.Fprintf(out, "%s/%s: waiting for %d of %d objects to become healthy; %s\n", r.Cluster, r.App, pending, len(health), firstUnhealthy(health))
+	}
+	health, err := manager.WaitHealthy(ctx, ids, versions, timeout, report)
 	r.Health = health
 	if err != nil {
 		return Failed, err
@@ -258,6 +266,14 @@ func waitHealthy(ctx context.Context, manager *clusters.Manager, inv *clusters.I
 		return status, fmt.Errorf("not healthy after %s: %s", timeout, firstUnhealthy(health))
 	}
 	return status, nil
+}
+
+// healthTimeout is the App's spec.health.timeout, 5 minutes unless set.
+func healthTimeout(app *config.App) time.Duration {
+	if t := app.Spec.Health.Timeout.Duration; t > 0 {
+		return t
+	}
+	return 5 * time.Minute
 }
 
 func firstUnhealthy(health []clusters.ObjectHealth) string {

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/clusters/localfleet"
@@ -215,5 +214,3 @@ func liveIDs(t *testing.T, c *localfleet.Cluster, app string) []string {
 	sort.Strings(ids)
 	return ids
 }
-
-var _ = time.Second

@@ -22,9 +22,10 @@ differences; an object that neither Git nor anyone in the cluster changed since 
 needs no dry run. Prints a unified diff per object and cluster; Secret values are masked.
 
 Exit status, as kubectl diff: 0 no differences, 1 differences, 2 an error.`,
-		Example: `  flotilla diff --config examples/flotilla.yaml
+		Example: `  flotilla diff --config ~/.local/state/flotilla/fleet/flotilla.yaml   # the quickstart's fleet
   flotilla diff --config fleet/ --app bookinfo --cluster prod`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{errorExitCode: "2"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(configPath)
 			if err != nil {
@@ -65,24 +66,26 @@ Exit status, as kubectl diff: 0 no differences, 1 differences, 2 an error.`,
 
 func printDiffs(w io.Writer, diffs []reconciler.ClusterDiff) {
 	for _, d := range diffs {
-		switch {
-		case d.Error != "":
-			fmt.Fprintf(w, "# %s/%s: error: %s\n", d.Cluster, d.App, d.Error)
-		case len(d.Objects) == 0:
+		switch n := len(d.Objects); {
+		case n == 0 && d.Error == "":
 			fmt.Fprintf(w, "# %s/%s: no differences\n", d.Cluster, d.App)
-		default:
-			noun := "objects differ"
-			if len(d.Objects) == 1 {
-				noun = "object differs"
+		case n == 1:
+			fmt.Fprintf(w, "# %s/%s: 1 object differs\n", d.Cluster, d.App)
+		case n > 1:
+			fmt.Fprintf(w, "# %s/%s: %d objects differ\n", d.Cluster, d.App, n)
+		}
+		for _, o := range d.Objects {
+			fmt.Fprintf(w, "# %s: would be %s\n", o.ID, o.Action)
+			switch {
+			case o.Blocked:
+				fmt.Fprintf(w, "# a sync would fail on it: %s\n", o.Note)
+			case o.Note != "":
+				fmt.Fprintf(w, "# note: %s\n", o.Note)
 			}
-			fmt.Fprintf(w, "# %s/%s: %d %s\n", d.Cluster, d.App, len(d.Objects), noun)
-			for _, o := range d.Objects {
-				fmt.Fprintf(w, "# %s: would be %s\n", o.ID, o.Action)
-				if o.Note != "" {
-					fmt.Fprintf(w, "# note: %s\n", o.Note)
-				}
-				fmt.Fprint(w, o.Diff)
-			}
+			fmt.Fprint(w, o.Diff)
+		}
+		if d.Error != "" {
+			fmt.Fprintf(w, "# %s/%s: error: %s\n", d.Cluster, d.App, d.Error)
 		}
 	}
 }

@@ -64,7 +64,8 @@ func TestQuickstartThenChangeThroughGit(t *testing.T) {
 	if diff.code != 1 || !strings.Contains(diff.stdout, "-      weight: 90\n+      weight: 70") || !strings.Contains(diff.stdout, "# dev/bookinfo: no differences") {
 		t.Fatalf("diff after a Git change: exit %d\n%s%s", diff.code, diff.stdout, diff.stderr)
 	}
-	if sync := flotilla(t, "sync", "--config", config); sync.code != 0 || !strings.Contains(sync.stdout, "Synced") {
+	sync := flotilla(t, "sync", "--config", config)
+	if sync.code != 0 || !strings.Contains(sync.stdout, "Synced") {
 		t.Fatalf("sync: exit %d\n%s%s", sync.code, sync.stdout, sync.stderr)
 	}
 	if got := kubectl("local-2", "-n", "bookinfo", "get", "virtualservice/reviews", "-o", "jsonpath={.spec.http[0].route[*].weight}"); got != "70 30 0" {
@@ -73,7 +74,7 @@ func TestQuickstartThenChangeThroughGit(t *testing.T) {
 	if again := flotilla(t, "diff", "--config", config); again.code != 0 {
 		t.Errorf("diff after sync: exit %d\n%s", again.code, again.stdout)
 	}
-	for _, out := range []string{qs.stdout, qs.stderr, diff.stdout, diff.stderr} {
+	for _, out := range []string{qs.stdout, qs.stderr, diff.stdout, diff.stderr, sync.stdout, sync.stderr} {
 		if strings.Contains(out, "example-only-not-a-secret") || strings.Contains(out, "ZXhhbXBsZS1vbmx5") {
 			t.Errorf("output shows the example Secret's value")
 		}

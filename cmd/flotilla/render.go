@@ -40,7 +40,7 @@ Either a local folder (the repository root is the enclosing Git work tree, or --
 App for one Cluster from a configuration: the Source is fetched and the App's path template
 resolved for the cluster.`,
 		Example: `  flotilla render examples/overlays/dev
-  flotilla render --config examples/flotilla.yaml --app bookinfo --cluster dev --revision
+  flotilla render --config ~/.local/state/flotilla/fleet/flotilla.yaml --app bookinfo --cluster dev --revision
   flotilla render examples/overlays/prod -o json --show-secrets | kubectl apply -f -`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -140,3 +140,23 @@ func TestRenderRefusesBadArguments(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffErrorsExitTwo: diff's exit status 1 means "differences", so every error — a bad flag,
+// a stray argument, a bad output format, a configuration that cannot be read — exits 2.
+func TestDiffErrorsExitTwo(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"diff", "--no-such-flag"}, "unknown flag: --no-such-flag"},
+		{[]string{"diff", "stray"}, `unknown command "stray"`},
+		{[]string{"diff", "-o", "xml", "--config", "../../examples/flotilla.yaml"}, "xml"},
+		{[]string{"diff", "--config", filepath.Join(t.TempDir(), "missing.yaml")}, "missing.yaml"},
+	}
+	for _, tt := range tests {
+		res := flotilla(t, tt.args...)
+		if res.code != 2 || !strings.Contains(res.stderr, tt.wantErr) {
+			t.Errorf("flotilla %s: exit %d, stderr %q; want exit 2 saying %q", strings.Join(tt.args, " "), res.code, res.stderr, tt.wantErr)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log"
 	"log/slog"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -38,7 +39,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
 	}
@@ -51,8 +52,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &coded) {
 		return coded.code
 	}
+	if code, err := strconv.Atoi(cmd.Annotations[errorExitCode]); err == nil {
+		return code
+	}
 	return 1
 }
+
+// errorExitCode is the annotation of a command whose errors (a bad flag, say) exit with another
+// code than 1, which means something else for it: 2 for diff, whose 1 says "differences".
+const errorExitCode = "flotilla.dev/error-exit-code"
 
 // codedError is an error that exits with a specific code once printed.
 type codedError struct {

@@ -39,7 +39,7 @@ func newSourcesCheckCommand(g *globals) *cobra.Command {
 		Long: `Fetch every Source of the configuration, resolve its ref (branch, tag, semver range or
 commit) and apply its signature policy. Prints commit, author, time and signature status per
 Source and reports history rewrites. Exits 1 if any Source fails.`,
-		Example: `  flotilla sources check --config examples/flotilla.yaml
+		Example: `  flotilla sources check --config ~/.local/state/flotilla/fleet/flotilla.yaml
   flotilla sources check --config fleet/ -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -23,7 +24,7 @@ the cluster's own schemas, and apply it with server-side apply (field manager "f
 and Namespaces first, only what changed, objects that left Git pruned when the App says so. A
 render with an invalid object is not applied at all on that cluster. Progress is printed per
 cluster, then a summary. Exits 1 if any App on any cluster failed, was refused or is degraded.`,
-		Example: `  flotilla sync --config examples/flotilla.yaml
+		Example: `  flotilla sync --config ~/.local/state/flotilla/fleet/flotilla.yaml   # the quickstart's fleet
   flotilla sync --config fleet/ --app bookinfo --cluster prod --wait
   flotilla sync --config fleet/ --dry-run -o json`,
 		Args: cobra.NoArgs,
@@ -66,7 +67,7 @@ cluster, then a summary. Exits 1 if any App on any cluster failed, was refused o
 func printSyncResults(w io.Writer, results []reconciler.ClusterResult) {
 	fmt.Fprintln(w)
 	t := newTable(w)
-	fmt.Fprintln(t, "APP\tCLUSTER\tCOMMIT\tCREATED\tCONFIGURED\tUNCHANGED\tPRUNED\tFAILED\tSTATUS\tTIME")
+	fmt.Fprintln(t, "APP\tCLUSTER\tCOMMIT\tCREATED\tCONFIGURED\tUNCHANGED\tPRUNED\tFAILED\tHEALTH\tSTATUS\tTIME")
 	var problems []string
 	for _, r := range results {
 		commit := r.Commit
@@ -74,9 +75,9 @@ func printSyncResults(w io.Writer, results []reconciler.ClusterResult) {
 			commit = commit[:12]
 		}
 		cs := r.Changes
-		fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", r.App, r.Cluster, commit,
+		fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", r.App, r.Cluster, commit,
 			cs.Count(clusters.Created), cs.Count(clusters.Configured), cs.Count(clusters.Unchanged),
-			cs.Count(clusters.Pruned), cs.Count(clusters.Failed), r.Status, r.Duration)
+			cs.Count(clusters.Pruned), cs.Count(clusters.Failed), healthSummary(r.Health), r.Status, r.Duration)
 		if r.Error != "" {
 			problems = append(problems, fmt.Sprintf("%s/%s: %s", r.Cluster, r.App, strings.ReplaceAll(r.Error, "\n", "\n  ")))
 		}
@@ -88,4 +89,26 @@ func printSyncResults(w io.Writer, results []reconciler.ClusterResult) {
 			fmt.Fprintln(w, p)
 		}
 	}
+}
+
+// healthSummary counts objects per health status, the unhealthy first ("1 degraded, 27
+// healthy"); "-" when health was not checked (sync without --wait).
+func healthSummary(health []clusters.ObjectHealth) string {
+	if len(health) == 0 {
+		return "-"
+	}
+	counts := map[clusters.HealthStatus]int{}
+	var order []clusters.HealthStatus
+	for _, h := range health {
+		if counts[h.Status] == 0 {
+			order = append(order, h.Status)
+		}
+		counts[h.Status]++
+	}
+	sort.SliceStable(order, func(i, j int) bool { return order[j] == clusters.Healthy && order[i] != clusters.Healthy })
+	parts := make([]string, len(order))
+	for i, status := range order {
+		parts[i] = fmt.Sprintf("%d %s", counts[status], strings.ToLower(string(status)))
+	}
+	return strings.Join(parts, ", ")
 }
