@@ -33,10 +33,14 @@ type ApplyOptions struct {
 	Adopt bool
 	// Parallelism bounds concurrent requests to the cluster.
 	Parallelism int
-	// EstablishTimeout bounds the wait for applied CRDs to be served.
+	// EstablishTimeout bounds the wait for applied CRDs to be served, and for a terminating
+	// Namespace to be gone.
 	EstablishTimeout time.Duration
 	// Live is what Prefetch listed, to be used instead of listing again where it suffices.
 	Live *LiveObjects
+	// Progress, when set, is told about waits a user should know of (a Namespace that is
+	// still terminating).
+	Progress func(format string, args ...any)
 }
 
 // DefaultApplyOptions: no forcing, no adoption, 16 requests at a time, 1 minute for CRDs.
@@ -187,6 +191,9 @@ func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.P
 	if err != nil {
 		return Failed, "", secretSafe(d.obj, describeApplyError(err))
 	}
+	if applied.DeletionTimestamp != nil && d.id.Group == "" && d.id.Kind == "Namespace" {
+		return m.recreateNamespace(ctx, d, opts)
+	}
 	switch {
 	case live == nil:
 		return Created, ownedFields(applied), nil
@@ -214,10 +221,11 @@ func (m *Manager) checkOwner(live *metav1.PartialObjectMetadata, inInventory, ad
 }
 
 // unchangedSinceApply reports whether neither side changed an object since Flotilla last applied
-// it: Git asks for what it asked then (the desired-hash annotation) and nobody changed, removed
-// or took over a field Flotilla set (the owned-field fingerprint recorded in the inventory).
+// it: Git asks for what it asked then (the desired-hash annotation), nobody changed, removed
+// or took over a field Flotilla set (the owned-field fingerprint recorded in the inventory),
+// and nobody deleted it.
 func unchangedSinceApply(d *desiredObject, live *metav1.PartialObjectMetadata, entry InventoryEntry) bool {
-	return live != nil && live.Annotations[AnnotationDesiredHash] == d.hash && entry.Fields != "" && entry.Fields == ownedFields(live)
+	return live != nil && live.DeletionTimestamp == nil && live.Annotations[AnnotationDesiredHash] == d.hash && entry.Fields != "" && entry.Fields == ownedFields(live)
 }
 
 // describeApplyError adds what to do next to errors users can act on.

@@ -59,10 +59,10 @@ func (m *Manager) listLive(ctx context.Context, desired []*desiredObject, prefet
 	for key, ids := range wanted {
 		items, ok := prefetched.list(key)
 		switch {
+		case key.namespace != "" && empty[key.namespace]:
+			lists[key] = nil // created by this sync: whatever was listed before is gone
 		case ok && holdsAll(items, ids):
 			lists[key] = items
-		case key.namespace != "" && empty[key.namespace]:
-			lists[key] = nil
 		default:
 			missing[key] = true
 		}

@@ -167,6 +167,9 @@ func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Write
 	applyOpts := clusters.DefaultApplyOptions()
 	applyOpts.ForceConflicts, applyOpts.Adopt = opts.ForceConflicts, app.Spec.Sync.Adopt
 	applyOpts.Live = p.live
+	applyOpts.Progress = func(format string, args ...any) {
+		fmt.Fprintf(out, "%s/%s: %s\n", r.Cluster, r.App, fmt.Sprintf(format, args...))
+	}
 	changes, applyErr := manager.Apply(ctx, manifests.Objects, inv, applyOpts)
 	r.Changes = changes
 	inv.Revision, inv.Digest = checkout.Fetched.Revision.Commit, manifests.Digest
