@@ -13,7 +13,10 @@ type ClusterDiff struct {
 	Cluster string                `json:"cluster"`
 	Commit  string                `json:"commit,omitempty"`
 	Objects []clusters.ObjectDiff `json:"objects,omitempty"`
-	Error   string                `json:"error,omitempty"`
+	// Refusal is the prune guard's answer when it would refuse the sync (which would then
+	// apply and prune nothing): the Objects are what it would do once confirmed.
+	Refusal string `json:"refusal,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // Diff compares every selected App × Cluster with Git without changing anything: each rendered
@@ -35,7 +38,13 @@ func (s *Syncer) Diff(ctx context.Context, cfg *config.Config, opts Options) ([]
 			d.Error = err.Error()
 			return d
 		}
-		if d.Objects, err = clusters.NewManager(p.target, w.app.Metadata.Name).Diff(ctx, p.manifests.Objects, p.inventory, clusters.DiffOptions{Prune: w.app.Spec.Sync.Prune, Adopt: w.app.Spec.Sync.Adopt}); err != nil {
+		manager := clusters.NewManager(p.target, w.app.Metadata.Name)
+		if w.app.Spec.Sync.Prune {
+			if err := checkPrune(w.app, p.inventory, manager.DesiredIDs(p.manifests.Objects)); err != nil {
+				d.Refusal = err.Error()
+			}
+		}
+		if d.Objects, err = manager.Diff(ctx, p.manifests.Objects, p.inventory, clusters.DiffOptions{Prune: w.app.Spec.Sync.Prune, Adopt: w.app.Spec.Sync.Adopt}); err != nil {
 			d.Error = err.Error()
 		}
 		return d

@@ -411,6 +411,10 @@ func TestPruningEverythingIsRefused(t *testing.T) {
 	if got := names(); got != "a b" {
 		t.Errorf("after the refusal the cluster holds %q, want a b (x not created, nothing pruned)", got)
 	}
+	diffs, err := s.Diff(context.Background(), cfg, opts)
+	if err != nil || len(diffs) != 1 || !strings.Contains(diffs[0].Refusal, "pruning all 2 managed objects") || len(diffs[0].Objects) != 3 {
+		t.Errorf("diff: %v, %+v; want the guard's refusal and the 3 changes a confirmed sync makes", err, diffs)
+	}
 	opts.ConfirmPrune = true
 	if r := syncOK(t, s, cfg, opts)[0]; r.Changes.Count(clusters.Pruned) != 2 || names() != "x" {
 		t.Errorf("with --confirm-prune: %d pruned, cluster holds %q; want a and b pruned, x created", r.Changes.Count(clusters.Pruned), names())

@@ -74,6 +74,9 @@ func printDiffs(w io.Writer, diffs []reconciler.ClusterDiff) {
 		case n > 1:
 			fmt.Fprintf(w, "# %s/%s: %d objects differ\n", d.Cluster, d.App, n)
 		}
+		if d.Refusal != "" {
+			fmt.Fprintf(w, "# %s/%s: a sync would be %s\n", d.Cluster, d.App, d.Refusal)
+		}
 		for _, o := range d.Objects {
 			fmt.Fprintf(w, "# %s: would be %s\n", o.ID, o.Action)
 			switch {
