@@ -12,9 +12,10 @@ cluster-binaries:
 test: cluster-binaries
 	$(GO) test -race -count=1 -timeout 30m ./...
 
-# Formatting and static checks, as CI runs them.
+# Formatting, go.mod tidiness and static checks, as CI runs them.
 check:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
