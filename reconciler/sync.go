@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -300,7 +301,7 @@ func summary(r ClusterResult) string {
 		s = " (" + s[2:] + ")"
 	}
 	if r.Error != "" {
-		s += ": " + r.Error
+		s += ": " + strings.TrimPrefix(r.Error, "refused: ") // the status says it already
 	}
 	return s
 }
