@@ -69,6 +69,9 @@ func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 	if opts.Parallelism <= 0 {
 		opts.Parallelism = DefaultApplyOptions().Parallelism
 	}
+	if opts.EstablishTimeout <= 0 {
+		opts.EstablishTimeout = DefaultApplyOptions().EstablishTimeout
+	}
 	var phases [3][]*unstructured.Unstructured
 	for _, obj := range objs {
 		switch gk := obj.GroupVersionKind().GroupKind(); gk {
@@ -195,7 +198,7 @@ func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.P
 		return m.recreateNamespace(ctx, d, opts)
 	}
 	switch {
-	case live == nil:
+	case live == nil || applied.UID != live.UID: // or deleted since it was listed
 		return Created, ownedFields(applied), nil
 	case applied.GetResourceVersion() == live.ResourceVersion:
 		return Unchanged, ownedFields(applied), nil

@@ -64,11 +64,11 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 	newKinds := render.CRDKinds(objs)
 	for i, obj := range objs {
 		d, err := m.prepare(obj)
-		_, newKind := newKinds[obj.GroupVersionKind().GroupKind()]
+		clusterScoped, newKind := newKinds[obj.GroupVersionKind().GroupKind()]
 		switch {
 		case err != nil && newKind:
 			// Of a kind that a CRD of this render brings: nothing of it exists yet.
-			found[i], errs[i] = m.newKindObject(obj, mask)
+			found[i], errs[i] = m.newKindObject(obj, !clusterScoped, mask)
 		case err != nil:
 			errs[i] = &ApplyError{Cluster: m.target.Name, ID: render.IDOf(obj), Err: err}
 		default:
@@ -127,8 +127,13 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 	return append(compact(found), compact(pruned)...), nil
 }
 
-// newKindObject is the diff of an object whose kind the cluster does not serve yet: created.
-func (m *Manager) newKindObject(obj *unstructured.Unstructured, mask *secretMask) (*ObjectDiff, error) {
+// newKindObject is the diff of an object whose kind the cluster does not serve yet: created, in
+// the namespace it will have (namespaced says the kind's scope, from its CRD).
+func (m *Manager) newKindObject(obj *unstructured.Unstructured, namespaced bool, mask *secretMask) (*ObjectDiff, error) {
+	if namespace := namespaceIn(obj, namespaced); namespace != obj.GetNamespace() {
+		obj = obj.DeepCopy()
+		obj.SetNamespace(namespace)
+	}
 	id := render.IDOf(obj)
 	labelled, _, err := owned(obj, m.app)
 	if err != nil {

@@ -4,29 +4,41 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/flotilla-dev/flotilla/sources/render"
 )
 
 // DesiredIDs returns, in order, the IDs that the rendered objects will have in the cluster, before anything
 // is applied: namespaced objects without a namespace go to "default", and a cluster-scoped
-// object's namespace is dropped. Kinds the cluster does not serve yet take their scope from the
-// CRDs among objs; others keep the ID the render gives them (applying them will fail).
+// object's namespace is dropped. Kinds that a CRD among objs defines take their scope from it
+// (the cluster may not serve them yet); kinds the cluster does not serve keep the ID the render
+// gives them (applying them will fail).
 func (m *Manager) DesiredIDs(objs []*unstructured.Unstructured) []render.ObjectID {
 	crdScoped := render.CRDKinds(objs)
+	namespaced := map[schema.GroupVersionKind]*bool{} // nil: scope unknown
 	ids := make([]render.ObjectID, 0, len(objs))
 	for _, obj := range objs {
 		id := render.IDOf(obj)
 		gvk := obj.GroupVersionKind()
-		if mapping, err := m.target.mapper.RESTMapping(gvk.GroupKind(), gvk.Version); err == nil {
-			id.Namespace = namespaceIn(obj, mapping.Scope.Name() == meta.RESTScopeNameNamespace)
-		} else if clusterScoped, declared := crdScoped[gvk.GroupKind()]; declared {
-			id.Namespace = namespaceIn(obj, !clusterScoped)
+		scope, looked := namespaced[gvk]
+		if !looked {
+			if clusterScoped, declared := crdScoped[gvk.GroupKind()]; declared {
+				scope = ptr(!clusterScoped)
+			} else if mapping, err := m.target.mapping(gvk); err == nil {
+				scope = ptr(mapping.Scope.Name() == meta.RESTScopeNameNamespace)
+			}
+			namespaced[gvk] = scope
+		}
+		if scope != nil {
+			id.Namespace = namespaceIn(obj, *scope)
 		}
 		ids = append(ids, id)
 	}
 	return ids
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // namespaceIn is the namespace that the cluster stores obj in, given whether its kind is
 // namespaced.

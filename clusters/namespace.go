@@ -19,9 +19,9 @@ func (m *Manager) recreateNamespace(ctx context.Context, d *desiredObject, opts 
 	client := m.target.metadata.Resource(d.mapping.Resource)
 	deadline := time.Now().Add(opts.EstablishTimeout)
 	for {
-		_, err := client.Get(ctx, d.id.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			break
+		ns, err := client.Get(ctx, d.id.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) || (err == nil && ns.DeletionTimestamp == nil) {
+			break // gone, or made anew by someone else: apply it (again)
 		}
 		if time.Now().After(deadline) {
 			return Failed, "", fmt.Errorf("still terminating after %s, so nothing can be created in it: kubectl get namespace %s -o yaml shows what holds it (finalizers, conditions)", opts.EstablishTimeout, d.id.Name)

@@ -70,6 +70,7 @@ func TestPruneGuard(t *testing.T) {
 		{"all with a 100% cap", PruneGuard{MaxShare: 1}, 10, 10, 3, ""},
 		{"all with a 50% cap", PruneGuard{MaxShare: 0.5}, 4, 4, 1, "4 of 4"},
 		{"all for an allowed empty render", PruneGuard{AllowEmpty: true}, 10, 10, 0, ""},
+		{"all for an allowed empty render with a 50% cap", PruneGuard{AllowEmpty: true, MaxShare: 0.5}, 4, 4, 0, "4 of 4"},
 		{"nothing managed yet", PruneGuard{}, 0, 0, 5, ""},
 		{"nothing to prune", PruneGuard{MaxShare: 0.1}, 10, 0, 10, ""},
 	}

@@ -29,16 +29,16 @@ func (g PruneGuard) CheckRender(desired int) error {
 
 // CheckPrune refuses to prune more than MaxShare of the managed objects, and by default to
 // prune all of them while the render still holds objects (every object renamed or moved at
-// once looks like a mistake). An allowed empty render may prune everything.
+// once looks like a mistake). An allowed empty render may prune everything, within MaxShare.
 func (g PruneGuard) CheckPrune(managed, toPrune, desired int) error {
-	if managed == 0 || toPrune == 0 || (desired == 0 && g.AllowEmpty) {
+	if managed == 0 || toPrune == 0 {
 		return nil
 	}
 	share := float64(toPrune) / float64(managed)
 	switch {
 	case g.MaxShare > 0 && share > g.MaxShare:
 		return &RefusalError{Reason: fmt.Sprintf("pruning %d of %d managed objects (%.0f%%) is more than the allowed %.0f%%; nothing was applied or pruned", toPrune, managed, share*100, g.MaxShare*100)}
-	case g.MaxShare <= 0 && toPrune == managed:
+	case g.MaxShare <= 0 && toPrune == managed && !(desired == 0 && g.AllowEmpty):
 		return &RefusalError{Reason: fmt.Sprintf("pruning all %d managed objects: none of them is in the render (%s); nothing was applied or pruned", managed, objects(desired))}
 	}
 	return nil

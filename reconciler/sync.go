@@ -31,8 +31,8 @@ const (
 	Progressing Status = "Progressing"
 	// Degraded: synced, and an object failed (e.g. ProgressDeadlineExceeded).
 	Degraded Status = "Degraded"
-	// Refused: a guard refused the render (nothing was applied or pruned) or the prune (the
-	// render was applied, nothing was pruned); the error says which.
+	// Refused: a guard refused the render (empty) or what it would prune; nothing was applied
+	// or pruned, and the error says why and how to go ahead.
 	Refused Status = "Refused"
 	// Failed: rendering, connecting or applying failed.
 	Failed Status = "Failed"

@@ -47,7 +47,7 @@ Exit status, as kubectl diff: 0 no differences, 1 differences, 2 an error.`,
 				switch {
 				case d.Error != "":
 					code = 2
-				case len(d.Objects) > 0 && code == 0:
+				case (len(d.Objects) > 0 || d.Refusal != "") && code == 0:
 					code = 1
 				}
 			}
@@ -67,7 +67,7 @@ Exit status, as kubectl diff: 0 no differences, 1 differences, 2 an error.`,
 func printDiffs(w io.Writer, diffs []reconciler.ClusterDiff) {
 	for _, d := range diffs {
 		switch n := len(d.Objects); {
-		case n == 0 && d.Error == "":
+		case n == 0 && d.Error == "" && d.Refusal == "":
 			fmt.Fprintf(w, "# %s/%s: no differences\n", d.Cluster, d.App)
 		case n == 1:
 			fmt.Fprintf(w, "# %s/%s: 1 object differs\n", d.Cluster, d.App)

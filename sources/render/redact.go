@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -73,8 +74,12 @@ func RedactSecretText(obj *unstructured.Unstructured, text string) string {
 	// Longest first, so that a value containing another is replaced whole.
 	sort.Slice(values, func(i, j int) bool { return len(values[i]) > len(values[j]) })
 	for _, v := range values {
-		if len(v) >= 4 {
-			text = strings.ReplaceAll(text, v, Redacted)
+		if len(v) < 4 {
+			continue
+		}
+		text = strings.ReplaceAll(text, v, Redacted)
+		if quoted := strconv.Quote(v); quoted[1:len(quoted)-1] != v { // as %q prints it
+			text = strings.ReplaceAll(text, quoted[1:len(quoted)-1], Redacted)
 		}
 	}
 	return text
@@ -85,8 +90,8 @@ var gotValue = regexp.MustCompile(`, got [^\n;]*`)
 
 // generatorValue matches the two kustomize errors that quote a generator's input: an env file
 // line with invalid UTF-8 (printed as bytes and as text) and a literal without "=" (with the
-// list of literals it came in).
-var generatorValue = regexp.MustCompile(`line \[[0-9 ]*\] has invalid utf8 bytes : .*|(literal sources \[.*)?invalid literal source .*, expected key=value`)
+// list of literals it came in; literals may span lines).
+var generatorValue = regexp.MustCompile(`line \[[0-9 ]*\] has invalid utf8 bytes : .*|(?s:(literal sources \[.*)?invalid literal source .*, expected key=value)`)
 
 // withoutGeneratorValues returns err, or, when its message quotes a secretGenerator's (or
 // configMapGenerator's) input, an error that names the problem without the value.

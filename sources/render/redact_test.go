@@ -30,6 +30,10 @@ func TestRedactSecretText(t *testing.T) {
 			".stringData.pin: expected string, got a value of another type\n.stringData.short: expected string, got a value of another type", []string{"1234", "ab"}},
 		{"API error quotes a value", secret, `Secret "db" is invalid: data[password]: Invalid value: "aHVudGVyMg==": decoded "hunter2" and s3cr3t-token`,
 			`Secret "db" is invalid: data[password]: Invalid value: "[redacted]": decoded "[redacted]" and [redacted]`, []string{"hunter2", "aHVudGVyMg==", "s3cr3t-token"}},
+		{"a multi-line value quoted with %q", &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "tls"},
+			"stringData": map[string]any{"tls.key": "-----BEGIN KEY-----\nhunter2\n-----END KEY-----"},
+		}}, `Invalid value: "-----BEGIN KEY-----\nhunter2\n-----END KEY-----": bad`, `Invalid value: "[redacted]": bad`, []string{"hunter2"}},
 		{"field names stay", secret, ".stringData.token: field not declared in schema", ".stringData.token: field not declared in schema", nil},
 		{"not a Secret", configMap, "value hunter2, got 5", "value hunter2, got 5", nil},
 	}
@@ -56,6 +60,9 @@ func TestGeneratorErrorsDoNotQuoteValues(t *testing.T) {
 	}{
 		{"literal without =", map[string]string{
 			"app/kustomization.yaml": "secretGenerator: [{name: db, literals: [hunter2-pin]}]\n",
+		}, "a literal is not key=value"},
+		{"multi-line literals beside one without =", map[string]string{
+			"app/kustomization.yaml": "secretGenerator:\n- name: db\n  literals:\n  - |-\n    key=-----BEGIN hunter2-a\n    hunter2-b\n  - |-\n    hunter2-c\n    hunter2-d\n",
 		}, "a literal is not key=value"},
 		{"env file line with invalid UTF-8", map[string]string{
 			"app/kustomization.yaml": "secretGenerator: [{name: db, envs: [db.env]}]\n",
