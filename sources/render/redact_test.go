@@ -76,3 +76,25 @@ func TestGeneratorErrorsDoNotQuoteValues(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRedactSecretText: whatever the message, no Secret value of four or more characters is
+// left in it (values that occur in the replacement text itself aside).
+func FuzzRedactSecretText(f *testing.F) {
+	f.Add("hunter2-pin", "s3cr3t", `Invalid value: "hunter2-pin": and s3cr3t, got &value.valueUnstructured{Value:1234}`)
+	f.Add("line1\nline2", "a\"b\\c", `"line1\nline2" "a\"b\\c"`)
+	f.Fuzz(func(t *testing.T, a, b, text string) {
+		secret := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "s"},
+			"stringData": map[string]any{"a": a, "b": b},
+		}}
+		got := render.RedactSecretText(secret, text)
+		for _, v := range []string{a, b} {
+			if len(v) < 4 || strings.Contains(render.Redacted+", got a value of another type", v) || strings.Contains(v, "[") {
+				continue
+			}
+			if strings.Contains(got, v) {
+				t.Errorf("value %q is still in %q (from %q)", v, got, text)
+			}
+		}
+	})
+}
