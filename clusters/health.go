@@ -214,7 +214,7 @@ func (m *Manager) Health(ctx context.Context, ids []render.ObjectID, versions ma
 	for _, id := range ids {
 		mapping, err := m.target.mapping(schema.GroupVersionKind{Group: id.Group, Version: versions[id], Kind: id.Kind})
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", m.target.Name, id, err)
+			return nil, fmt.Errorf("%s: %w", id, err)
 		}
 		key := resourceKey{mapping.Resource, id.Namespace}
 		keys[id] = key
@@ -223,7 +223,7 @@ func (m *Manager) Health(ctx context.Context, ids []render.ObjectID, versions ma
 		}
 		list, err := m.target.resource(mapping, id.Namespace).List(ctx, metav1.ListOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("%s: list %s: %w", m.target.Name, mapping.Resource.Resource, err)
+			return nil, fmt.Errorf("list %s: %w", mapping.Resource.Resource, err)
 		}
 		byName := map[string]*unstructured.Unstructured{}
 		if list != nil {

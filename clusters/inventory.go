@@ -1,9 +1,13 @@
 package clusters
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"time"
 
@@ -66,11 +70,63 @@ func ReadInventory(ctx context.Context, t *Target, app string) (*Inventory, erro
 		return nil, fmt.Errorf("read inventory of App/%s: %w", app, err)
 	}
 	inv := &Inventory{App: app}
-	raw, _, _ := unstructured.NestedString(cm.Object, "data", "inventory")
-	if err := json.Unmarshal([]byte(raw), inv); err != nil {
+	raw, err := inventoryJSON(cm)
+	if err == nil {
+		err = json.Unmarshal(raw, inv)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("ConfigMap/%s/%s: corrupt inventory: %w", InventoryNamespace, cm.GetName(), err)
 	}
 	return inv, nil
+}
+
+// Where an inventory ConfigMap keeps the inventory: as JSON text up to inventoryPlainMax (so
+// that kubectl shows it), gzipped beyond (a ConfigMap holds at most 1 MiB; an entry takes about
+// 145 bytes as JSON and 22 gzipped, so that 10,000 objects, the most one render may hold, fit
+// in about 220 KiB).
+const (
+	inventoryKey       = "inventory"
+	inventoryGzipKey   = "inventory.json.gz"
+	inventoryPlainMax  = 256 << 10
+	inventoryMaxStored = 1000 << 10
+)
+
+// inventoryJSON reads the inventory's JSON from its ConfigMap, plain or gzipped.
+func inventoryJSON(cm *unstructured.Unstructured) ([]byte, error) {
+	if encoded, found, _ := unstructured.NestedString(cm.Object, "binaryData", inventoryGzipKey); found {
+		compressed, err := base64.StdEncoding.DecodeString(encoded)
+		if err != nil {
+			return nil, err
+		}
+		r, err := gzip.NewReader(bytes.NewReader(compressed))
+		if err != nil {
+			return nil, err
+		}
+		return io.ReadAll(io.LimitReader(r, 64<<20))
+	}
+	raw, _, _ := unstructured.NestedString(cm.Object, "data", inventoryKey)
+	return []byte(raw), nil
+}
+
+// storeInventoryJSON puts b into cm, gzipped if it is large, and refuses what would not fit.
+func storeInventoryJSON(cm *corev1.ConfigMap, b []byte) error {
+	if len(b) <= inventoryPlainMax {
+		cm.Data = map[string]string{inventoryKey: string(b)}
+		return nil
+	}
+	var compressed bytes.Buffer
+	w := gzip.NewWriter(&compressed)
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	if compressed.Len() > inventoryMaxStored {
+		return fmt.Errorf("the inventory takes %d KiB even compressed, more than a ConfigMap holds: split the App", compressed.Len()>>10)
+	}
+	cm.BinaryData = map[string][]byte{inventoryGzipKey: compressed.Bytes()}
+	return nil
 }
 
 // WriteInventory stores the inventory on the cluster, creating its namespace if needed.
@@ -88,7 +144,7 @@ func WriteInventory(ctx context.Context, t *Target, inv *Inventory) error {
 	nsGVR := schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
 	if _, err := t.dynamic.Resource(nsGVR).Get(ctx, InventoryNamespace, metav1.GetOptions{}); apierrors.IsNotFound(err) {
 		if _, err := t.dynamic.Resource(nsGVR).Apply(ctx, InventoryNamespace, ns, metav1.ApplyOptions{FieldManager: FieldManager}); err != nil {
-			return fmt.Errorf("%s: create Namespace/%s: %w", t.Name, InventoryNamespace, err)
+			return fmt.Errorf("create Namespace/%s: %w", InventoryNamespace, err)
 		}
 	}
 	cm := &corev1.ConfigMap{
@@ -97,7 +153,9 @@ func WriteInventory(ctx context.Context, t *Target, inv *Inventory) error {
 			Name: inventoryPrefix + inv.App, Namespace: InventoryNamespace,
 			Labels: map[string]string{LabelManagedBy: ManagedByValue, labelInventoryFor: inv.App},
 		},
-		Data: map[string]string{"inventory": string(b)},
+	}
+	if err := storeInventoryJSON(cm, b); err != nil {
+		return fmt.Errorf("write inventory of App/%s: %w", inv.App, err)
 	}
 	obj, err := toUnstructured(cm)
 	if err != nil {
@@ -105,7 +163,7 @@ func WriteInventory(ctx context.Context, t *Target, inv *Inventory) error {
 	}
 	_, err = t.dynamic.Resource(configMapGVR).Namespace(InventoryNamespace).Apply(ctx, cm.Name, obj, metav1.ApplyOptions{FieldManager: FieldManager, Force: true})
 	if err != nil {
-		return fmt.Errorf("%s: write inventory of App/%s: %w", t.Name, inv.App, err)
+		return fmt.Errorf("write inventory of App/%s: %w", inv.App, err)
 	}
 	return nil
 }

@@ -133,7 +133,7 @@ func (m *Manager) listKeys(ctx context.Context, keys map[resourceKey]bool, paral
 		case apierrors.IsNotFound(err):
 			lists[key] = nil
 		case err != nil:
-			errs = append(errs, fmt.Errorf("%s: list %s: %w", m.target.Name, key.gvr.Resource, err))
+			errs = append(errs, fmt.Errorf("list %s: %w", key.gvr.Resource, err))
 		default:
 			lists[key] = list.Items
 		}

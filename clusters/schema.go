@@ -41,11 +41,11 @@ func (t *Target) LoadSchemas(ctx context.Context) (*Schemas, error) {
 		if apierrors.IsNotFound(err) {
 			return &Schemas{target: t}, nil
 		}
-		return nil, fmt.Errorf("%s: list OpenAPI v3 schemas: %w", t.Name, err)
+		return nil, fmt.Errorf("list OpenAPI v3 schemas: %w", err)
 	}
 	var index handler3.OpenAPIV3Discovery
 	if err := json.Unmarshal(raw, &index); err != nil {
-		return nil, fmt.Errorf("%s: list OpenAPI v3 schemas: %w", t.Name, err)
+		return nil, fmt.Errorf("list OpenAPI v3 schemas: %w", err)
 	}
 	s := &Schemas{target: t, urls: make(map[string]string, len(index.Paths))}
 	for path, gv := range index.Paths {
@@ -208,7 +208,7 @@ func (s *Schemas) parse(ctx context.Context, u string, p *parsedSchema) {
 func (s *Schemas) fetch(ctx context.Context, u string) (managedfields.TypeConverter, error) {
 	loc, err := url.Parse(u)
 	if err != nil {
-		return nil, fmt.Errorf("%s: OpenAPI v3 schema %s: %w", s.target.Name, u, err)
+		return nil, fmt.Errorf("OpenAPI v3 schema %s: %w", u, err)
 	}
 	req := s.target.discovery.RESTClient().Get().AbsPath(loc.Path).SetHeader("Accept", "application/json")
 	for k, values := range loc.Query() {
@@ -218,18 +218,18 @@ func (s *Schemas) fetch(ctx context.Context, u string) (managedfields.TypeConver
 	}
 	raw, err := req.Do(ctx).Raw()
 	if err != nil {
-		return nil, fmt.Errorf("%s: fetch OpenAPI v3 schema %s: %w", s.target.Name, loc.Path, err)
+		return nil, fmt.Errorf("fetch OpenAPI v3 schema %s: %w", loc.Path, err)
 	}
 	var doc spec3.OpenAPI
 	if err := json.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("%s: parse OpenAPI v3 schema %s: %w", s.target.Name, loc.Path, err)
+		return nil, fmt.Errorf("parse OpenAPI v3 schema %s: %w", loc.Path, err)
 	}
 	if doc.Components == nil {
-		return nil, fmt.Errorf("%s: OpenAPI v3 schema %s has no components", s.target.Name, loc.Path)
+		return nil, fmt.Errorf("OpenAPI v3 schema %s has no components", loc.Path)
 	}
 	tc, err := managedfields.NewTypeConverter(doc.Components.Schemas, false)
 	if err != nil {
-		return nil, fmt.Errorf("%s: OpenAPI v3 schema %s: %w", s.target.Name, loc.Path, err)
+		return nil, fmt.Errorf("OpenAPI v3 schema %s: %w", loc.Path, err)
 	}
 	return tc, nil
 }
