@@ -203,9 +203,6 @@ func normalize(obj *unstructured.Unstructured) *unstructured.Unstructured {
 // learned from the token.
 type secretMask struct{ key []byte }
 
-// lastApplied is kubectl's annotation that repeats a client-side applied object, values and all.
-const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
-
 func newSecretMask() *secretMask {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
@@ -213,25 +210,11 @@ func newSecretMask() *secretMask {
 }
 
 func (s *secretMask) yaml(obj *unstructured.Unstructured) string {
-	if render.IsSecret(obj) {
-		obj = obj.DeepCopy()
-		for _, field := range []string{"data", "stringData"} {
-			values, found, _ := unstructured.NestedMap(obj.Object, field)
-			if !found {
-				continue
-			}
-			for k, v := range values {
-				mac := hmac.New(sha256.New, s.key)
-				fmt.Fprint(mac, v)
-				values[k] = render.Redacted + " " + hex.EncodeToString(mac.Sum(nil))[:8]
-			}
-			_ = unstructured.SetNestedMap(obj.Object, values, field)
-		}
-		if annotations := obj.GetAnnotations(); annotations[lastApplied] != "" {
-			annotations[lastApplied] = render.Redacted
-			obj.SetAnnotations(annotations)
-		}
-	}
+	obj = render.ReplaceSecretValues(obj, func(v any) string {
+		mac := hmac.New(sha256.New, s.key)
+		fmt.Fprint(mac, v)
+		return render.Redacted + " " + hex.EncodeToString(mac.Sum(nil))[:8]
+	})
 	b, err := yaml.Marshal(obj.Object)
 	if err != nil {
 		return fmt.Sprintf("# cannot show: %v\n", err)

@@ -26,29 +26,35 @@ func IsSecret(obj *unstructured.Unstructured) bool {
 // replaced by Redacted (with the length, which says whether a value changed size but not what
 // it is).
 func RedactSecret(obj *unstructured.Unstructured) *unstructured.Unstructured {
+	return ReplaceSecretValues(obj, func(v any) string {
+		s, _ := v.(string)
+		return fmt.Sprintf("%s (%d bytes)", Redacted, len(s))
+	})
+}
+
+// ReplaceSecretValues returns obj itself unless it is a Secret; for a Secret it returns a copy
+// in which replace(value) stands for each data and stringData value, and Redacted for kubectl's
+// last-applied annotation, which would repeat them.
+func ReplaceSecretValues(obj *unstructured.Unstructured, replace func(value any) string) *unstructured.Unstructured {
 	if !IsSecret(obj) {
 		return obj
 	}
 	out := obj.DeepCopy()
 	for _, field := range []string{"data", "stringData"} {
-		values, found, _ := unstructured.NestedMap(out.Object, field)
-		if !found {
-			continue
-		}
+		values, _ := out.Object[field].(map[string]any)
 		for key, v := range values {
-			s, _ := v.(string)
-			values[key] = fmt.Sprintf("%s (%d bytes)", Redacted, len(s))
+			values[key] = replace(v)
 		}
-		_ = unstructured.SetNestedMap(out.Object, values, field)
 	}
-	if annotations := out.GetAnnotations(); annotations != nil {
-		if _, ok := annotations["kubectl.kubernetes.io/last-applied-configuration"]; ok {
-			annotations["kubectl.kubernetes.io/last-applied-configuration"] = Redacted
-			out.SetAnnotations(annotations)
-		}
+	if annotations := out.GetAnnotations(); annotations[lastApplied] != "" {
+		annotations[lastApplied] = Redacted
+		out.SetAnnotations(annotations)
 	}
 	return out
 }
+
+// lastApplied is kubectl's annotation that repeats a client-side applied object, values and all.
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 
 // RedactSecretText returns text, an error message about obj, with nothing of obj's values in it
 // when obj is a Secret: every data and stringData value (and the decoded form of data values)
