@@ -258,19 +258,15 @@ func (m *Manager) waitEstablished(ctx context.Context, changes ChangeSet, timeou
 		if c.Action == Failed {
 			continue
 		}
-		for {
+		err := pollUntil(ctx, deadline, 100*time.Millisecond, func() bool {
 			crd, err := crds.Get(ctx, c.ID.Name, metav1.GetOptions{})
-			if err == nil && conditionTrue(crd, "Established") {
-				break
-			}
-			if time.Now().After(deadline) {
-				return &ApplyError{Cluster: m.target.Name, ID: c.ID, Err: fmt.Errorf("not established after %s", timeout)}
-			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(100 * time.Millisecond):
-			}
+			return err == nil && conditionTrue(crd, "Established")
+		})
+		switch {
+		case errors.Is(err, errDeadline):
+			return &ApplyError{Cluster: m.target.Name, ID: c.ID, Err: fmt.Errorf("not established after %s", timeout)}
+		case err != nil:
+			return err
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package clusters
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,20 +18,15 @@ func (m *Manager) recreateNamespace(ctx context.Context, d *desiredObject, opts 
 		opts.Progress("%s is terminating; waiting until it is gone to create it again", d.id)
 	}
 	client := m.target.metadata.Resource(d.mapping.Resource)
-	deadline := time.Now().Add(opts.EstablishTimeout)
-	for {
+	err := pollUntil(ctx, time.Now().Add(opts.EstablishTimeout), 250*time.Millisecond, func() bool {
 		ns, err := client.Get(ctx, d.id.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) || (err == nil && ns.DeletionTimestamp == nil) {
-			break // gone, or made anew by someone else: apply it (again)
-		}
-		if time.Now().After(deadline) {
-			return Failed, "", fmt.Errorf("still terminating after %s, so nothing can be created in it: kubectl get namespace %s -o yaml shows what holds it (finalizers, conditions)", opts.EstablishTimeout, d.id.Name)
-		}
-		select {
-		case <-ctx.Done():
-			return Failed, "", ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
+		return apierrors.IsNotFound(err) || (err == nil && ns.DeletionTimestamp == nil) // gone, or made anew by someone else
+	})
+	switch {
+	case errors.Is(err, errDeadline):
+		return Failed, "", fmt.Errorf("still terminating after %s, so nothing can be created in it: kubectl get namespace %s -o yaml shows what holds it (finalizers, conditions)", opts.EstablishTimeout, d.id.Name)
+	case err != nil:
+		return Failed, "", err
 	}
 	applied, err := m.target.applyMetadata(ctx, d, false)
 	if err != nil {

@@ -15,8 +15,9 @@ import (
 // plan is what a sync --dry-run reports: the change a sync would make to each object, found
 // with the diff (server-side dry runs of what changed, nothing written): created, configured,
 // unchanged, pruned, or failed where the sync would fail (a conflict without --force-conflicts,
-// an object it may not take over). The error joins what would fail.
-func plan(ctx context.Context, manager *clusters.Manager, objs []*unstructured.Unstructured, inv *clusters.Inventory, app *config.App, opts Options) (clusters.ChangeSet, error) {
+// an object it may not take over), for objs, whose IDs in the cluster are ids. The error joins
+// what would fail.
+func plan(ctx context.Context, manager *clusters.Manager, objs []*unstructured.Unstructured, ids []render.ObjectID, inv *clusters.Inventory, app *config.App, opts Options) (clusters.ChangeSet, error) {
 	diffs, err := manager.Diff(ctx, objs, inv, clusters.DiffOptions{Prune: app.Spec.Sync.Prune, Adopt: app.Spec.Sync.Adopt, ForceConflicts: opts.ForceConflicts})
 	if err != nil {
 		return nil, err
@@ -27,7 +28,7 @@ func plan(ctx context.Context, manager *clusters.Manager, objs []*unstructured.U
 	}
 	var changes clusters.ChangeSet
 	var blocked []error
-	for _, id := range manager.DesiredIDs(objs) {
+	for _, id := range ids {
 		change := clusters.Change{ID: id, Action: clusters.Unchanged}
 		if d, ok := byID[id]; ok {
 			change.Action, change.Reason = d.Action, d.Note

@@ -151,15 +151,19 @@ func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Write
 		return clusters.WriteInventory(ctx, target, inv)
 	}
 	manager := clusters.NewManager(target, app.Metadata.Name)
+	var ids []render.ObjectID // what the render's objects will be called in the cluster
+	if (app.Spec.Sync.Prune && !opts.ConfirmPrune) || opts.DryRun {
+		ids = manager.DesiredIDs(manifests.Objects)
+	}
 	if app.Spec.Sync.Prune && !opts.ConfirmPrune {
-		if err := checkPrune(app, inv, manager.DesiredIDs(manifests.Objects)); err != nil {
+		if err := checkPrune(app, inv, ids); err != nil {
 			return finish(Refused, err)
 		}
 	}
 	if opts.DryRun {
 		fmt.Fprintf(out, "%s/%s: planning %d objects\n", r.Cluster, r.App, len(manifests.Objects))
 		var err error
-		if r.Changes, err = plan(ctx, manager, manifests.Objects, inv, app, opts); err != nil {
+		if r.Changes, err = plan(ctx, manager, manifests.Objects, ids, inv, app, opts); err != nil {
 			return finish(Failed, err)
 		}
 		return finish(Planned, nil)
