@@ -29,10 +29,10 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 func parseDuration(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("%q is not a duration such as \"30s\", \"5m\" or \"1h\"", s)
+		return 0, fmt.Errorf("%q is not a duration such as \"30s\", \"5m\" or \"1h\"", brief(s))
 	}
 	if d < 0 {
-		return 0, fmt.Errorf("%q is negative", s)
+		return 0, fmt.Errorf("%q is negative", brief(s))
 	}
 	return d, nil
 }

@@ -6,17 +6,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// MaxFileSize bounds one configuration file.
-const MaxFileSize = 4 << 20
+// maxProblems bounds the problems an Error lists; the ones found after are only counted.
+const maxProblems = 100
+
+// maxEcho and maxMessage bound the text of a Problem: a field path or object name, a message.
+// A key or value of megabytes is shortened rather than repeated.
+const (
+	maxEcho    = 200
+	maxMessage = 1000
+)
 
 // Problem is one thing wrong with a configuration.
 type Problem struct {
@@ -44,45 +50,57 @@ func (p Problem) String() string {
 	return b.String()
 }
 
-// Error lists every problem found in a configuration.
+// Error lists the problems found in a configuration: every one, up to 100.
 type Error struct {
 	Problems []Problem
+	// Omitted counts the problems found after the first 100, which are not listed.
+	Omitted int
 }
 
 func (e *Error) Error() string {
-	if len(e.Problems) == 1 {
+	if len(e.Problems) == 1 && e.Omitted == 0 {
 		return "invalid configuration: " + e.Problems[0].String()
 	}
 	lines := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
 		lines[i] = "  " + p.String()
 	}
-	return fmt.Sprintf("invalid configuration, %d problems:\n%s", len(e.Problems), strings.Join(lines, "\n"))
+	msg := fmt.Sprintf("invalid configuration, %d problems:\n%s", len(e.Problems)+e.Omitted, strings.Join(lines, "\n"))
+	if e.Omitted > 0 {
+		msg += fmt.Sprintf("\n  … and %d more", e.Omitted)
+	}
+	return msg
 }
 
 // Load reads the configuration in path: one YAML file, or every *.yaml and *.yml file directly in
 // a folder, in name order. Relative file paths in the configuration (kubeconfigs, keys, secret
 // files) are relative to the file that names them. It returns *Error when the configuration is
-// invalid.
+// invalid. A path that is neither a regular file nor a folder, such as a named pipe, is refused
+// without being opened, and so is a .yaml or .yml entry of the folder that is not a regular file.
 func Load(path string) (*Config, error) {
-	info, err := os.Stat(path)
+	files, err := configFiles(path)
 	if err != nil {
-		return nil, fmt.Errorf("read configuration: %w", err)
-	}
-	files := []string{path}
-	if info.IsDir() {
-		if files, err = yamlFiles(path); err != nil {
-			return nil, err
-		}
+		return nil, err
 	}
 	l := newLoader()
-	for _, file := range files {
-		data, err := readLimited(file)
+	contents := make([][]byte, len(files))
+	total := 0
+	for i, file := range files {
+		data, err := readConfigFile(file)
 		if err != nil {
 			l.add(Problem{File: file, Message: err.Error()})
 			continue
 		}
-		l.loadFile(file, data)
+		if total += len(data); total > MaxFolderSize {
+			l.add(Problem{File: path, Message: fmt.Sprintf("the .yaml and .yml files of the folder hold more than the %d MiB limit for a configuration", MaxFolderSize>>20)})
+			return l.finish() // before parsing anything
+		}
+		contents[i] = data
+	}
+	for i, file := range files {
+		if contents[i] != nil {
+			l.loadFile(file, contents[i])
+		}
 	}
 	return l.finish()
 }
@@ -91,57 +109,31 @@ func Load(path string) (*Config, error) {
 func LoadBytes(name string, data []byte) (*Config, error) {
 	l := newLoader()
 	if len(data) > MaxFileSize {
-		l.add(Problem{File: name, Message: fmt.Sprintf("file is larger than the %d MiB limit for configuration files", MaxFileSize>>20)})
+		l.add(Problem{File: name, Message: errFileTooLarge.Error()})
 	} else {
 		l.loadFile(name, data)
 	}
 	return l.finish()
 }
 
-func yamlFiles(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("read configuration folder: %w", err)
-	}
-	var files []string
-	for _, e := range entries {
-		ext := filepath.Ext(e.Name())
-		if !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
-			files = append(files, filepath.Join(dir, e.Name()))
-		}
-	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("configuration folder %s holds no .yaml or .yml file", dir)
-	}
-	sort.Strings(files)
-	return files, nil
-}
-
-func readLimited(file string) ([]byte, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("file is larger than the %d MiB limit for configuration files", MaxFileSize>>20)
-	}
-	return data, nil
-}
-
 // loader accumulates documents and problems across files.
 type loader struct {
 	cfg      Config
 	problems []Problem
+	omitted  int // problems past maxProblems
 }
 
 func newLoader() *loader { return &loader{} }
 
-func (l *loader) add(p Problem) { l.problems = append(l.problems, p) }
+// add records a problem, shortened, or only counts it once maxProblems are recorded.
+func (l *loader) add(p Problem) {
+	if len(l.problems) >= maxProblems {
+		l.omitted++
+		return
+	}
+	p.Object, p.Field, p.Message = shorten(p.Object, maxEcho), shorten(p.Field, maxEcho), shorten(p.Message, maxMessage)
+	l.problems = append(l.problems, p)
+}
 
 func (l *loader) finish() (*Config, error) {
 	l.validate()
@@ -153,7 +145,7 @@ func (l *loader) finish() (*Config, error) {
 			}
 			return a.Line < b.Line
 		})
-		return nil, &Error{Problems: l.problems}
+		return nil, &Error{Problems: l.problems, Omitted: l.omitted}
 	}
 	return &l.cfg, nil
 }
@@ -189,7 +181,7 @@ func (l *loader) loadDocument(file string, doc int, root *yaml.Node) {
 		object = fmt.Sprintf("%s (document %d)", kind, doc)
 	}
 	if apiVersion != APIVersion {
-		l.add(Problem{File: file, Line: root.Line, Object: object, Field: "apiVersion", Message: fmt.Sprintf("%q is not %s", apiVersion, APIVersion)})
+		l.add(Problem{File: file, Line: root.Line, Object: object, Field: "apiVersion", Message: fmt.Sprintf("%q is not %s", brief(apiVersion), APIVersion)})
 		return
 	}
 	var target any
@@ -204,7 +196,7 @@ func (l *loader) loadDocument(file string, doc int, root *yaml.Node) {
 		l.cfg.Apps = append(l.cfg.Apps, App{Origin: origin})
 		target = &l.cfg.Apps[len(l.cfg.Apps)-1]
 	default:
-		l.add(Problem{File: file, Line: root.Line, Object: object, Field: "kind", Message: fmt.Sprintf("unknown kind %q; expected Source, Cluster or App", kind)})
+		l.add(Problem{File: file, Line: root.Line, Object: object, Field: "kind", Message: fmt.Sprintf("unknown kind %q; expected Source, Cluster or App", brief(kind))})
 		return
 	}
 	if !l.decode(root, target, file, object) {
@@ -220,6 +212,7 @@ func (l *loader) decode(root *yaml.Node, target any, file, object string) bool {
 	for _, p := range c.problems {
 		l.add(Problem{File: file, Line: p.line, Object: object, Field: p.field, Message: p.msg})
 	}
+	l.omitted += c.omitted
 	if len(c.problems) > 0 {
 		return false
 	}
@@ -306,3 +299,17 @@ func yamlErrorText(err error) string {
 	}
 	return msg
 }
+
+// shorten cuts s to at most n bytes, on a character boundary, marking the cut with "…".
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// brief shortens a value that a message quotes.
+func brief(s string) string { return shorten(s, 64) }

@@ -161,6 +161,11 @@ func TestLoadReportsProblems(t *testing.T) {
 			want: []string{"spec.auth: refusing to send credentials over plain http:// to git.example.com"},
 		},
 		{
+			name: "credentials over plain http, scheme in capitals",
+			yaml: doc("Source", "s", "spec:\n  url: HTTP://git.example.com/r.git\n  ref: {branch: main}\n  auth: {token: {env: T}}\n"),
+			want: []string{"spec.auth: refusing to send credentials over plain http:// to git.example.com"},
+		},
+		{
 			name: "ssh without known hosts",
 			yaml: doc("Source", "s", "spec:\n  url: git@git.example.com:r.git\n  ref: {branch: main}\n  auth: {ssh: {privateKey: {file: k}}}\n"),
 			want: []string{"spec.auth.ssh.knownHosts: is required"},

@@ -1,9 +1,8 @@
 package config
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
-	"text/template"
 )
 
 // Source returns the Source with that name, or nil.
@@ -45,9 +44,12 @@ type pathData struct {
 }
 
 // PathFor resolves the App's path template for a cluster. A label the cluster does not have is
-// an error naming it, never an empty path segment.
+// an error naming it, never an empty path segment. The template passes the checks of Load
+// first (field access, index, lower and upper only), whether or not the App came from Load; its
+// output is bounded by MaxPathLength, and a resolved path that is empty, absolute, climbs out of
+// the repository with ".." or holds a control character is an error.
 func (a *App) PathFor(c *Cluster) (string, error) {
-	tmpl, err := template.New("path").Option("missingkey=error").Parse(a.Spec.Path)
+	tmpl, err := parsePath(a.Spec.Path)
 	if err != nil {
 		return "", fmt.Errorf("App/%s: spec.path: %w", a.Metadata.Name, err)
 	}
@@ -57,9 +59,16 @@ func (a *App) PathFor(c *Cluster) (string, error) {
 	if data.Cluster.Labels == nil {
 		data.Cluster.Labels = map[string]string{}
 	}
-	var out bytes.Buffer
+	var out limitedWriter
 	if err := tmpl.Execute(&out, data); err != nil {
+		if errors.Is(err, errPathTooLong) {
+			return "", fmt.Errorf("App/%s: spec.path: %w for Cluster/%s", a.Metadata.Name, err, c.Metadata.Name)
+		}
 		return "", fmt.Errorf("App/%s: spec.path %q for Cluster/%s: %w", a.Metadata.Name, a.Spec.Path, c.Metadata.Name, err)
 	}
-	return out.String(), nil
+	path := out.b.String()
+	if problem := pathProblem(path); problem != "" {
+		return "", fmt.Errorf("App/%s: spec.path %q for Cluster/%s: resolved path %q %s", a.Metadata.Name, a.Spec.Path, c.Metadata.Name, path, problem)
+	}
+	return path, nil
 }

@@ -43,17 +43,24 @@ const maxNodeVisits = 200_000
 // remembers the line of every field, for later checks to cite.
 type checker struct {
 	problems []fieldProblem
+	omitted  int // problems past maxProblems
 	lines    map[string]int
 	visits   int
 }
 
 func newChecker() *checker { return &checker{lines: map[string]int{}} }
 
-func (c *checker) check(node *yaml.Node, t reflect.Type, path string) {
-	problems := &c.problems
-	report := func(line int, msg string) {
-		*problems = append(*problems, fieldProblem{line: line, field: path, msg: msg})
+// report records a problem, or only counts it once maxProblems are recorded.
+func (c *checker) report(line int, field, msg string) {
+	if len(c.problems) >= maxProblems {
+		c.omitted++
+		return
 	}
+	c.problems = append(c.problems, fieldProblem{line: line, field: field, msg: msg})
+}
+
+func (c *checker) check(node *yaml.Node, t reflect.Type, path string) {
+	report := func(line int, msg string) { c.report(line, path, msg) }
 	c.visits++
 	if c.visits == maxNodeVisits {
 		report(node.Line, fmt.Sprintf("document too large or too deeply aliased (more than %d nodes)", maxNodeVisits))
@@ -96,6 +103,9 @@ func (c *checker) check(node *yaml.Node, t reflect.Type, path string) {
 		c.checkDuplicateKeys(node, path)
 		for i := 0; i+1 < len(node.Content); i += 2 {
 			key, value := node.Content[i], node.Content[i+1]
+			if !c.checkKey(key, path) {
+				continue
+			}
 			field, ok := fieldByJSONName(t, key.Value)
 			sub := joinPath(path, key.Value)
 			if !ok {
@@ -103,7 +113,7 @@ func (c *checker) check(node *yaml.Node, t reflect.Type, path string) {
 				if hint, found := credentialHints[key.Value]; found {
 					msg += "; " + hint
 				}
-				*problems = append(*problems, fieldProblem{line: key.Line, field: sub, msg: msg})
+				c.report(key.Line, sub, msg)
 				continue
 			}
 			c.check(value, field.Type, sub)
@@ -115,7 +125,15 @@ func (c *checker) check(node *yaml.Node, t reflect.Type, path string) {
 		}
 		c.checkDuplicateKeys(node, path)
 		for i := 0; i+1 < len(node.Content); i += 2 {
-			c.check(node.Content[i+1], t.Elem(), joinPath(path, node.Content[i].Value))
+			key := node.Content[i]
+			if !c.checkKey(key, path) {
+				continue
+			}
+			if key.Tag != "!!str" {
+				c.report(key.Line, joinPath(path, key.Value), "expected a text key, got "+describe(key)+"; quote it")
+				continue
+			}
+			c.check(node.Content[i+1], t.Elem(), joinPath(path, key.Value))
 		}
 	case reflect.Slice:
 		if node.Kind != yaml.SequenceNode {
@@ -140,14 +158,31 @@ func (c *checker) check(node *yaml.Node, t reflect.Type, path string) {
 	}
 }
 
+// checkKey reports a key that is not plain text: an alias, a list or a mapping. Nothing decodes
+// such a key then, so that an alias bomb hidden in a key is never expanded.
+func (c *checker) checkKey(key *yaml.Node, path string) bool {
+	if key.Kind == yaml.ScalarNode {
+		return true
+	}
+	what := describe(key)
+	if key.Kind == yaml.AliasNode {
+		what = "an alias"
+	}
+	c.report(key.Line, path, "a key must be plain text, not "+what)
+	return false
+}
+
 // checkDuplicateKeys reports a key written twice in one mapping: YAML parsers disagree on
 // which value wins, so it is refused.
 func (c *checker) checkDuplicateKeys(node *yaml.Node, path string) {
 	first := map[string]int{}
 	for i := 0; i+1 < len(node.Content); i += 2 {
 		key := node.Content[i]
+		if key.Kind != yaml.ScalarNode {
+			continue // checkKey reports it
+		}
 		if line, dup := first[key.Value]; dup {
-			c.problems = append(c.problems, fieldProblem{line: key.Line, field: joinPath(path, key.Value), msg: fmt.Sprintf("written twice; first at line %d", line)})
+			c.report(key.Line, joinPath(path, key.Value), fmt.Sprintf("written twice; first at line %d", line))
 			continue
 		}
 		first[key.Value] = key.Line
@@ -190,10 +225,6 @@ func describe(node *yaml.Node) string {
 	case yaml.SequenceNode:
 		return "a list"
 	default:
-		v := node.Value
-		if len(v) > 40 {
-			v = v[:40] + "…"
-		}
-		return fmt.Sprintf("%s %q", strings.TrimPrefix(node.Tag, "!!"), v)
+		return fmt.Sprintf("%s %q", strings.TrimPrefix(node.Tag, "!!"), shorten(node.Value, 40))
 	}
 }

@@ -163,7 +163,8 @@ type AppSpec struct {
 	// Source is the name of a Source.
 	Source string `json:"source"`
 	// Path is the kustomization folder in the repository. It is a Go template over the cluster:
-	// "overlays/{{ .Cluster.Labels.env }}" or "clusters/{{ .Cluster.Name }}".
+	// "overlays/{{ .Cluster.Labels.env }}" or "clusters/{{ .Cluster.Name }}". It may use field
+	// access, index .Cluster.Labels "KEY", lower and upper, nothing else (see the package doc).
 	Path string `json:"path"`
 	// ClusterSelector picks the clusters by their labels; an empty selector picks all.
 	ClusterSelector metav1.LabelSelector `json:"clusterSelector,omitempty"`

@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"text/template"
 	"time"
+	"unicode"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/robfig/cron/v3"
@@ -58,7 +58,7 @@ func (l *loader) validate() {
 				p.add("metadata.labels."+key, "label key: %s", msg)
 			}
 			for _, msg := range validation.IsValidLabelValue(value) {
-				p.add("metadata.labels."+key, "label value %q: %s", value, msg)
+				p.add("metadata.labels."+key, "label value %q: %s", brief(value), msg)
 			}
 		}
 		if c.Spec.Kubeconfig == "" {
@@ -82,10 +82,10 @@ func checkName(p objectProblems, name string, seen map[string]Origin, origin Ori
 		p.add("metadata.name", "is required")
 		return
 	case len(name) > 63 || !namePattern.MatchString(name):
-		p.add("metadata.name", "%q is not a valid name: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit", name)
+		p.add("metadata.name", "%q is not a valid name: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit", brief(name))
 	}
 	if first, dup := seen[name]; dup {
-		p.add("metadata.name", "%q is defined twice; first at %s:%d", name, first.File, first.Line)
+		p.add("metadata.name", "%q is defined twice; first at %s:%d", brief(name), first.File, first.Line)
 		return
 	}
 	seen[name] = origin
@@ -104,11 +104,11 @@ func (s *SourceSpec) validate(p objectProblems) {
 	}
 	if s.Ref.Semver != "" {
 		if _, err := semver.NewConstraint(s.Ref.Semver); err != nil {
-			p.add("spec.ref.semver", "%q is not a semver range: %v", s.Ref.Semver, err)
+			p.add("spec.ref.semver", "%q is not a semver range: %v", brief(s.Ref.Semver), err)
 		}
 	}
 	if s.Ref.Commit != "" && !commitPattern.MatchString(s.Ref.Commit) {
-		p.add("spec.ref.commit", "%q is not a full 40-character lowercase commit SHA", s.Ref.Commit)
+		p.add("spec.ref.commit", "%q is not a full 40-character lowercase commit SHA", brief(s.Ref.Commit))
 	}
 	if s.Interval.Duration == 0 {
 		s.Interval.Duration = DefaultInterval
@@ -120,7 +120,7 @@ func (s *SourceSpec) validate(p objectProblems) {
 	}
 	if v := s.Verify; v != nil {
 		if v.Mode != VerifyCommit && v.Mode != VerifyTag {
-			p.add("spec.verify.mode", "%q is not %q or %q", v.Mode, VerifyCommit, VerifyTag)
+			p.add("spec.verify.mode", "%q is not %q or %q", brief(v.Mode), VerifyCommit, VerifyTag)
 		}
 		if v.Mode == VerifyTag && s.Ref.Tag == "" && s.Ref.Semver == "" {
 			p.add("spec.verify.mode", "tag verification needs spec.ref.tag or spec.ref.semver")
@@ -136,24 +136,47 @@ func (s *SourceSpec) validateURL(p objectProblems) {
 		p.add("spec.url", "is required")
 		return
 	}
+	if strings.IndexFunc(s.URL, unicode.IsControl) >= 0 {
+		p.add("spec.url", "holds a control character")
+		return
+	}
 	if scpURLPattern.MatchString(s.URL) && !strings.Contains(s.URL, "://") {
-		return // user@host:path, SSH
+		// user@host:path, SSH. Written user:password@host:path, it reads as host "user".
+		colon, at := strings.IndexByte(s.URL, ':'), strings.IndexByte(s.URL, '@')
+		if at > colon && !strings.Contains(s.URL[colon:at], "/") {
+			p.add("spec.url", "holds a password (user:password@host:path); credentials are never inline: use spec.auth")
+		}
+		return
 	}
 	u, err := url.Parse(s.URL)
 	if err != nil {
-		p.add("spec.url", "not a URL: %v", err)
+		p.add("spec.url", "not a URL: %s", urlParseProblem(s.URL))
 		return
 	}
 	switch u.Scheme {
 	case "https", "http", "ssh", "file":
 	default:
-		p.add("spec.url", "scheme %q is not supported: use https, http, ssh, file or user@host:path", u.Scheme)
+		p.add("spec.url", "scheme %q is not supported: use https, http, ssh, file or user@host:path", brief(u.Scheme))
 	}
 	if u.User != nil {
 		if _, hasPassword := u.User.Password(); hasPassword {
 			p.add("spec.url", "holds a password; credentials are never inline: use spec.auth")
 		}
 	}
+	if u.Scheme != "file" && strings.Contains(u.EscapedPath()+u.RawQuery+u.EscapedFragment(), "@") {
+		// https://user:12/secret@host/ parses as host "user:12": the password would show.
+		p.add("spec.url", "has an '@' after the host: credentials are never inline (use spec.auth), and an '@' that belongs in the path is written %%40")
+	}
+}
+
+// urlParseProblem says why rawURL does not parse, from its redacted text only: net/url's
+// messages quote parts of the URL (a port, an escape), which could be parts of a password.
+func urlParseProblem(rawURL string) string {
+	redacted := RedactURL(rawURL)
+	if _, err := url.Parse(redacted); err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("%q does not parse before the host (a password holding '/', ':' or '@'?); credentials are never inline: use spec.auth", redacted)
 }
 
 func (a *GitAuth) validate(p objectProblems, rawURL string) {
@@ -182,8 +205,8 @@ func (a *GitAuth) validate(p objectProblems, rawURL string) {
 	if kinds > 1 {
 		p.add("spec.auth", "set only one of basic, token or ssh")
 	}
-	if (a.Basic != nil || a.Token != nil) && strings.HasPrefix(rawURL, "http://") {
-		if u, err := url.Parse(rawURL); err == nil && !isLoopback(u.Hostname()) {
+	if a.Basic != nil || a.Token != nil {
+		if u, err := url.Parse(rawURL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
 			p.add("spec.auth", "refusing to send credentials over plain http:// to %s; use https://", u.Hostname())
 		}
 	}
@@ -246,12 +269,12 @@ func (a *AppSpec) validate(p objectProblems, sources map[string]Origin) {
 	if a.Source == "" {
 		p.add("spec.source", "is required: the name of a Source")
 	} else if _, ok := sources[a.Source]; !ok {
-		p.add("spec.source", "Source %q is not defined", a.Source)
+		p.add("spec.source", "Source %q is not defined", brief(a.Source))
 	}
 	if a.Path == "" {
 		p.add("spec.path", "is required: the kustomization folder in the repository")
-	} else if _, err := template.New("path").Option("missingkey=error").Parse(a.Path); err != nil {
-		p.add("spec.path", "bad template: %v", err)
+	} else if _, err := parsePath(a.Path); err != nil {
+		p.add("spec.path", "%v", err)
 	}
 	validateSelector(p, "spec.clusterSelector", a.ClusterSelector)
 	if n := a.Sync.MaxPrunePercent; n < 0 || n > 100 {
@@ -262,7 +285,7 @@ func (a *AppSpec) validate(p objectProblems, sources map[string]Origin) {
 		a.Drift.Mode = DriftWarn
 	case DriftEnforce, DriftWarn, DriftIgnore:
 	default:
-		p.add("spec.drift.mode", "%q is not one of enforce, warn, ignore", a.Drift.Mode)
+		p.add("spec.drift.mode", "%q is not one of enforce, warn, ignore", brief(a.Drift.Mode))
 	}
 	waves := map[string]bool{}
 	for i, w := range a.Rollout.Waves {
@@ -270,7 +293,7 @@ func (a *AppSpec) validate(p objectProblems, sources map[string]Origin) {
 		if w.Name == "" {
 			p.add(field+".name", "is required")
 		} else if waves[w.Name] {
-			p.add(field+".name", "wave %q is listed twice", w.Name)
+			p.add(field+".name", "wave %q is listed twice", brief(w.Name))
 		}
 		waves[w.Name] = true
 		validateSelector(p, field+".clusterSelector", w.ClusterSelector)
@@ -278,10 +301,10 @@ func (a *AppSpec) validate(p objectProblems, sources map[string]Origin) {
 	for i, w := range a.Windows {
 		field := fmt.Sprintf("spec.windows[%d]", i)
 		if w.Kind != WindowAllow && w.Kind != WindowDeny {
-			p.add(field+".kind", "%q is not %q or %q", w.Kind, WindowAllow, WindowDeny)
+			p.add(field+".kind", "%q is not %q or %q", brief(w.Kind), WindowAllow, WindowDeny)
 		}
 		if _, err := cron.ParseStandard(w.Schedule); err != nil {
-			p.add(field+".schedule", "%q is not a cron schedule (minute hour day-of-month month day-of-week, or @daily…): %v", w.Schedule, err)
+			p.add(field+".schedule", "%q is not a cron schedule (minute hour day-of-month month day-of-week, or @daily…): %v", brief(w.Schedule), err)
 		}
 		if w.Duration.Duration <= 0 {
 			p.add(field+".duration", "is required and must be positive, e.g. 2h")

@@ -236,7 +236,7 @@ func BenchmarkKubectlServerSideApply(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		m, err := render.Render(view, "app")
+		m, err := render.Render(context.Background(), view, "app")
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -56,7 +56,7 @@ func (s *Syncer) prepare(ctx context.Context, w work, prefetch bool) (*prepared,
 		p.schemas.Preload(ctx, inventoryGroupVersions(p.inventory)...)
 		p.live = clusters.NewManager(p.target, app).Prefetch(readCtx, p.inventory, clusters.DefaultApplyOptions().Parallelism)
 	}()
-	manifests, err := w.checkout.Render(w.app, w.cluster)
+	manifests, err := w.checkout.Render(ctx, w.app, w.cluster)
 	if err != nil {
 		cancelRead()
 		<-read

@@ -186,7 +186,7 @@ func renderedIDs(t *testing.T, root, dir string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := render.Render(view, dir)
+	m, err := render.Render(context.Background(), view, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

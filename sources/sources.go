@@ -6,6 +6,7 @@ import (
 
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/sources/gitrepo"
+	"github.com/flotilla-dev/flotilla/sources/remote"
 	"github.com/flotilla-dev/flotilla/sources/render"
 	"github.com/flotilla-dev/flotilla/sources/tree"
 )
@@ -30,19 +31,19 @@ func Fetch(ctx context.Context, f *gitrepo.Fetcher, src *config.Source, limits t
 		return nil, fmt.Errorf("Source/%s: revision %s: %w", src.Metadata.Name, fetched.Revision.ShortCommit(), err)
 	}
 	if src.Spec.AllowRemoteBases {
-		view.AllowRemoteBases()
+		view.AllowRemoteBases(remote.NewFetcher(remote.DefaultOptions()))
 	}
 	return &Checkout{Source: src, Fetched: fetched, view: view, cache: cache}, nil
 }
 
 // Render renders app for cluster from this revision: the App's path template is resolved with
 // the cluster's name and labels, then the kustomization there is built.
-func (c *Checkout) Render(app *config.App, cluster *config.Cluster) (*render.Manifests, error) {
+func (c *Checkout) Render(ctx context.Context, app *config.App, cluster *config.Cluster) (*render.Manifests, error) {
 	path, err := app.PathFor(cluster)
 	if err != nil {
 		return nil, err
 	}
-	m, err := c.cache.Render(c.view.Fresh(), path)
+	m, err := c.cache.Render(ctx, c.view.Fresh(), path)
 	if err != nil {
 		return nil, fmt.Errorf("App/%s on Cluster/%s at %s: %w", app.Metadata.Name, cluster.Metadata.Name, c.Fetched.Revision.ShortCommit(), err)
 	}

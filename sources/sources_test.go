@@ -48,7 +48,7 @@ func TestCheckoutRendersPerClusterAndReusesUnchangedRenders(t *testing.T) {
 		t.Errorf("prd changed but the render is %s", got.Objects[0].GetName())
 	}
 
-	_, err := checkout.Render(app, &config.Cluster{Metadata: config.ObjectMeta{Name: "bare"}})
+	_, err := checkout.Render(context.Background(), app, &config.Cluster{Metadata: config.ObjectMeta{Name: "bare"}})
 	if err == nil || !strings.Contains(err.Error(), "Cluster/bare") {
 		t.Errorf("render for a cluster without the env label: err = %v", err)
 	}
@@ -65,7 +65,7 @@ func fetch(t *testing.T, f *gitrepo.Fetcher, src *config.Source, cache *render.C
 
 func renderFor(t *testing.T, c *sources.Checkout, app *config.App, cluster *config.Cluster) *render.Manifests {
 	t.Helper()
-	m, err := c.Render(app, cluster)
+	m, err := c.Render(context.Background(), app, cluster)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,7 @@ func (f *renderFlags) render(ctx context.Context, g *globals, args []string) (*r
 	case !fromConfig && len(args) == 0:
 		return nil, errors.New("nothing to render: give a kustomization folder, or --config with --app and --cluster")
 	case !fromConfig:
-		return f.renderDir(g, args[0])
+		return f.renderDir(ctx, g, args[0])
 	}
 	cfg, err := config.Load(f.configPath)
 	if err != nil {
@@ -92,7 +92,7 @@ func (f *renderFlags) render(ctx context.Context, g *globals, args []string) (*r
 	if err != nil {
 		return nil, err
 	}
-	m, err := checkout.Render(app, cluster)
+	m, err := checkout.Render(ctx, app, cluster)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func (f *renderFlags) render(ctx context.Context, g *globals, args []string) (*r
 	return m, nil
 }
 
-func (f *renderFlags) renderDir(g *globals, dir string) (*render.Manifests, error) {
+func (f *renderFlags) renderDir(ctx context.Context, g *globals, dir string) (*render.Manifests, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -124,7 +124,7 @@ func (f *renderFlags) renderDir(g *globals, dir string) (*render.Manifests, erro
 	if err != nil {
 		return nil, err
 	}
-	m, err := render.Render(view, filepath.ToSlash(rel))
+	m, err := render.Render(ctx, view, filepath.ToSlash(rel))
 	if err != nil && f.root == "" && root == abs {
 		return nil, fmt.Errorf("%w\n(no Git work tree encloses %s, so it is the repository root; name a higher one with --root)", err, abs)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
@@ -74,10 +75,10 @@ func checkSources(ctx context.Context, fetcher *gitrepo.Fetcher, srcs []config.S
 	for i := range srcs {
 		src := &srcs[i]
 		wg.Go(func() {
-			c := sourceCheck{Source: src.Metadata.Name, URL: src.Spec.URL}
+			c := sourceCheck{Source: src.Metadata.Name, URL: config.RedactURL(src.Spec.URL)}
 			fetched, err := fetcher.Fetch(ctx, src)
 			if err != nil {
-				c.Error = err.Error()
+				c.Error = redactURLIn(err.Error(), src.Spec.URL)
 			} else {
 				c.Revision, c.Downloaded, c.Rewrite = &fetched.Revision, fetched.Downloaded, fetched.Rewrite
 			}
@@ -86,6 +87,15 @@ func checkSources(ctx context.Context, fetcher *gitrepo.Fetcher, srcs []config.S
 	}
 	wg.Wait()
 	return checks
+}
+
+// redactURLIn replaces a Source URL in a message by its redacted form (config.RedactURL):
+// fetch errors quote the URL, and a user name there may be an access token.
+func redactURLIn(msg, rawURL string) string {
+	if redacted := config.RedactURL(rawURL); redacted != rawURL {
+		return strings.ReplaceAll(msg, rawURL, redacted)
+	}
+	return msg
 }
 
 func printSourceChecks(w io.Writer, checks []sourceCheck) {

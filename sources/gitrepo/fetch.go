@@ -88,11 +88,11 @@ func (f *Fetcher) fetch(ctx context.Context, src *config.Source) (*Fetched, erro
 	}
 	advertised, err := remote.ListContext(ctx, &git.ListOptions{Auth: creds.auth, PeelingOption: git.AppendPeeled})
 	if err != nil {
-		return nil, fmt.Errorf("list refs of %s: %w", src.Spec.URL, creds.redact(err))
+		return nil, fmt.Errorf("list refs of %s: %w", config.RedactURL(src.Spec.URL), creds.redact(err))
 	}
 	want, err := resolveRef(src.Spec.Ref, advertised)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", src.Spec.URL, err)
+		return nil, fmt.Errorf("%s: %w", config.RedactURL(src.Spec.URL), err)
 	}
 	out := &Fetched{}
 	if !hasObject(repo, want.hash) {
@@ -100,7 +100,7 @@ func (f *Fetcher) fetch(ctx context.Context, src *config.Source) (*Fetched, erro
 			RemoteName: "origin", RefSpecs: want.refSpecs, Auth: creds.auth, Tags: git.NoTags, Force: true,
 		})
 		if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-			return nil, fmt.Errorf("fetch %s: %w", src.Spec.URL, creds.redact(err))
+			return nil, fmt.Errorf("fetch %s: %w", config.RedactURL(src.Spec.URL), creds.redact(err))
 		}
 		out.Downloaded = true
 	}
@@ -112,7 +112,7 @@ func (f *Fetcher) fetch(ctx context.Context, src *config.Source) (*Fetched, erro
 	commit, tag, err := peel(repo, want.hash)
 	if err != nil {
 		if want.localRef == "" {
-			return nil, fmt.Errorf("commit %s is not on any branch or tag of %s", want.hash, src.Spec.URL)
+			return nil, fmt.Errorf("commit %s is not on any branch or tag of %s", want.hash, config.RedactURL(src.Spec.URL))
 		}
 		return nil, fmt.Errorf("resolve %s: %w", want.describe, err)
 	}

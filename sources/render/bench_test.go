@@ -1,6 +1,7 @@
 package render_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -48,7 +49,7 @@ func BenchmarkRender500InProcess(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		m, err := render.Render(view, "overlays/prod")
+		m, err := render.Render(context.Background(), view, "overlays/prod")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -85,7 +86,7 @@ func BenchmarkRender500Cached(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		m, err := cache.Render(view, "overlays/prod")
+		m, err := cache.Render(context.Background(), view, "overlays/prod")
 		if err != nil || len(m.Objects) != 500 {
 			b.Fatalf("render: %v", err)
 		}

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"context"
 	"sync"
 
 	"github.com/flotilla-dev/flotilla/internal/keylock"
@@ -40,9 +41,9 @@ func NewCache() *Cache {
 // Render returns the cached Manifests for dir if a previous render's inputs are unchanged in
 // view, and otherwise renders and remembers the result. The returned Manifests are shared:
 // callers must not modify them.
-func (c *Cache) Render(view *tree.FS, dir string) (*Manifests, error) {
+func (c *Cache) Render(ctx context.Context, view *tree.FS, dir string) (*Manifests, error) {
 	if c == nil || view.RemoteBasesAllowed() {
-		return Render(view, dir)
+		return Render(ctx, view, dir)
 	}
 	defer c.building.Lock(dir)()
 	c.mu.Lock()
@@ -57,7 +58,7 @@ func (c *Cache) Render(view *tree.FS, dir string) (*Manifests, error) {
 		}
 	}
 	recording, trace := view.Recording()
-	m, err := Render(recording, dir)
+	m, err := Render(ctx, recording, dir)
 	if err != nil {
 		return nil, err
 	}

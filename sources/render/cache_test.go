@@ -1,6 +1,7 @@
 package render_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -53,7 +54,7 @@ func TestCacheReusesRenderOnlyWhenInputsAreUnchanged(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := cache.Render(view, "app")
+			got, err := cache.Render(context.Background(), view, "app")
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
@@ -66,7 +67,7 @@ func TestCacheReusesRenderOnlyWhenInputsAreUnchanged(t *testing.T) {
 			if reused := got == first; reused != tt.reuse {
 				t.Errorf("reused the first render = %v, want %v", reused, tt.reuse)
 			}
-			fresh, err := render.Render(view, "app")
+			fresh, err := render.Render(context.Background(), view, "app")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,7 +87,7 @@ func cacheRender(t *testing.T, cache *render.Cache, files map[string]string) *re
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := cache.Render(view, "app")
+	m, err := cache.Render(context.Background(), view, "app")
 	if err != nil {
 		t.Fatal(err)
 	}

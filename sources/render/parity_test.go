@@ -2,6 +2,7 @@ package render_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -98,7 +99,7 @@ func assertParity(t *testing.T, root, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ours, err := render.Render(view, dir)
+	ours, err := render.Render(context.Background(), view, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,12 @@
 package render
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -16,7 +15,6 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/types"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/flotilla-dev/flotilla/sources/tree"
 )
@@ -60,8 +58,13 @@ func (id ObjectID) String() string {
 	return kind + "/" + id.Namespace + "/" + id.Name
 }
 
-// Render builds the kustomization in dir (relative to the repository root) from view.
-func Render(view *tree.FS, dir string) (*Manifests, error) {
+// Render builds the kustomization in dir (relative to the repository root) from view. Before
+// kustomize runs, every kustomization and plugin configuration the render will read is checked
+// (tree.FS.CheckKustomizations): remote references are refused, or, for a view that allows
+// remote bases, fetched under the view's limits and read from the view, so kustomize itself
+// never reaches the network. ctx bounds the fetches and the render: when it ends, Render
+// returns at once (kustomize stops at its next read of the view).
+func Render(ctx context.Context, view *tree.FS, dir string) (*Manifests, error) {
 	clean := path.Clean("/" + dir)
 	if path.IsAbs(dir) || strings.HasPrefix(path.Clean(dir), "..") {
 		return nil, fmt.Errorf("kustomization path %q leaves the repository", dir)
@@ -73,10 +76,14 @@ func Render(view *tree.FS, dir string) (*Manifests, error) {
 	if !view.IsDir(clean) {
 		return nil, fmt.Errorf("kustomization path %q is not a folder in the repository", rel)
 	}
-	if err := view.CheckKustomizations(clean); err != nil {
+	view, err := withRemote(ctx, view, clean)
+	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", rel, err)
 	}
-	resources, err := run(newKustomizer(), view, clean)
+	resources, err := run(ctx, view, clean)
+	if refusal := view.Refusal(); err != nil && refusal != nil && ctx.Err() == nil {
+		err = refusal // the cause, without kustomize's retries and wrapping around it
+	}
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", rel, withoutGeneratorValues(err))
 	}
@@ -118,22 +125,29 @@ func newKustomizer() *krusty.Kustomizer {
 	})
 }
 
-// run builds with kustomizer. With remote bases allowed, kustomize downloads bases into a
-// temporary folder and reads them through the same file system as the repository, so the
-// repository is written out to disk first (through the view's checks) and read from there.
-func run(kustomizer *krusty.Kustomizer, view *tree.FS, dir string) (resmap.ResMap, error) {
-	if !view.RemoteBasesAllowed() {
-		return kustomizer.Run(view, dir)
-	}
-	tmp, err := os.MkdirTemp("", "flotilla-render-")
-	if err != nil {
+// run builds dir with kustomize on view, until ctx ends: kustomize has no way to be stopped,
+// so it runs on its own goroutine, and the view refuses every read once the render is
+// abandoned, which ends kustomize soon after.
+func run(ctx context.Context, view *tree.FS, dir string) (resmap.ResMap, error) {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
-	if err := view.Materialize(tmp); err != nil {
-		return nil, err
+	type result struct {
+		resources resmap.ResMap
+		err       error
 	}
-	return kustomizer.Run(filesys.MakeFsOnDisk(), filepath.Join(tmp, filepath.FromSlash(dir)))
+	done := make(chan result, 1)
+	go func() {
+		resources, err := newKustomizer().Run(view, dir)
+		done <- result{resources, err}
+	}()
+	select {
+	case r := <-done:
+		return r.resources, r.err
+	case <-ctx.Done():
+		view.Abandon()
+		return nil, fmt.Errorf("render stopped: %w", context.Cause(ctx))
+	}
 }
 
 // checkObjects refuses objects without apiVersion, kind or name, and two objects with one ID.

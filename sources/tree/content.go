@@ -3,44 +3,81 @@ package tree
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"path"
-	"regexp"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
-	sigsyaml "sigs.k8s.io/yaml"
 )
 
-// kustomizationNames are the file names kustomize reads as a kustomization.
-var kustomizationNames = map[string]bool{"kustomization.yaml": true, "kustomization.yml": true, "Kustomization": true}
-
-// checkContent runs the checks that need a file's content.
-func (fs *FS) checkContent(p string, data []byte) error {
+// checkContent runs the checks that need a file's content: asked is the path kustomize asked
+// for, p the file read.
+func (fs *FS) checkContent(asked, p string, data []byte) error {
+	if fs.isData(asked) {
+		return nil // generator data: kustomize does not parse it as YAML
+	}
+	if err := fs.checkShape(p, data); err != nil {
+		return err
+	}
 	if err := fs.checkAliases(p, data); err != nil {
 		return err
 	}
-	if kustomizationNames[path.Base(p)] {
-		return nil // checked by CheckKustomizations, where errors are not swallowed
-	}
-	return fs.countDocuments(p, data)
-}
-
-// countDocuments charges the YAML documents in data against MaxDocuments.
-func (fs *FS) countDocuments(p string, data []byte) error {
-	docs := 0
-	if len(bytes.TrimSpace(data)) > 0 {
-		docs = 1 + bytes.Count(data, []byte("\n---"))
-	}
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
-	fs.documents += docs
-	if fs.documents > fs.limits.MaxDocuments {
-		return &LimitError{Path: display(p), Limit: "YAML documents read by one render", Value: int64(fs.documents), Max: int64(fs.limits.MaxDocuments)}
+	if isKustomizationName(path.Base(p)) {
+		return fs.countKustomization(p)
 	}
 	return nil
 }
+
+// checkShape scans data before any YAML parser sees it (shape.go), and charges its objects
+// and nodes against the render's limits: a file nested too deep, a List of too many items or
+// a flood of nodes is refused after reading only that far. Kustomization files are not
+// counted as objects.
+func (fs *FS) checkShape(p string, data []byte) error {
+	kustomization := isKustomizationName(path.Base(p))
+	fs.mu.Lock()
+	nodes, objects := fs.nodes, fs.documents
+	fs.mu.Unlock()
+	limits := ShapeLimits{
+		MaxDepth:   fs.limits.MaxDepth,
+		MaxNodes:   max(fs.limits.MaxNodes-nodes, 1), // 0 would mean no limit
+		MaxObjects: max(fs.limits.MaxDocuments-objects, 1),
+	}
+	if kustomization {
+		limits.MaxObjects = 0
+	}
+	shape, err := scanShape(display(p), data, limits)
+	var limit *LimitError
+	if errors.As(err, &limit) {
+		switch limit.Limit { // per file in scanShape, for the whole render here
+		case limitShapeNodes:
+			limit.Limit, limit.Value, limit.Max = limitRenderNodes, int64(nodes)+limit.Value, int64(fs.limits.MaxNodes)
+		case limitShapeObjects:
+			limit.Limit, limit.Value, limit.Max = limitRenderObjects, int64(objects)+limit.Value, int64(fs.limits.MaxDocuments)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if kustomization {
+		shape.Objects = 0
+	}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.nodes += shape.Nodes
+	fs.documents += shape.Objects
+	switch {
+	case fs.nodes > fs.limits.MaxNodes:
+		return &LimitError{Path: display(p), Limit: limitRenderNodes, Value: int64(fs.nodes), Max: int64(fs.limits.MaxNodes)}
+	case fs.documents > fs.limits.MaxDocuments:
+		return &LimitError{Path: display(p), Limit: limitRenderObjects, Value: int64(fs.documents), Max: int64(fs.limits.MaxDocuments)}
+	}
+	return nil
+}
+
+// The render-wide limits checkShape reports.
+const (
+	limitRenderNodes   = "YAML nodes read by one render"
+	limitRenderObjects = "objects read by one render (documents and List items)"
+)
 
 // checkAliases refuses YAML whose aliases expand to more than MaxAliasNodes nodes: a "billion
 // laughs" document is a few hundred bytes that expand to gigabytes.
@@ -105,81 +142,19 @@ func treeSize(n *yaml.Node, sizes map[*yaml.Node]int, depth int) int {
 	return size
 }
 
-// remotePattern matches what kustomize would fetch instead of reading a local path.
-var remotePattern = regexp.MustCompile(`^([a-z][a-z0-9+.-]*://|git@|github\.com/|gitlab\.com/|bitbucket\.org/)|\?ref=|\.git(//|$)`)
-
-// CheckKustomizations walks the kustomization in dir and every kustomization it includes, before
-// kustomize runs, and refuses references that kustomize would look for outside the repository:
-// remote bases and URLs (unless allowed), paths that climb out, and names that do not exist.
-// Kustomize itself treats an unreadable kustomization file as a missing one, so these errors
-// would otherwise be lost.
-func (fs *FS) CheckKustomizations(dir string) error {
-	return fs.checkKustomizationDir(clean(dir), map[string]bool{})
-}
-
-func (fs *FS) checkKustomizationDir(dir string, visited map[string]bool) error {
-	if visited[dir] {
-		return nil // a cycle: kustomize reports it
-	}
-	visited[dir] = true
-	file := ""
-	for name := range kustomizationNames {
-		if _, ok := fs.files[path.Join(dir, name)]; ok {
-			file = path.Join(dir, name)
-		}
-	}
-	if file == "" {
-		return nil // not a kustomization: kustomize reports it where it matters
-	}
-	data, err := fs.ReadFile(file)
-	if err != nil {
-		return err
-	}
-	var k struct {
-		Resources  []string `json:"resources"`
-		Components []string `json:"components"`
-		Bases      []string `json:"bases"`
-	}
-	if err := sigsyaml.Unmarshal(data, &k); err != nil {
-		return fmt.Errorf("%s: not a valid kustomization: %w", display(file), err)
-	}
-	for _, list := range []struct {
-		field   string
-		entries []string
-	}{{"resources", k.Resources}, {"components", k.Components}, {"bases", k.Bases}} {
-		for _, entry := range list.entries {
-			if err := fs.checkReference(dir, entry); err != nil {
-				return fmt.Errorf("%s: %s: %w", display(file), list.field, err)
-			}
-			if target := path.Join(dir, entry); !remotePattern.MatchString(entry) && fs.FileSystem.IsDir(target) {
-				if err := fs.checkKustomizationDir(target, visited); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
-}
-
-func (fs *FS) checkReference(dir, entry string) error {
-	local := !strings.Contains(entry, "://") && !path.IsAbs(entry)
-	if local && escapes(dir, entry) {
-		return fmt.Errorf("%q leaves the repository", entry)
-	}
-	if local {
-		target := path.Join(dir, entry)
-		if _, isFile := fs.files[target]; isFile || fs.FileSystem.IsDir(target) {
-			return nil // kustomize prefers a local path
-		}
-	}
-	if fs.allowRemote {
+// countKustomization charges one kustomization load against MaxKustomizations: kustomize loads
+// a folder's kustomization each time the folder is named, so a few folders that name each
+// other's children many levels deep are loaded exponentially often. CheckKustomizations refuses such a render
+// before kustomize runs; this bounds what kustomize actually loads.
+func (fs *FS) countKustomization(p string) error {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.walking {
 		return nil
 	}
-	if remotePattern.MatchString(entry) {
-		return fmt.Errorf("%q is a remote base or URL; the Source does not allow remote bases (spec.allowRemoteBases)", entry)
+	fs.kustomizations++
+	if max := fs.limits.MaxKustomizations; max > 0 && fs.kustomizations > max {
+		return &LimitError{Path: display(p), Limit: "kustomizations loaded by one render", Value: int64(fs.kustomizations), Max: int64(max)}
 	}
-	if path.IsAbs(entry) {
-		return fmt.Errorf("%q leaves the repository", entry)
-	}
-	return fmt.Errorf("%q does not exist in the repository (kustomize would try to fetch it as a remote base)", strings.TrimSuffix(entry, "/"))
+	return nil
 }

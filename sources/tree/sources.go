@@ -9,17 +9,20 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
-// FromGit indexes a commit's tree. Submodules are left out.
+// FromGit indexes a commit's tree. Submodules are left out. An entry whose name the view
+// refuses (see names.go) is recorded as such, and not entered: go-git's own check of tree paths
+// (which stops the walk at the first control character) is turned off for this, as the view
+// never writes a name to disk that it has not checked.
 func FromGit(t *object.Tree, limits Limits) (*FS, error) {
 	view := newFS(limits)
 	walker := object.NewTreeWalker(t, true, nil)
+	walker.SkipPathValidation()
 	defer walker.Close()
 	for {
 		name, e, err := walker.Next()
@@ -31,6 +34,12 @@ func FromGit(t *object.Tree, limits Limits) (*FS, error) {
 		}
 		p := "/" + name
 		switch e.Mode {
+		case filemode.Dir, filemode.Regular, filemode.Executable, filemode.Deprecated, filemode.Symlink:
+			if !view.admit(p, e.Mode == filemode.Dir) {
+				continue
+			}
+		}
+		switch e.Mode {
 		case filemode.Dir:
 			err = view.addDir(p)
 		case filemode.Regular, filemode.Executable, filemode.Deprecated:
@@ -41,13 +50,19 @@ func FromGit(t *object.Tree, limits Limits) (*FS, error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("index %s: %w", name, err)
+			return nil, fmt.Errorf("index %s: %w", quote(name), err)
 		}
 	}
 }
 
+// entryFile opens a tree entry's blob. The name given to go-git is a placeholder: go-git checks
+// names it is given, and this one has already been checked by admit.
+func entryFile(t *object.Tree, e object.TreeEntry) (*object.File, error) {
+	return t.TreeEntryFile(&object.TreeEntry{Name: "entry", Mode: e.Mode, Hash: e.Hash})
+}
+
 func addBlob(view *FS, t *object.Tree, p string, e object.TreeEntry) error {
-	file, err := t.TreeEntryFile(&e)
+	file, err := entryFile(t, e)
 	if err != nil {
 		return err
 	}
@@ -55,7 +70,7 @@ func addBlob(view *FS, t *object.Tree, p string, e object.TreeEntry) error {
 }
 
 func addGitSymlink(view *FS, t *object.Tree, p string, e object.TreeEntry) error {
-	file, err := t.TreeEntryFile(&e)
+	file, err := entryFile(t, e)
 	if err != nil {
 		return err
 	}
@@ -70,7 +85,8 @@ func addGitSymlink(view *FS, t *object.Tree, p string, e object.TreeEntry) error
 }
 
 // FromDir indexes the folder root as a repository: the .git folder is left out, symlinks are
-// recorded (and resolved only inside root when read), nothing outside root is ever opened.
+// recorded (and resolved only inside root when read), nothing outside root is ever opened. An
+// entry whose name the view refuses (see names.go) is recorded as such, and not entered.
 func FromDir(root string, limits Limits) (*FS, error) {
 	root, err := filepath.Abs(root)
 	if err != nil {
@@ -78,29 +94,34 @@ func FromDir(root string, limits Limits) (*FS, error) {
 	}
 	view := newFS(limits)
 	err = filepath.WalkDir(root, func(full string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(root, full)
-		if err != nil {
-			return err
+		rel, relErr := filepath.Rel(root, full)
+		if relErr != nil {
+			return relErr
 		}
 		p := path.Clean("/" + filepath.ToSlash(rel))
 		switch {
+		case err != nil && p == "/":
+			return withoutPath(err)
+		case err != nil:
+			return fmt.Errorf("%s: %w", display(p), withoutPath(err))
+		}
+		switch {
 		case d.IsDir() && d.Name() == ".git" && full != root:
 			return filepath.SkipDir
+		case d.IsDir() && !view.admit(p, true):
+			return filepath.SkipDir // refused, and everything under it
 		case d.IsDir():
 			return view.addDir(p)
 		case d.Type()&fs.ModeSymlink != 0:
 			target, err := os.Readlink(full)
 			if err != nil {
-				return err
+				return fmt.Errorf("%s: %w", display(p), withoutPath(err))
 			}
 			return view.addFile(p, &entry{link: filepath.ToSlash(target)})
 		case d.Type().IsRegular():
 			info, err := d.Info()
 			if err != nil {
-				return err
+				return fmt.Errorf("%s: %w", display(p), withoutPath(err))
 			}
 			return view.addFile(p, &entry{size: info.Size(), open: func() (io.ReadCloser, error) { return openRegular(full) }})
 		default:
@@ -108,9 +129,19 @@ func FromDir(root string, limits Limits) (*FS, error) {
 		}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("index %s: %w", root, err)
+		return nil, fmt.Errorf("index %s: %w", quote(root), err)
 	}
 	return view, nil
+}
+
+// withoutPath is err without the file system path an *fs.PathError repeats (the path is named
+// by the caller, quoted if need be).
+func withoutPath(err error) error {
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) {
+		return pathErr.Err
+	}
+	return err
 }
 
 // openRegular opens a file only if it is still a regular file, not a symlink swapped in after
@@ -118,7 +149,7 @@ func FromDir(root string, limits Limits) (*FS, error) {
 func openRegular(full string) (io.ReadCloser, error) {
 	f, err := os.OpenFile(full, os.O_RDONLY|openNoFollow, 0)
 	if err != nil {
-		return nil, err
+		return nil, withoutPath(err) // the caller names the file
 	}
 	info, err := f.Stat()
 	if err != nil || !info.Mode().IsRegular() {
@@ -149,29 +180,4 @@ func FromFiles(files map[string]string, limits Limits) (*FS, error) {
 		}
 	}
 	return view, nil
-}
-
-// Materialize writes every file of the view under dir, through the same checks as ReadFile, with
-// symlinks replaced by the files they point at. Rendering with remote bases needs the repository
-// on disk, because kustomize reads downloaded bases through the same file system.
-func (fs *FS) Materialize(dir string) error {
-	names := make([]string, 0, len(fs.files))
-	for p := range fs.files {
-		names = append(names, p)
-	}
-	sort.Strings(names)
-	for _, p := range names {
-		data, err := fs.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		full := filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(p, "/")))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(full, data, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
 }

@@ -55,21 +55,21 @@ func (t *Trace) Matches(view *FS) bool {
 	return true
 }
 
-// answer runs one recorded question again.
+// answer runs one recorded question again, through the same code that answered it.
 func (fs *FS) answer(op, arg string) string {
 	switch op {
 	case "IsDir":
-		return fmt.Sprint(fs.FileSystem.IsDir(arg))
+		return fmt.Sprint(fs.isDir(arg))
 	case "Exists":
-		return fmt.Sprint(fs.FileSystem.Exists(arg))
+		return fmt.Sprint(fs.exists(arg))
 	case "ReadDir":
-		names, err := fs.FileSystem.ReadDir(arg)
+		names, err := fs.readDir(arg)
 		return listAnswer(names, err)
 	case "Glob":
-		names, err := fs.FileSystem.Glob(arg)
+		names, err := fs.glob(arg)
 		return listAnswer(names, err)
 	case "CleanedAbs":
-		dir, file, err := fs.FileSystem.CleanedAbs(arg)
+		dir, file, err := fs.cleanedAbs(arg)
 		return fmt.Sprintf("%s|%s|%v", dir, file, err)
 	case "ReadFile":
 		return fs.fingerprint(arg)
@@ -83,7 +83,8 @@ func listAnswer(names []string, err error) string {
 	return fmt.Sprintf("%s|%v", strings.Join(sorted, "\x00"), err)
 }
 
-// fingerprint identifies a file's content: its Git blob hash, or the SHA-256 of what it holds.
+// fingerprint is what ReadFile records for name: its error, "not a file", or what identifies
+// the content of the file it resolves to.
 func (fs *FS) fingerprint(name string) string {
 	e, err := fs.resolve(clean(name))
 	switch {
@@ -91,7 +92,14 @@ func (fs *FS) fingerprint(name string) string {
 		return "error: " + err.Error()
 	case e == nil:
 		return "not a file"
-	case e.blob != "":
+	}
+	return fs.entryFingerprint(e)
+}
+
+// entryFingerprint identifies a file's content: its Git blob hash, or the SHA-256 of what it
+// holds.
+func (fs *FS) entryFingerprint(e *entry) string {
+	if e.blob != "" {
 		return "blob:" + e.blob
 	}
 	r, err := e.open()
@@ -106,37 +114,40 @@ func (fs *FS) fingerprint(name string) string {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
-// IsDir reports whether the path is a folder of the repository.
+// IsDir reports whether the path is a folder of the repository, symlinks followed.
 func (fs *FS) IsDir(name string) bool {
-	answer := fs.FileSystem.IsDir(name)
+	answer := fs.isDir(name)
 	fs.trace.add("IsDir", name, fmt.Sprint(answer))
 	return answer
 }
 
-// Exists reports whether the path is in the repository.
+// Exists reports whether the path is in the repository, symlinks followed: false for a symlink
+// that leads nowhere or out of the repository, and for a refused name.
 func (fs *FS) Exists(name string) bool {
-	answer := fs.FileSystem.Exists(name)
+	answer := fs.exists(name)
 	fs.trace.add("Exists", name, fmt.Sprint(answer))
 	return answer
 }
 
-// ReadDir lists a folder.
+// ReadDir lists a folder, symlinks followed. Entries with refused names are left out.
 func (fs *FS) ReadDir(name string) ([]string, error) {
-	names, err := fs.FileSystem.ReadDir(name)
+	names, err := fs.readDir(name)
 	fs.trace.add("ReadDir", name, listAnswer(names, err))
 	return names, err
 }
 
-// Glob lists the paths matching a pattern.
+// Glob lists the files matching a pattern, through symlinked folders. Entries with refused
+// names are left out.
 func (fs *FS) Glob(pattern string) ([]string, error) {
-	names, err := fs.FileSystem.Glob(pattern)
+	names, err := fs.glob(pattern)
 	fs.trace.add("Glob", pattern, listAnswer(names, err))
 	return names, err
 }
 
-// CleanedAbs splits a path into its confirmed folder and file name.
+// CleanedAbs splits a path into its confirmed folder and file name, with every symlink resolved
+// as kustomize on disk resolves them (filepath.EvalSymlinks).
 func (fs *FS) CleanedAbs(name string) (filesys.ConfirmedDir, string, error) {
-	dir, file, err := fs.FileSystem.CleanedAbs(name)
+	dir, file, err := fs.cleanedAbs(name)
 	fs.trace.add("CleanedAbs", name, fmt.Sprintf("%s|%s|%v", dir, file, err))
 	return dir, file, err
 }

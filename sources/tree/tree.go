@@ -9,6 +9,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
@@ -19,16 +20,27 @@ type Limits struct {
 	MaxFileSize int64
 	// MaxTotalBytes bounds all files read by one render, in bytes.
 	MaxTotalBytes int64
-	// MaxDocuments bounds the YAML documents read by one render (an upper bound on objects).
+	// MaxDocuments bounds the objects read by one render: YAML documents, with a List counted
+	// as its items. It is counted before any YAML parser sees a file.
 	MaxDocuments int
 	// MaxAliasNodes bounds the nodes that YAML aliases may expand to in one file.
 	MaxAliasNodes int
+	// MaxKustomizations bounds the kustomization loads of one render (kustomize loads a
+	// folder again each time it is named).
+	MaxKustomizations int
+	// MaxDepth bounds the nesting of collections in one YAML document.
+	MaxDepth int
+	// MaxNodes bounds the YAML nodes (keys, values, list items) read by one render.
+	MaxNodes int
 }
 
-// DefaultLimits fit any sane fleet repository: 16 MiB per file, 256 MiB and 10,000 documents per
-// render, 100,000 alias-expanded nodes per file.
+// DefaultLimits fit any sane fleet repository: 16 MiB per file; per render 256 MiB, 10,000
+// objects (documents and List items), 2,000,000 YAML nodes and 1,000 kustomization loads; YAML
+// nested at most 200 deep (the deepest CRDs are about 35), aliases expanding to at most 100,000
+// nodes per file.
 func DefaultLimits() Limits {
-	return Limits{MaxFileSize: 16 << 20, MaxTotalBytes: 256 << 20, MaxDocuments: 10_000, MaxAliasNodes: 100_000}
+	return Limits{MaxFileSize: 16 << 20, MaxTotalBytes: 256 << 20, MaxDocuments: 10_000, MaxAliasNodes: 100_000,
+		MaxKustomizations: 1_000, MaxDepth: 200, MaxNodes: 2_000_000}
 }
 
 // LimitError reports a limit a repository went past, naming it.
@@ -42,6 +54,9 @@ type LimitError struct {
 func (e *LimitError) Error() string {
 	return fmt.Sprintf("%s: %s: %d is over the limit of %d", e.Path, e.Limit, e.Value, e.Max)
 }
+
+// ErrAbandoned is returned by every read once the render reading the view was abandoned.
+var ErrAbandoned = errors.New("the render was stopped")
 
 // ErrReadOnly is returned by every method that would write.
 var ErrReadOnly = errors.New("the repository view is read-only")
@@ -62,32 +77,65 @@ type FS struct {
 	// skeleton holds the folders and empty files, so that kustomize's path handling (Glob,
 	// CleanedAbs, ReadDir) behaves exactly as with its own in-memory file system.
 	filesys.FileSystem
-	files  map[string]*entry // by absolute path, e.g. /apps/base/deployment.yaml
-	limits Limits
+	files map[string]*entry // by absolute path, e.g. /apps/base/deployment.yaml
+	// refused holds the entries whose names the skeleton cannot hold (see names.go), by
+	// absolute path; nothing under a refused folder is indexed.
+	refused map[string]refusedName
+	limits  Limits
 	// remote allows kustomizations to name resources that are not in the repository.
 	allowRemote bool
+	fetcher     Fetcher
+	// mounts are the folders where fetched remote bases were placed (see WithFetched).
+	mounts []string
+
+	// abandoned is set when the render reading the view stops waiting for it (see Abandon).
+	abandoned atomic.Bool
 
 	mu        sync.Mutex
 	bytesRead int64
 	documents int
+	// kustomizations counts the kustomization files kustomize read; walking is set while Walk
+	// reads them, which does not count.
+	kustomizations int
+	walking        bool
+	nodes          int
+	refusal        error
+	// data are the files named only as generator data (files, env files), which kustomize
+	// does not parse as YAML; CheckKustomizations fills it.
+	data map[string]bool
 	// trace, when set, records every question asked (see Recording).
 	trace *Trace
 }
 
 func newFS(limits Limits) *FS {
-	return &FS{FileSystem: filesys.MakeFsInMemory(), files: map[string]*entry{}, limits: limits}
+	return &FS{FileSystem: filesys.MakeFsInMemory(), files: map[string]*entry{}, refused: map[string]refusedName{}, limits: limits}
 }
 
-// AllowRemoteBases lets kustomization files name resources outside the repository. Rendering
-// such a kustomization still needs a file system that can hold the downloaded bases; see the
-// render package.
-func (fs *FS) AllowRemoteBases() { fs.allowRemote = true }
+// AllowRemoteBases lets kustomizations name files and bases outside the repository: the render
+// fetches them with f (CheckKustomizations returns them, WithFetched places them in a new view),
+// so that kustomize itself never reaches the network.
+func (fs *FS) AllowRemoteBases(f Fetcher) {
+	fs.allowRemote = true
+	fs.fetcher = f
+}
 
+// RemoteFetcher returns the Fetcher given to AllowRemoteBases, or nil.
+func (fs *FS) RemoteFetcher() Fetcher { return fs.fetcher }
+
+// addDir indexes a folder; a folder whose name the skeleton cannot hold is recorded as refused.
 func (fs *FS) addDir(p string) error {
+	if !fs.admit(p, true) {
+		return nil
+	}
 	return fs.FileSystem.MkdirAll(p)
 }
 
+// addFile indexes a file or symlink; one whose name (or a folder's above it) the skeleton cannot
+// hold is recorded as refused.
 func (fs *FS) addFile(p string, e *entry) error {
+	if !fs.admit(p, false) {
+		return nil
+	}
 	if err := fs.FileSystem.MkdirAll(path.Dir(p)); err != nil {
 		return err
 	}
@@ -103,24 +151,45 @@ func clean(p string) string {
 	return path.Clean("/" + strings.TrimLeft(p, "/"))
 }
 
-// display is a path as users know it: relative to the repository root.
-func display(p string) string {
-	if p == "/" {
-		return "."
-	}
-	return strings.TrimPrefix(p, "/")
-}
-
 // ReadFile returns a file's content after the checks described in the package documentation.
+// Symlinks on the way are followed inside the repository (see symlink.go).
 func (fs *FS) ReadFile(name string) ([]byte, error) {
 	p := clean(name)
-	e, err := fs.resolve(p)
+	arg, r, err := fs.lookup(p)
 	if err != nil {
+		fs.trace.add("ReadFile", name, "error: "+err.Error())
+		fs.refuse(err)
 		return nil, err
 	}
-	if e == nil {
+	e := fs.files[r.real]
+	if r.missing || e == nil {
 		fs.trace.add("ReadFile", name, "not a file")
-		return fs.FileSystem.ReadFile(p) // a folder or a missing file: kustomize's own error
+		return fs.FileSystem.ReadFile(arg) // a folder or a missing file: kustomize's own error
+	}
+	data, err := fs.read(p, r.real, e)
+	if err != nil {
+		fs.refuse(err)
+	}
+	if fs.trace != nil {
+		answer := "blob:" + e.blob
+		switch {
+		case e.blob != "":
+		case err == nil:
+			sum := sha256.Sum256(data)
+			answer = "sha256:" + hex.EncodeToString(sum[:])
+		default: // refused before or while reading: what a replay computes
+			answer = fs.entryFingerprint(e)
+		}
+		fs.trace.add("ReadFile", name, answer)
+	}
+	return data, err
+}
+
+// read reads the file e at p (its resolved path; asked is the path as asked) within the limits,
+// and checks its content.
+func (fs *FS) read(asked, p string, e *entry) ([]byte, error) {
+	if fs.abandoned.Load() {
+		return nil, ErrAbandoned
 	}
 	if e.size > fs.limits.MaxFileSize {
 		return nil, &LimitError{Path: display(p), Limit: "file size in bytes", Value: e.size, Max: fs.limits.MaxFileSize}
@@ -140,47 +209,14 @@ func (fs *FS) ReadFile(name string) ([]byte, error) {
 	if int64(len(data)) > fs.limits.MaxFileSize { // grew since it was indexed
 		return nil, &LimitError{Path: display(p), Limit: "file size in bytes", Value: int64(len(data)), Max: fs.limits.MaxFileSize}
 	}
-	if err := fs.checkContent(p, data); err != nil {
+	if err := fs.checkContent(asked, p, data); err != nil {
 		return nil, err
-	}
-	if fs.trace != nil {
-		fingerprint := "blob:" + e.blob
-		if e.blob == "" {
-			sum := sha256.Sum256(data)
-			fingerprint = "sha256:" + hex.EncodeToString(sum[:])
-		}
-		fs.trace.add("ReadFile", name, fingerprint)
 	}
 	return data, nil
 }
 
-// resolve follows symlinks inside the repository and returns the file's entry, nil for a path
-// that is not a file of the index.
-func (fs *FS) resolve(p string) (*entry, error) {
-	start := p
-	for hops := 0; ; hops++ {
-		e, ok := fs.files[p]
-		if !ok || e.link == "" {
-			return e, nil
-		}
-		if hops == 40 {
-			return nil, fmt.Errorf("%s: too many levels of symlinks", display(start))
-		}
-		if path.IsAbs(e.link) || escapes(path.Dir(p), e.link) {
-			return nil, fmt.Errorf("%s: symlink to %s leaves the repository; refused", display(start), e.link)
-		}
-		target := path.Join(path.Dir(p), e.link)
-		if _, isFile := fs.files[target]; !isFile {
-			if fs.FileSystem.IsDir(target) {
-				return nil, fmt.Errorf("%s: symlink to the folder %s; only symlinks to files are supported", display(start), e.link)
-			}
-			return nil, fmt.Errorf("%s: symlink to %s, which does not exist", display(start), e.link)
-		}
-		p = target
-	}
-}
-
-// escapes reports whether a relative link from dir climbs above the root.
+// escapes reports whether the relative path link, taken from dir, climbs above the root, as
+// written: symlinks on the way are not followed (realPath follows them).
 func escapes(dir, link string) bool {
 	depth := strings.Count(strings.Trim(dir, "/"), "/") + 1
 	if dir == "/" {
@@ -231,6 +267,28 @@ func (fs *FS) RemoveAll(string) error { return ErrReadOnly }
 // WriteFile is refused: the view is read-only.
 func (fs *FS) WriteFile(string, []byte) error { return ErrReadOnly }
 
+// refuse remembers the first read the view refused.
+func (fs *FS) refuse(err error) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.refusal == nil {
+		fs.refusal = err
+	}
+}
+
+// Refusal returns the first read the view refused (a limit, a symlink that leaves the
+// repository, a refused name), or nil. Kustomize wraps such an error in its own messages, or
+// tries something else and reports that instead; the refusal is the cause to report.
+func (fs *FS) Refusal() error {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.refusal
+}
+
+// Abandon makes every later read of the view fail with ErrAbandoned: kustomize cannot be
+// stopped, so a render that is no longer waited for is ended at its next read.
+func (fs *FS) Abandon() { fs.abandoned.Store(true) }
+
 // Stats are what a render read.
 type Stats struct {
 	BytesRead int64
@@ -250,7 +308,7 @@ func (fs *FS) Limits() Limits { return fs.limits }
 // Fresh returns a view of the same repository with its read counters at zero, so that each render
 // gets the full limits without indexing the repository again.
 func (fs *FS) Fresh() *FS {
-	return &FS{FileSystem: fs.FileSystem, files: fs.files, limits: fs.limits, allowRemote: fs.allowRemote}
+	return &FS{FileSystem: fs.FileSystem, files: fs.files, refused: fs.refused, limits: fs.limits, allowRemote: fs.allowRemote, fetcher: fs.fetcher, mounts: fs.mounts}
 }
 
 // RemoteBasesAllowed reports whether AllowRemoteBases was called.

@@ -1,0 +1,142 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// appWithPath is a configuration of one Source and one App whose spec.path is path.
+func appWithPath(path string) string {
+	return doc("Source", "s", goodSource) + "---\n" + doc("App", "web", "spec:\n  source: s\n  path: "+quoteYAML(path)+"\n")
+}
+
+func TestLoadRefusesPathTemplateConstructs(t *testing.T) {
+	const hint = "use field access such as {{ .Cluster.Labels.env }} or index"
+	tests := []struct {
+		name, path, want string
+	}{
+		{"printf", `{{ printf "%s" .Cluster.Name }}`, `App/web: spec.path: function "printf" is not allowed; ` + hint},
+		{"nested printf", `{{ printf "%s%s" (printf "%s%s" .Cluster.Name .Cluster.Name) .Cluster.Name }}`, `function "printf" is not allowed`},
+		{"print in a pipeline", `{{ .Cluster.Name | print }}`, `function "print" is not allowed`},
+		{"len", `{{ len .Cluster.Labels }}`, `function "len" is not allowed`},
+		{"call", `{{ call .Cluster.Name }}`, `function "call" is not allowed`},
+		{"slice", `{{ slice .Cluster.Name 1 }}`, `function "slice" is not allowed`},
+		{"eq", `{{ eq .Cluster.Name "x" }}`, `function "eq" is not allowed`},
+		{"html", `{{ html .Cluster.Name }}`, `function "html" is not allowed`},
+		{"if", `{{ if .Cluster.Name }}a{{ end }}`, "spec.path: {{ if }} is not allowed; " + hint},
+		{"range", `{{ range .Cluster.Labels }}a{{ end }}`, "spec.path: {{ range }} is not allowed"},
+		{"with", `{{ with .Cluster.Name }}a{{ end }}`, "spec.path: {{ with }} is not allowed"},
+		{"define", `{{ define "x" }}a{{ end }}overlays/{{ .Cluster.Name }}`, "spec.path: {{ define }} and {{ block }} are not allowed"},
+		{"block", `{{ block "x" . }}a{{ end }}`, "spec.path: {{ define }} and {{ block }} are not allowed"},
+		{"template", `{{ template "path" . }}`, "spec.path: {{ template }} is not allowed"},
+		{"variable", `{{ $x := .Cluster.Name }}{{ $x }}`, "spec.path: variables ($x) are not allowed"},
+		{"root variable", `{{ $.Cluster.Name }}`, "spec.path: variables ($) are not allowed"},
+		{"dot", `{{ . }}`, "spec.path: {{ . }} is not allowed"},
+		{"parentheses", `{{ (.Cluster).Name }}`, "spec.path: parentheses are not allowed"},
+		{"long pipeline", `{{ .Cluster.Name | lower | upper | lower }}`, "spec.path: a pipeline of 4 commands is not allowed (at most 3)"},
+		{"unknown field", `{{ .Cluster.Nmae }}`, "spec.path: field .Cluster.Nmae is not defined; use .Cluster.Name, .Cluster.Labels.KEY or index .Cluster.Labels \"KEY\""},
+		{"labels map", `{{ .Cluster.Labels }}`, "spec.path: field .Cluster.Labels is not defined"},
+		{"too deep", `{{ .Cluster.Labels.env.x }}`, "spec.path: field .Cluster.Labels.env.x is not defined"},
+		{"number", `{{ 12 }}`, "spec.path: 12 is not allowed; only quoted label keys"},
+		{"index of a number", `{{ index .Cluster.Labels 1 }}`, `spec.path: index takes .Cluster.Labels and a quoted label key`},
+		{"index of the name", `{{ index .Cluster.Name "x" }}`, `spec.path: index takes .Cluster.Labels and a quoted label key`},
+		{"lower of two", `{{ lower .Cluster.Name .Cluster.Name }}`, "spec.path: lower takes one value"},
+		{"field with an argument", `{{ .Cluster.Name "x" }}`, "spec.path: .Cluster.Name takes no arguments"},
+		{"absolute", `/etc/{{ .Cluster.Name }}`, "spec.path: is absolute"},
+		{"climbs out", `overlays/../../{{ .Cluster.Name }}`, `spec.path: climbs out of the repository with ".."`},
+		{"control character", "overlays/\x1b[31m{{ .Cluster.Name }}", "spec.path: holds a control character"},
+		{"empty result", `{{/* nothing */}}`, "spec.path: is empty"},
+		{"too long", strings.Repeat("a", MaxPathLength+1), "spec.path: longer than 4096 bytes"},
+		{"syntax", `o/{{ .Cluster.Labels.env }`, "spec.path: bad template"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadBytes("c.yaml", []byte(appWithPath(tt.path)))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("path %q: err = %v\nwant it to contain %q", tt.path, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestPathForAllowedTemplates(t *testing.T) {
+	cluster := &Cluster{Metadata: ObjectMeta{Name: "prod-1", Labels: map[string]string{
+		"env": "Prod", "topology.kubernetes.io/region": "eu-west-1",
+	}}}
+	tests := []struct {
+		path, want string
+	}{
+		{"overlays/prod", "overlays/prod"},
+		{"clusters/{{ .Cluster.Name }}", "clusters/prod-1"},
+		{"overlays/{{ .Cluster.Labels.env }}", "overlays/Prod"},
+		{"overlays/{{ .Cluster.Labels.env | lower }}", "overlays/prod"},
+		{"overlays/{{ lower .Cluster.Labels.env }}", "overlays/prod"},
+		{"{{ upper .Cluster.Name }}", "PROD-1"},
+		{`regions/{{ index .Cluster.Labels "topology.kubernetes.io/region" }}`, "regions/eu-west-1"},
+		{`regions/{{ index .Cluster.Labels "topology.kubernetes.io/region" | upper }}/{{/* comment */}}x`, "regions/EU-WEST-1/x"},
+		{"./overlays/{{ .Cluster.Labels.env }}/", "./overlays/Prod/"},
+	}
+	for _, tt := range tests {
+		_, err := LoadBytes("c.yaml", []byte(appWithPath(tt.path)))
+		if err != nil {
+			t.Errorf("path %q refused: %v", tt.path, err)
+			continue
+		}
+		app := &App{Metadata: ObjectMeta{Name: "web"}, Spec: AppSpec{Path: tt.path}}
+		if got, err := app.PathFor(cluster); err != nil || got != tt.want {
+			t.Errorf("PathFor(%q) = %q, %v; want %q", tt.path, got, err, tt.want)
+		}
+	}
+}
+
+// TestPathForChecksTemplates: PathFor applies the same checks as Load to an App that was never
+// validated, before executing anything, and bounds what a template may write.
+func TestPathForChecksTemplates(t *testing.T) {
+	long := &Cluster{Metadata: ObjectMeta{Name: strings.Repeat("n", 63), Labels: map[string]string{"empty": "", "env": "dev"}}}
+	tests := []struct {
+		name, path, want string
+	}{
+		{"printf width bomb", `{{ printf "%0100000000d" 0 }}`, `App/web: spec.path: function "printf" is not allowed`}, // 100 MB, if it ran
+		{"output bound", strings.Repeat("{{.Cluster.Name}}", 100), "App/web: spec.path: template output longer than 4096 bytes for Cluster/" + long.Metadata.Name},
+		{"missing label", `{{ .Cluster.Labels.region }}`, `map has no entry for key "region"`},
+		{"missing label via index", `{{ index .Cluster.Labels "topology.kubernetes.io/zone" }}`, `the cluster has no label "topology.kubernetes.io/zone"`},
+		{"empty label climbs out", `..{{ .Cluster.Labels.empty }}/x`, `resolved path "../x" climbs out of the repository with ".."`},
+		{"empty label makes an absolute path", `{{ .Cluster.Labels.empty }}/x`, `resolved path "/x" is absolute`},
+		{"empty label makes an empty path", `{{ .Cluster.Labels.empty }}`, `resolved path "" is empty`},
+		{"absolute", `/{{ .Cluster.Labels.env }}`, `App/web: spec.path: is absolute`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := &App{Metadata: ObjectMeta{Name: "web"}, Spec: AppSpec{Path: tt.path}}
+			start := time.Now()
+			got, err := app.PathFor(long)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("PathFor = %.80q, %v\nwant an error containing %q", got, err, tt.want)
+			}
+			if elapsed := time.Since(start); elapsed > 5*time.Second {
+				t.Errorf("PathFor took %s", elapsed)
+			}
+		})
+	}
+}
+
+// FuzzPathFor: whatever the template, PathFor never panics, and a path it returns is bounded,
+// relative and inside the repository.
+func FuzzPathFor(f *testing.F) {
+	f.Add("overlays/{{ .Cluster.Labels.env | lower }}")
+	f.Add(`{{ index .Cluster.Labels "a/b" }}/{{ .Cluster.Name }}`)
+	f.Add(`{{ printf "%09999d" 0 }}`)
+	f.Add(`{{ range $k, $v := .Cluster.Labels }}{{ $k }}{{ end }}`)
+	cluster := &Cluster{Metadata: ObjectMeta{Name: "c1", Labels: map[string]string{"env": "", "a/b": "x"}}}
+	f.Fuzz(func(t *testing.T, path string) {
+		app := &App{Metadata: ObjectMeta{Name: "a"}, Spec: AppSpec{Path: path}}
+		got, err := app.PathFor(cluster)
+		if err != nil {
+			return
+		}
+		if len(got) > MaxPathLength || pathProblem(got) != "" {
+			t.Fatalf("PathFor(%q) = %q", path, got)
+		}
+	})
+}

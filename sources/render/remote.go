@@ -1,0 +1,51 @@
+package render
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/flotilla-dev/flotilla/sources/tree"
+)
+
+// maxRemoteRounds bounds how deep remote bases may name further remote bases.
+const maxRemoteRounds = 5
+
+// maxRemoteReferences bounds the remote references one render may fetch.
+const maxRemoteReferences = 50
+
+// withRemote checks the kustomizations under dir and, for a view that allows remote bases,
+// fetches what they name outside the repository, round after round (a fetched base may name
+// more), and returns the view to render from: view itself when nothing is remote.
+func withRemote(ctx context.Context, view *tree.FS, dir string) (*tree.FS, error) {
+	fetchedSoFar := 0
+	for round := 0; ; round++ {
+		refs, err := view.CheckKustomizations(dir)
+		if err != nil || len(refs) == 0 {
+			return view, err
+		}
+		fetcher := view.RemoteFetcher()
+		switch {
+		case fetcher == nil:
+			return nil, fmt.Errorf("%s: %s: remote bases are allowed but nothing can fetch them", refs[0].File, refs[0].Field)
+		case round == maxRemoteRounds:
+			return nil, fmt.Errorf("%s: %s: remote bases name further remote bases more than %d levels deep", refs[0].File, refs[0].Field, maxRemoteRounds)
+		case fetchedSoFar+len(refs) > maxRemoteReferences:
+			return nil, fmt.Errorf("%s: %s: more than %d remote references in one render", refs[0].File, refs[0].Field, maxRemoteReferences)
+		}
+		fetchedSoFar += len(refs)
+		fetched := make([]tree.Fetched, 0, len(refs))
+		for _, ref := range refs {
+			limits := view.Limits()
+			limits.MaxTotalBytes -= view.Stats().BytesRead
+			f, err := fetcher.Fetch(ctx, ref, limits)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", ref.File, ref.Field, err)
+			}
+			f.Ref = ref
+			fetched = append(fetched, f)
+		}
+		if view, err = view.WithFetched(fetched); err != nil {
+			return nil, err
+		}
+	}
+}

@@ -1,0 +1,499 @@
+package tree
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"go.yaml.in/yaml/v3"
+	sigsyaml "sigs.k8s.io/yaml"
+)
+
+// kustomizationNames are the file names kustomize reads as a kustomization.
+var kustomizationNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
+
+func isKustomizationName(name string) bool {
+	for _, n := range kustomizationNames {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Reference is a string in a kustomization, or in a plugin configuration one names, that
+// points outside the repository: a URL or a remote Git base.
+type Reference struct {
+	// File is the document that holds it, relative to the repository root.
+	File string
+	// Field is where, e.g. configMapGenerator[0].files[1].
+	Field string
+	// Value is the string as written.
+	Value string
+	// Base is set for resources, components and bases (and generators, transformers and
+	// validators), which may name a Git repository; other fields name one file.
+	Base bool
+	// Keyed is set for generator files, written [key=]URL.
+	Keyed bool
+	// Dir is the folder the reference's relative paths start from: the kustomization's.
+	Dir string
+
+	doc *document
+	set func(string)
+}
+
+// document is a file that holds references, decoded as kustomize decodes it, kept so that
+// references can be rewritten (see Rewrite).
+type document struct {
+	path string
+	docs []any
+	// inline is set for configuration written inside a kustomization's string, which cannot
+	// be rewritten.
+	inline bool
+}
+
+// RemoteError refuses a reference to something outside the repository.
+type RemoteError struct {
+	File, Field, Value string
+}
+
+func (e *RemoteError) Error() string {
+	return fmt.Sprintf("%s: %s: URL is remote; the Source does not allow remote bases (spec.allowRemoteBases): %s",
+		display(e.File), e.Field, quoteURL(e.Value))
+}
+
+// CheckKustomizations checks the kustomization in dir, everything it includes and every plugin configuration
+// it names, before kustomize reads any of it:
+//   - a string that kustomize could load from the network (a URL of any scheme, an scp-like
+//     Git address, a github.com path) is refused unless remote bases are allowed, in which case
+//     it is returned so that the caller can fetch it under its own limits;
+//   - absolute paths and paths that climb out of the repository are refused;
+//   - secretGenerator env files with a line that has no "=" are refused;
+//   - the number of kustomization loads the render would make is bounded.
+//
+// Documents are decoded as kustomize decodes them (YAML to JSON, anchors and merge keys
+// resolved, keys matched without regard to case), and only fields known to hold plain values
+// are skipped (see fields.go).
+func (fs *FS) CheckKustomizations(dir string) ([]*Reference, error) {
+	w := &walker{fs: fs, loads: map[string]int{}, pluginDirs: map[string]bool{}, data: map[string]bool{}, parsed: map[string]bool{}}
+	fs.setWalking(true)
+	n, err := w.kustomization(clean(dir))
+	fs.setWalking(false)
+	if err != nil {
+		return nil, err
+	}
+	for p := range w.parsed {
+		delete(w.data, p)
+	}
+	fs.mu.Lock()
+	fs.data = w.data
+	fs.mu.Unlock()
+	if max := fs.limits.MaxKustomizations; max > 0 && n > max {
+		return nil, &LimitError{Path: display(clean(dir)), Limit: "kustomizations loaded by one render", Value: int64(n), Max: int64(max)}
+	}
+	return w.refs, nil
+}
+
+type walker struct {
+	fs *FS
+	// loads memoises, per folder, how many kustomization loads building it makes (kustomize
+	// loads a folder again each time it is named); -1 while it is being walked.
+	loads      map[string]int
+	pluginDirs map[string]bool
+	refs       []*Reference
+	// data are the files named as generator data (files, env files); parsed those named in
+	// any other field, which kustomize may parse as YAML.
+	data, parsed map[string]bool
+}
+
+// kustomization walks the kustomization in dir and returns how many kustomization loads
+// building it makes.
+func (w *walker) kustomization(dir string) (int, error) {
+	if real, err := w.fs.realPath(dir); err == nil {
+		dir = real // kustomize works on real paths, as on disk
+	}
+	switch n, seen := w.loads[dir]; {
+	case seen && n < 0:
+		return 0, nil // a cycle: kustomize reports it
+	case seen:
+		return n, nil
+	}
+	w.loads[dir] = -1
+	file := w.fs.kustomizationFile(dir)
+	if file == "" {
+		w.loads[dir] = 0
+		return 0, nil // not a kustomization: kustomize says so where it matters
+	}
+	data, err := w.fs.ReadFile(file)
+	if err != nil {
+		return 0, err
+	}
+	k, err := decodeLikeKustomize(data)
+	if err != nil {
+		return 0, fmt.Errorf("%s: not a valid kustomization: %w", display(file), err)
+	}
+	doc := &document{path: file, docs: []any{k}}
+	root := w.fs.confinement(dir)
+	loads := 1
+	err = walkValue(k, "", "", nil, classifyKustomization, func(field string, r role, v string, set func(string)) error {
+		more, err := w.value(doc, dir, root, field, r, v, set)
+		loads += more
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	w.loads[dir] = loads
+	return loads, nil
+}
+
+// value checks one string of a kustomization and follows it into the folders and plugin
+// configurations it names. It returns the kustomization loads that following it makes.
+func (w *walker) value(doc *document, dir, root, field string, r role, v string, set func(string)) (int, error) {
+	target, err := w.check(doc, dir, root, field, r, v, set)
+	if err != nil || target == "" {
+		return 0, err
+	}
+	switch {
+	case r == rolePlugin && isInline(v):
+		return 0, w.pluginDocuments(&document{path: doc.path, inline: true}, dir, root, field+".", []byte(v))
+	case r == roleEnvFile && strings.HasPrefix(fold(field), fold("secretGenerator")):
+		return 0, w.secretEnvFile(target)
+	case r != roleBase && r != rolePlugin:
+		return 0, nil
+	case w.fs.IsDir(target):
+		if r == rolePlugin {
+			return w.pluginFolder(target, dir)
+		}
+		return w.kustomization(target)
+	case r == rolePlugin && w.fs.isFile(target):
+		return 0, w.pluginFile(target, dir, root)
+	}
+	return 0, nil
+}
+
+// check refuses a reference that is remote (unless allowed: then it is recorded), absolute, or
+// above root, and returns the repository path it names: "" for a remote one, the string itself
+// for inline content.
+func (w *walker) check(doc *document, dir, root, field string, r role, v string, set func(string)) (string, error) {
+	p := v
+	if r == roleKeyedFile {
+		if _, after, ok := strings.Cut(v, "="); ok {
+			p = after
+		}
+	}
+	if isRemote(v) || isRemote(p) {
+		switch {
+		case !w.fs.allowRemote:
+			return "", &RemoteError{File: doc.path, Field: field, Value: v}
+		case doc.inline:
+			return "", fmt.Errorf("%s: %s: remote %s in inline configuration; move the configuration to a file of its own to fetch it", display(doc.path), field, quoteURL(v))
+		}
+		w.refs = append(w.refs, &Reference{File: display(doc.path), Field: field, Value: v, Dir: dir,
+			Base: r == roleBase || r == rolePlugin, Keyed: r == roleKeyedFile, doc: doc, set: set})
+		return "", nil
+	}
+	switch {
+	case isInline(v):
+		return v, nil // content, not a path
+	case strings.TrimSpace(p) == "":
+		return "", nil
+	case path.IsAbs(p):
+		return "", fmt.Errorf("%s: %s: %s is an absolute path; paths are relative to the kustomization's folder", display(doc.path), field, quotePath(p))
+	}
+	target := path.Join(dir, p)
+	if escapes(dir, p) || !within(root, target) {
+		return "", fmt.Errorf("%s: %s: %s leaves the repository", display(doc.path), field, quotePath(p))
+	}
+	if r == roleKeyedFile || r == roleEnvFile {
+		w.data[target] = true
+	} else {
+		w.parsed[target] = true
+	}
+	real, err := w.fs.realPath(target)
+	if err != nil {
+		return "", fmt.Errorf("%s: %s: %w", display(doc.path), field, err)
+	}
+	if !within(root, real) {
+		return "", fmt.Errorf("%s: %s: %s leaves the fetched remote base", display(doc.path), field, quotePath(p))
+	}
+	return target, nil
+}
+
+// pluginFile checks a file of plugin configurations named by the kustomization in dir: paths
+// in plugin configuration are relative to that kustomization's folder.
+func (w *walker) pluginFile(file, dir, root string) error {
+	data, err := w.fs.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	return w.pluginDocuments(&document{path: file}, dir, root, "", data)
+}
+
+// pluginFolder checks a kustomization whose output is plugin configuration for the
+// kustomization in naming: the files and folders among its resources hold plugin
+// configuration.
+func (w *walker) pluginFolder(dir, naming string) (int, error) {
+	loads, err := w.kustomization(dir)
+	if err != nil || w.pluginDirs[dir] {
+		return loads, err
+	}
+	w.pluginDirs[dir] = true
+	data, err := w.fs.ReadFile(w.fs.kustomizationFile(dir))
+	if err != nil {
+		return 0, err
+	}
+	k, err := decodeLikeKustomize(data)
+	if err != nil {
+		return loads, nil // reported by kustomization
+	}
+	root := w.fs.confinement(naming)
+	err = walkValue(k, "", "", nil, classifyKustomization, func(field string, r role, v string, _ func(string)) error {
+		target := path.Join(dir, v)
+		if real, err := w.fs.realPath(target); err == nil {
+			target = real
+		}
+		switch {
+		case r != roleBase || isRemote(v) || path.IsAbs(v) || !within(w.fs.confinement(dir), target):
+			return nil // checked by kustomization
+		case w.fs.IsDir(target):
+			_, err := w.pluginFolder(target, naming)
+			return err
+		case w.fs.isFile(target):
+			return w.pluginFile(target, naming, root)
+		}
+		return nil
+	})
+	return loads, err
+}
+
+// pluginDocuments checks every document of a plugin configuration. Fields are named with
+// prefix.
+func (w *walker) pluginDocuments(doc *document, dir, root, prefix string, data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for i := 0; ; i++ {
+		var node yaml.Node
+		err := dec.Decode(&node)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return nil // not YAML: kustomize reports it
+		}
+		raw, err := yaml.Marshal(&node)
+		if err != nil {
+			return nil
+		}
+		obj, err := decodeLikeKustomize(raw)
+		if err != nil {
+			return nil // kustomize reports it
+		}
+		doc.docs = append(doc.docs, obj)
+		docPrefix := prefix
+		if i > 0 || prefix == "" {
+			docPrefix = fmt.Sprintf("%sdocument %d: ", prefix, i+1)
+		}
+		kind := ""
+		if m, ok := obj.(map[string]any); ok {
+			kind, _ = m["kind"].(string)
+		}
+		err = walkValue(obj, "", "", nil, classifyPlugin, func(field string, r role, v string, set func(string)) error {
+			target, err := w.check(doc, dir, root, docPrefix+field, r, v, set)
+			if err == nil && target != "" && r == roleEnvFile && kind == "SecretGenerator" {
+				err = w.secretEnvFile(target)
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// secretEnvFile refuses a secretGenerator env file with a line that has no "=": kustomize
+// makes the whole line a key, and keys are printed in clear, so a value pasted on its own line
+// would be shown. The line itself is never echoed.
+func (w *walker) secretEnvFile(file string) error {
+	if !w.fs.isFile(file) {
+		return nil // kustomize reports a missing file
+	}
+	data, err := w.fs.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	for i, line := range strings.Split(string(data), "\n") {
+		if i == 0 {
+			line = strings.TrimPrefix(line, "\ufeff")
+		}
+		line = strings.TrimLeftFunc(line, unicode.IsSpace)
+		if line == "" || strings.HasPrefix(line, "#") || strings.Contains(line, "=") {
+			continue
+		}
+		return fmt.Errorf("%s:%d: secretGenerator env file line has no \"=\"; refused, because kustomize would make the whole line a key and print it in clear (write KEY=value)", display(file), i+1)
+	}
+	return nil
+}
+
+// decodeLikeKustomize decodes a document as kustomize does: YAML converted to JSON (anchors,
+// aliases and merge keys resolved), then decoded, numbers kept as written.
+func decodeLikeKustomize(data []byte) (any, error) {
+	j, err := sigsyaml.YAMLToJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(j))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// walkValue calls visit for every string under v that classify does not call a plain value,
+// with its field (configMapGenerator[0].files[1]) and role; set replaces the string. Patterns
+// passed to classify use folded keys and "[]" for list items. Map keys are visited in sorted
+// order, so that errors are reported in a stable order.
+func walkValue(v any, field, pattern string, keys []string, classify func(string, []string) role, visit func(field string, r role, s string, set func(string)) error) error {
+	switch v := v.(type) {
+	case map[string]any:
+		names := make([]string, 0, len(v))
+		for k := range v {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			fk := fold(k)
+			f, p, ks := joinField(field, k), joinField(pattern, fk), append(keys, fk)
+			if classify(p, ks) == roleValue {
+				continue
+			}
+			if s, ok := v[k].(string); ok {
+				if err := visit(f, classify(p, ks), s, func(n string) { v[k] = n }); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := walkValue(v[k], f, p, ks, classify, visit); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i := range v {
+			f, p := field+"["+strconv.Itoa(i)+"]", pattern+"[]"
+			if classify(p, keys) == roleValue {
+				continue
+			}
+			if s, ok := v[i].(string); ok {
+				if err := visit(f, classify(p, keys), s, func(n string) { v[i] = n }); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := walkValue(v[i], f, p, keys, classify, visit); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func joinField(field, key string) string {
+	if needsQuoting(key) || strings.ContainsAny(key, ".[]") {
+		key = strconv.Quote(key)
+	}
+	if field == "" {
+		return key
+	}
+	return field + "." + key
+}
+
+// isInline reports whether a generator, transformer or validator entry is configuration
+// written inline rather than a path: kustomize tries to parse every entry as YAML objects.
+func isInline(v string) bool {
+	return strings.Contains(v, "\n") || strings.HasPrefix(strings.TrimSpace(v), "{")
+}
+
+// within reports whether p is root or under it.
+func within(root, p string) bool {
+	return root == "/" || p == root || strings.HasPrefix(p, root+"/")
+}
+
+// isData reports whether p was named only as generator data by the kustomizations
+// CheckKustomizations walked.
+func (fs *FS) isData(p string) bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.data[p]
+}
+
+func (fs *FS) setWalking(on bool) {
+	fs.mu.Lock()
+	fs.walking = on
+	fs.mu.Unlock()
+}
+
+// kustomizationFile returns the kustomization file in dir, or "".
+func (fs *FS) kustomizationFile(dir string) string {
+	for _, name := range kustomizationNames {
+		if p := path.Join(dir, name); fs.isFile(p) {
+			return p
+		}
+	}
+	return ""
+}
+
+// isFile reports whether p is a file of the view, following symlinks inside the repository.
+func (fs *FS) isFile(p string) bool {
+	e, err := fs.resolve(p)
+	return err == nil && e != nil
+}
+
+// schemePattern matches a URL scheme followed by "//", or one of the schemes kustomize or Git
+// fetch from without it.
+var schemePattern = regexp.MustCompile(`^(?i)([a-z][a-z0-9+.-]*://|(https?|ssh|git|file|ftps?|s3|gs):)`)
+
+// scpPattern matches scp-like Git addresses (git@host:org/repo, user@host/path): kustomize
+// takes anything that starts with a user name and "@" for one.
+var scpPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]*@`)
+
+// isRemote reports whether kustomize (or Git under it) could fetch v from the network: a URL
+// of any scheme, an scp-like address, a "git::" address, or a github.com path (which kustomize
+// clones).
+func isRemote(v string) bool {
+	v = strings.TrimSpace(v)
+	lower := strings.ToLower(v)
+	switch {
+	case strings.HasPrefix(lower, "git::"), strings.HasPrefix(lower, "github.com/"), strings.HasPrefix(lower, "github.com:"):
+		return true
+	}
+	return schemePattern.MatchString(v) || scpPattern.MatchString(v)
+}
+
+// quoteURL prints a URL for an error message: quoted, without user information.
+func quoteURL(v string) string {
+	if scheme, rest, ok := strings.Cut(v, "://"); ok {
+		host, tail, _ := strings.Cut(rest, "/")
+		if at := strings.LastIndex(host, "@"); at >= 0 {
+			host = "***@" + host[at+1:]
+		}
+		v = scheme + "://" + host
+		if tail != "" || strings.Contains(rest, "/") {
+			v += "/" + tail
+		}
+	}
+	return strconv.Quote(v)
+}
+
+// quotePath prints a path for an error message: as it is when plain, quoted otherwise.
+func quotePath(p string) string {
+	return strconv.Quote(p)
+}
