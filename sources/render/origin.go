@@ -71,7 +71,14 @@ func Files(view *tree.FS, dir string) map[ObjectID]string {
 	if view.RemoteBasesAllowed() {
 		return nil
 	}
-	resources, err := newKustomizer().Run(&originFS{FS: view, root: clean}, clean)
+	if refs, err := view.CheckKustomizations(clean); err != nil || len(refs) > 0 {
+		return nil
+	}
+	root, err := view.RealPath(clean)
+	if err != nil {
+		return nil
+	}
+	resources, err := newKustomizer().Run(&originFS{FS: view, root: root}, clean)
 	if err != nil {
 		return nil
 	}

@@ -273,3 +273,30 @@ func TestRemoteFilesWhenAllowed(t *testing.T) {
 		})
 	}
 }
+
+// TestPluginFolderCannotChangeItsConfiguration: a folder of transformer configuration may not
+// patch the configuration it lists, since a patch could add a URL after the check.
+func TestPluginFolderCannotChangeItsConfiguration(t *testing.T) {
+	srv := newCanary(t)
+	files := map[string]string{
+		"app/kustomization.yaml":         "resources: [cm.yaml]\ntransformers: [plugins]\n",
+		"app/cm.yaml":                    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+		"app/plugins/kustomization.yaml": "resources: [t.yaml]\npatches:\n- target: {kind: PatchTransformer}\n  patch: '[{\"op\": \"add\", \"path\": \"/path\", \"value\": \"" + srv.URL + "/p.yaml\"}]'\n",
+		"app/plugins/t.yaml":             "apiVersion: builtin\nkind: PatchTransformer\nmetadata: {name: p}\ntarget: {kind: ConfigMap}\npatch: '[{\"op\": \"add\", \"path\": \"/metadata/labels\", \"value\": {\"a\": \"b\"}}]'\n",
+	}
+	_, err := renderFiles(t, files, "app")
+	if want := `app/plugins/kustomization.yaml: "patches": a folder of generator, transformer or validator configuration may only list resources`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+	if n := srv.requests.Load(); n != 0 {
+		t.Fatalf("the canary server got %d requests", n)
+	}
+	files["app/plugins/kustomization.yaml"] = "resources: [t.yaml]\n"
+	m, err := renderFiles(t, files, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Objects[0].GetLabels()["a"]; got != "b" {
+		t.Errorf("the transformer from the folder did not run: labels %v", m.Objects[0].GetLabels())
+	}
+}

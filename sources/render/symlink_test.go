@@ -243,3 +243,21 @@ func TestRenderIgnoresBadFileNamesItDoesNotUse(t *testing.T) {
 		})
 	}
 }
+
+// TestFilesThroughSymlinkedFolder: Files names each object's file when the App's path is a
+// symlinked folder, which kustomize loads from its real folder.
+func TestFilesThroughSymlinkedFolder(t *testing.T) {
+	view, err := tree.FromFiles(map[string]string{
+		"real/kustomization.yaml": "resources: [d.yaml]\n",
+		"real/d.yaml":             deployment,
+		"app@":                    "->real",
+	}, tree.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := render.Files(view, "app")
+	id := render.ObjectID{Group: "apps", Kind: "Deployment", Name: "web"}
+	if files[id] != "app/d.yaml" && files[id] != "real/d.yaml" {
+		t.Errorf("Files = %v, want the Deployment's file", files)
+	}
+}

@@ -247,13 +247,20 @@ func (w *walker) pluginFolder(dir, naming string) (int, error) {
 		return loads, err
 	}
 	w.pluginDirs[dir] = true
-	data, err := w.fs.ReadFile(w.fs.kustomizationFile(dir))
+	file := w.fs.kustomizationFile(dir)
+	if file == "" {
+		return loads, nil
+	}
+	data, err := w.fs.ReadFile(file)
 	if err != nil {
 		return 0, err
 	}
 	k, err := decodeLikeKustomize(data)
 	if err != nil {
 		return loads, nil // reported by kustomization
+	}
+	if err := pluginFolderFields(file, k); err != nil {
+		return 0, err
 	}
 	root := w.fs.confinement(naming)
 	err = walkValue(k, "", "", nil, classifyKustomization, func(field string, r role, v string, _ func(string)) error {
@@ -273,6 +280,34 @@ func (w *walker) pluginFolder(dir, naming string) (int, error) {
 		return nil
 	})
 	return loads, err
+}
+
+// pluginFolderKeys are the fields a kustomization of plugin configuration may have: the
+// configuration it lists is checked as written, so nothing may change it afterwards (a patch
+// could add a URL to it).
+var pluginFolderKeys = map[string]bool{}
+
+func init() {
+	for _, k := range []string{"apiVersion", "kind", "metadata", "resources", "namespace", "buildMetadata"} {
+		pluginFolderKeys[fold(k)] = true
+	}
+}
+
+// pluginFolderFields refuses a kustomization of plugin configuration that could change the
+// configuration it lists.
+func pluginFolderFields(file string, k any) error {
+	m, _ := k.(map[string]any)
+	names := make([]string, 0, len(m))
+	for name := range m {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if !pluginFolderKeys[fold(name)] {
+			return fmt.Errorf("%s: %s: a folder of generator, transformer or validator configuration may only list resources (and set a namespace): %s could change the configuration after it is checked", display(file), quotePath(name), quotePath(name))
+		}
+	}
+	return nil
 }
 
 // pluginDocuments checks every document of a plugin configuration. Fields are named with

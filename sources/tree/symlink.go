@@ -134,6 +134,10 @@ func (fs *FS) realPath(p string) (string, error) {
 	return r.real, nil
 }
 
+// RealPath returns the path (in the view, e.g. "/apps/x") with every symlink in it resolved
+// inside the repository, as kustomize sees it; see realPath.
+func (fs *FS) RealPath(p string) (string, error) { return fs.realPath(p) }
+
 // lookup resolves name for a question to the skeleton. It returns the path to ask: name itself
 // when no symlink was followed, so that the answers and messages are kustomize's own as before,
 // and otherwise the resolved path. It fails when the question must be refused, or when name is
