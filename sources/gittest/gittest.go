@@ -15,6 +15,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/hiddeco/sshsig"
 	"golang.org/x/crypto/ssh"
@@ -74,6 +75,26 @@ func (r *Repo) Commit(message string) string {
 		"commit", "--quiet", "--allow-empty", "-m", message)
 	r.Git("push", "--quiet", "--force", "origin", "HEAD:main")
 	return r.Git("rev-parse", "HEAD")
+}
+
+// CommitTree commits everything in the work tree as Commit does and returns the commit's root
+// tree, read from the bare repository with go-git.
+func (r *Repo) CommitTree(message string) *object.Tree {
+	r.t.Helper()
+	sha := r.Commit(message)
+	repo, err := git.PlainOpen(r.Bare)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	c, err := repo.CommitObject(plumbing.NewHash(sha))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	t, err := c.Tree()
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return t
 }
 
 // CommitSigned commits everything, signed by signer, pushes main and returns the SHA.

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/flotilla-dev/flotilla/sources/gittest"
@@ -201,20 +199,7 @@ func TestRenderFromGitRefusesSymlinks(t *testing.T) {
 	if err := os.Symlink("real.yaml", filepath.Join(repo.Work, "app", "ok.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	commit := repo.Commit("hostile")
-	r, err := git.PlainOpen(repo.Bare)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := r.CommitObject(plumbingHash(commit))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gitTree, err := c.Tree()
-	if err != nil {
-		t.Fatal(err)
-	}
-	view, err := tree.FromGit(gitTree, tree.DefaultLimits())
+	view, err := tree.FromGit(repo.CommitTree("hostile"), tree.DefaultLimits())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,8 +287,6 @@ func TestRenderDigestIsStable(t *testing.T) {
 		t.Error("changing an image did not change the digest")
 	}
 }
-
-func plumbingHash(s string) plumbing.Hash { return plumbing.NewHash(s) }
 
 // TestRenderFilesNamesEachObjectsFile: Files finds the repository file every object came from (a
 // generated one's, the kustomization that generated it), and renders never carry kustomize's

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/flotilla-dev/flotilla/sources/gittest"
@@ -65,20 +63,7 @@ func symlinkViews(t *testing.T, files, links map[string]string) map[string]*tree
 	if err != nil {
 		t.Fatal(err)
 	}
-	sha := repo.Commit("fleet")
-	r, err := git.PlainOpen(repo.Bare)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := r.CommitObject(plumbing.NewHash(sha))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gitTree, err := c.Tree()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fromGit, err := tree.FromGit(gitTree, tree.DefaultLimits())
+	fromGit, err := tree.FromGit(repo.CommitTree("fleet"), tree.DefaultLimits())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"unicode"
 
-	git "github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
 
@@ -88,20 +86,7 @@ func views(t *testing.T, files map[string]string, links map[string]string) map[s
 // gitView commits the work tree and returns a view of the commit, read with go-git.
 func gitView(t *testing.T, repo *gittest.Repo) *FS {
 	t.Helper()
-	sha := repo.Commit("commit")
-	r, err := git.PlainOpen(repo.Bare)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := r.CommitObject(plumbing.NewHash(sha))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gitTree, err := c.Tree()
-	if err != nil {
-		t.Fatal(err)
-	}
-	view, err := FromGit(gitTree, DefaultLimits())
+	view, err := FromGit(repo.CommitTree("commit"), DefaultLimits())
 	if err != nil {
 		t.Fatalf("FromGit: %v", err)
 	}
