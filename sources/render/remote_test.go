@@ -300,3 +300,42 @@ func TestPluginFolderCannotChangeItsConfiguration(t *testing.T) {
 		t.Errorf("the transformer from the folder did not run: labels %v", m.Objects[0].GetLabels())
 	}
 }
+
+// TestRemoteResourcesWhenAllowed: a resources entry that is a plain URL is fetched as a file;
+// a remote base that names another remote base is fetched in a second round.
+func TestRemoteResourcesWhenAllowed(t *testing.T) {
+	srv := newCanary(t)
+	root := t.TempDir()
+	inner := gittest.NewRepo(t, root, "inner")
+	inner.Write(map[string]string{"base/kustomization.yaml": "resources: [d.yaml]\n", "base/d.yaml": deployment})
+	inner.Commit("inner")
+	gitSrv, err := gitserver.Start(gitserver.Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gitSrv.Close()
+	outer := gittest.NewRepo(t, root, "outer")
+	outer.Write(map[string]string{"kustomization.yaml": "resources:\n- " + gitSrv.RepoURL("inner") + "//base?ref=main\n"})
+	outer.Commit("outer")
+
+	files := map[string]string{"app/kustomization.yaml": "namespace: shop\nresources:\n- " + srv.URL + "/cm.yaml\n- " + gitSrv.RepoURL("outer") + "?ref=main\n"}
+	view, err := tree.FromFiles(files, tree.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	view.AllowRemoteBases(remote.NewFetcher(remote.Options{Timeout: 10 * time.Second, MaxRedirects: 3, AllowLocalAddresses: true}))
+	m, err := render.Render(context.Background(), view, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, obj := range m.Objects {
+		ids = append(ids, render.IDOf(obj).String())
+	}
+	if want := "ConfigMap/shop/stolen Deployment.apps/shop/web"; strings.Join(ids, " ") != want {
+		t.Errorf("rendered %v, want %s", ids, want)
+	}
+	if n := srv.requests.Load(); n != 1 {
+		t.Errorf("the file server got %d requests, want 1", n)
+	}
+}
