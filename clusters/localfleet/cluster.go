@@ -239,12 +239,13 @@ func startEtcd(ctx context.Context, dir, bin string) (*runningProcess, string, e
 		if err != nil {
 			return nil, "", err
 		}
+		probe := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}, Timeout: 5 * time.Second}
 		err = waitFor(ctx, 30*time.Second, "etcd /health", []*runningProcess{p}, func(ctx context.Context) (bool, error) {
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, clientURL+"/health", nil)
 			if err != nil {
 				return false, err
 			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := probe.Do(req)
 			if err != nil {
 				return false, nil
 			}

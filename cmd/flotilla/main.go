@@ -8,10 +8,12 @@ import (
 	"syscall"
 
 	"github.com/flotilla-dev/flotilla/internal/gctune"
+	"github.com/flotilla-dev/flotilla/internal/nodefaulthttp"
 )
 
 func main() {
 	gctune.Apply()
+	nodefaulthttp.Disable()
 	ctx, stopped := contextUntilSignal()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	if sig := stopped(); sig != 0 && code != 0 {

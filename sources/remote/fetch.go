@@ -21,7 +21,7 @@ func (f *Fetcher) Fetch(ctx context.Context, ref *tree.Reference, limits tree.Li
 		if err != nil {
 			return tree.Fetched{}, err
 		}
-		t, err := f.Repository(ctx, base, max)
+		t, err := f.Repository(ctx, base, limits.MaxFileSize, max)
 		if err != nil {
 			return tree.Fetched{}, err
 		}

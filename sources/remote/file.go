@@ -54,10 +54,21 @@ func parseHTTP(rawURL string) (*url.URL, error) {
 	return u, nil
 }
 
-// Redact returns a URL with any password (and, for a URL that does not parse, any user
-// information) replaced, for messages.
+// Redact returns a URL for messages: any password (and, for a URL that does not parse, any
+// user information) replaced, values of query parameters other than kustomize's own (ref, version) left out.
 func Redact(rawURL string) string {
 	if u, err := url.Parse(rawURL); err == nil {
+		query := u.Query()
+		for key := range query {
+			switch key {
+			case "ref", "version", "timeout", "submodules":
+			default:
+				query[key] = []string{"…"} // may hold a token
+			}
+		}
+		if u.RawQuery != "" {
+			u.RawQuery = query.Encode()
+		}
 		return u.Redacted()
 	}
 	scheme, rest, ok := cutScheme(rawURL)

@@ -1,8 +1,10 @@
 package remote
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -53,10 +55,10 @@ func ParseGitBase(value string) (GitBase, error) {
 	if !ok || host == "" {
 		return GitBase{}, fmt.Errorf("%s: not a remote base (want https://host/org/repo//path?ref=...)", Redact(value))
 	}
-	sub = strings.Trim(path.Clean("/"+sub), "/")
-	if strings.HasPrefix(path.Clean(strings.TrimPrefix(repoAndPath, repo)), "..") {
+	if cleaned := path.Clean(strings.TrimLeft(sub, "/")); cleaned == ".." || strings.HasPrefix(cleaned, "../") {
 		return GitBase{}, fmt.Errorf("%s: the path leaves the repository", Redact(value))
 	}
+	sub = strings.Trim(path.Clean("/"+sub), "/")
 	values, _ := url.ParseQuery(query)
 	ref := values.Get("version")
 	if r := values.Get("ref"); r != "" {
@@ -89,19 +91,21 @@ func splitRepoPath(s string) (repo, sub string, ok bool) {
 }
 
 // Repository fetches one commit of a remote base's repository (its ref, or the remote's HEAD)
-// with depth 1 into memory, at most max bytes, and returns the commit's tree.
-func (f *Fetcher) Repository(ctx context.Context, base GitBase, max int64) (*object.Tree, error) {
+// with depth 1 into memory and returns the commit's tree. At most max bytes are downloaded, and
+// the objects they hold may not be larger than maxObject bytes each or max bytes together once
+// inflated (see checkPack).
+func (f *Fetcher) Repository(ctx context.Context, base GitBase, maxObject, max int64) (*object.Tree, error) {
 	shown := Redact(base.URL)
 	ctx, cancel := f.withTimeout(ctx)
 	defer cancel()
-	tree, err := f.repository(ctx, base, max)
+	tree, err := f.repository(ctx, base, maxObject, max)
 	if err != nil {
 		return nil, explain(shown, err)
 	}
 	return tree, nil
 }
 
-func (f *Fetcher) repository(ctx context.Context, base GitBase, max int64) (*object.Tree, error) {
+func (f *Fetcher) repository(ctx context.Context, base GitBase, maxObject, max int64) (*object.Tree, error) {
 	if _, err := parseHTTP(base.URL); err != nil {
 		return nil, err
 	}
@@ -146,9 +150,15 @@ func (f *Fetcher) repository(ctx context.Context, base GitBase, max int64) (*obj
 		return nil, err
 	}
 	defer resp.Close()
+	pack, err := io.ReadAll(sidebandReader(req.Capabilities, resp)) // at most max bytes: the budget
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPack(pack, maxObject, max); err != nil {
+		return nil, err
+	}
 	storage := memory.NewStorage()
-	reader := sidebandReader(req.Capabilities, resp)
-	if err := packfile.UpdateObjectStorage(storage, reader); err != nil {
+	if err := packfile.UpdateObjectStorage(storage, bytes.NewReader(pack)); err != nil {
 		return nil, err
 	}
 	commit, err := object.GetCommit(storage, want)

@@ -69,11 +69,11 @@ func TestRemoteReferencesRefusedWithoutConnection(t *testing.T) {
 		{name: "validators", kustomization: "validators: [" + url + "]\n", field: "validators[0]"},
 		{name: "helm chart repository", kustomization: "helmCharts: [{name: c, repo: " + srv.URL + "}]\n", field: "helmCharts[0].repo"},
 		{
-			name: "plugin configuration file", kustomization: "transformers: [t.yaml]\n", field: "document 1: path",
+			name: "plugin configuration file", kustomization: "transformers: [t.yaml]\n", field: "object 1 (PatchTransformer/p): path",
 			extra: map[string]string{"app/t.yaml": "apiVersion: builtin\nkind: PatchTransformer\nmetadata: {name: p}\npath: " + url + "\n"},
 		},
 		{
-			name: "generator configuration file", kustomization: "generators: [g.yaml]\n", field: "document 2: files[0]",
+			name: "generator configuration file", kustomization: "generators: [g.yaml]\n", field: "object 2 (ConfigMapGenerator/b): files[0]",
 			extra: map[string]string{"app/g.yaml": "apiVersion: builtin\nkind: SecretGenerator\nmetadata: {name: a}\n---\napiVersion: builtin\nkind: ConfigMapGenerator\nmetadata: {name: b}\nfiles: [" + url + "]\n"},
 		},
 		{
@@ -81,7 +81,7 @@ func TestRemoteReferencesRefusedWithoutConnection(t *testing.T) {
 			field: "transformers[0].path",
 		},
 		{
-			name: "plugin configuration from a kustomization", kustomization: "transformers: [plugins]\n", field: "document 1: path",
+			name: "plugin configuration from a kustomization", kustomization: "transformers: [plugins]\n", field: "object 1 (PatchTransformer/p): path",
 			extra: map[string]string{
 				"app/plugins/kustomization.yaml": "resources: [t.yaml]\n",
 				"app/plugins/t.yaml":             "apiVersion: builtin\nkind: PatchTransformer\nmetadata: {name: p}\npath: " + url + "\n",

@@ -12,19 +12,28 @@ import (
 // checkContent runs the checks that need a file's content: asked is the path kustomize asked
 // for, p the file read.
 func (fs *FS) checkContent(asked, p string, data []byte) error {
-	if fs.isData(asked) {
-		return nil // generator data: kustomize does not parse it as YAML
-	}
-	if err := fs.checkShape(p, data); err != nil {
-		return err
+	if isKustomizationName(path.Base(p)) {
+		if err := fs.countKustomization(p); err != nil {
+			return err
+		}
 	}
 	if err := fs.checkAliases(p, data); err != nil {
 		return err
 	}
-	if isKustomizationName(path.Base(p)) {
-		return fs.countKustomization(p)
+	if fs.isData(asked) {
+		return nil // generator data: kustomize does not parse it as YAML
 	}
-	return nil
+	return fs.checkShape(p, data)
+}
+
+// checkInline holds YAML written inside a kustomization or plugin configuration (an inline
+// patch or configuration), which kustomize parses too, to the limits of a file.
+func (fs *FS) checkInline(file, field, content string) error {
+	where := display(file) + ": " + field
+	if err := fs.checkAliases(where, []byte(content)); err != nil {
+		return err
+	}
+	return fs.checkShape(where, []byte(content))
 }
 
 // checkShape scans data before any YAML parser sees it (shape.go), and charges its objects

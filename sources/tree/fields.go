@@ -30,6 +30,9 @@ const (
 	roleKeyedFile
 	// roleEnvFile: generator env files, read as KEY=value lines.
 	roleEnvFile
+	// roleInline: YAML or JSON content that kustomize parses (an inline patch): held to the
+	// same limits as a file.
+	roleInline
 )
 
 // kustomizationFields classifies a field of a kustomization by its pattern: keys joined by
@@ -55,8 +58,8 @@ var kustomizationFields = map[string]role{
 	"secretGenerator[].files[]": roleKeyedFile,
 	"secretGenerator[].envs[]":  roleEnvFile, "secretGenerator[].env": roleEnvFile,
 
-	"patches[].patch": roleValue, "patches[].target": roleValue, "patches[].options": roleValue,
-	"patchesJson6902[].patch": roleValue, "patchesJson6902[].target": roleValue,
+	"patches[].patch": roleInline, "patches[].target": roleValue, "patches[].options": roleValue,
+	"patchesJson6902[].patch": roleInline, "patchesJson6902[].target": roleValue,
 	"patchesJson6902[].options": roleValue,
 
 	"replacements[].source": roleValue, "replacements[].targets": roleValue,
@@ -73,7 +76,7 @@ var pluginValueKeys = map[string]bool{
 	"apiVersion": true, "kind": true, "metadata": true,
 	"name": true, "namespace": true, "behavior": true, "type": true,
 	"literals": true, "options": true, "labels": true, "annotations": true, "pairs": true,
-	"patch": true, "target": true, "targets": true, "source": true, "sourceValue": true,
+	"target": true, "targets": true, "source": true, "sourceValue": true,
 	"select": true, "reject": true, "fieldSpecs": true, "fieldPaths": true, "fieldPath": true,
 	"images": true, "replicas": true, "prefix": true, "suffix": true,
 }
@@ -81,6 +84,7 @@ var pluginValueKeys = map[string]bool{
 // pluginFields classifies the fields of a plugin configuration that need more than a check.
 var pluginFields = map[string]role{
 	"files[]": roleKeyedFile, "envs[]": roleEnvFile, "env": roleEnvFile,
+	"patch": roleInline, "patches": roleInline,
 }
 
 // Kustomize decodes kustomizations and plugin configurations with encoding/json, which matches

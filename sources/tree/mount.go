@@ -177,7 +177,7 @@ func (fs *FS) clone() (*FS, error) {
 		view.refused[p] = r
 	}
 	fs.mu.Lock()
-	view.bytesRead, view.documents = fs.bytesRead, fs.documents
+	view.bytesRead, view.documents, view.nodes = fs.bytesRead, fs.documents, fs.nodes
 	fs.mu.Unlock()
 	return view, nil
 }

@@ -3,9 +3,7 @@ package tree
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"path"
 	"regexp"
 	"sort"
@@ -13,7 +11,8 @@ import (
 	"strings"
 	"unicode"
 
-	"go.yaml.in/yaml/v3"
+	"sigs.k8s.io/kustomize/api/provider"
+	"sigs.k8s.io/kustomize/api/resmap"
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
@@ -83,7 +82,8 @@ func (e *RemoteError) Error() string {
 // resolved, keys matched without regard to case), and only fields known to hold plain values
 // are skipped (see fields.go).
 func (fs *FS) CheckKustomizations(dir string) ([]*Reference, error) {
-	w := &walker{fs: fs, loads: map[string]int{}, pluginDirs: map[string]bool{}, data: map[string]bool{}, parsed: map[string]bool{}}
+	w := &walker{fs: fs, loads: map[string]int{}, pluginDirs: map[string]bool{}, data: map[string]bool{}, parsed: map[string]bool{},
+		plugins: resmap.NewFactory(provider.NewDepProvider().GetResourceFactory())}
 	fs.setWalking(true)
 	n, err := w.kustomization(clean(dir))
 	fs.setWalking(false)
@@ -102,6 +102,10 @@ func (fs *FS) CheckKustomizations(dir string) ([]*Reference, error) {
 	return w.refs, nil
 }
 
+// maxCountedLoads is where counting kustomization loads stops: far past any limit, far from
+// overflowing.
+const maxCountedLoads = 1 << 40
+
 type walker struct {
 	fs *FS
 	// loads memoises, per folder, how many kustomization loads building it makes (kustomize
@@ -112,6 +116,9 @@ type walker struct {
 	// data are the files named as generator data (files, env files); parsed those named in
 	// any other field, which kustomize may parse as YAML.
 	data, parsed map[string]bool
+	// plugins parses plugin configuration as kustomize does (List items expanded, anchors and
+	// merge keys resolved by kyaml), so that the walker checks what kustomize will use.
+	plugins *resmap.Factory
 }
 
 // kustomization walks the kustomization in dir and returns how many kustomization loads
@@ -145,7 +152,7 @@ func (w *walker) kustomization(dir string) (int, error) {
 	loads := 1
 	err = walkValue(k, "", "", nil, classifyKustomization, func(field string, r role, v string, set func(string)) error {
 		more, err := w.value(doc, dir, root, field, r, v, set)
-		loads += more
+		loads = min(loads+more, maxCountedLoads) // saturates: 2^64 loads must not wrap around
 		return err
 	})
 	if err != nil {
@@ -158,13 +165,17 @@ func (w *walker) kustomization(dir string) (int, error) {
 // value checks one string of a kustomization and follows it into the folders and plugin
 // configurations it names. It returns the kustomization loads that following it makes.
 func (w *walker) value(doc *document, dir, root, field string, r role, v string, set func(string)) (int, error) {
+	if r == roleInline {
+		return 0, w.fs.checkInline(doc.path, field, v)
+	}
+	if r == rolePlugin && w.isInlinePlugin(doc.path, field, v) {
+		return 0, w.pluginDocuments(&document{path: doc.path, inline: true}, dir, root, field+".", []byte(v))
+	}
 	target, err := w.check(doc, dir, root, field, r, v, set)
 	if err != nil || target == "" {
 		return 0, err
 	}
 	switch {
-	case r == rolePlugin && isInline(v):
-		return 0, w.pluginDocuments(&document{path: doc.path, inline: true}, dir, root, field+".", []byte(v))
 	case r == roleEnvFile && strings.HasPrefix(fold(field), fold("secretGenerator")):
 		return 0, w.secretEnvFile(target)
 	case r != roleBase && r != rolePlugin:
@@ -203,7 +214,7 @@ func (w *walker) check(doc *document, dir, root, field string, r role, v string,
 	}
 	switch {
 	case isInline(v):
-		return v, nil // content, not a path
+		return v, w.fs.checkInline(doc.path, field, v) // content, not a path
 	case strings.TrimSpace(p) == "":
 		return "", nil
 	case path.IsAbs(p):
@@ -231,6 +242,9 @@ func (w *walker) check(doc *document, dir, root, field string, r role, v string,
 // pluginFile checks a file of plugin configurations named by the kustomization in dir: paths
 // in plugin configuration are relative to that kustomization's folder.
 func (w *walker) pluginFile(file, dir, root string) error {
+	if real, err := w.fs.realPath(file); err == nil {
+		file = real // where WithFetched rewrites it
+	}
 	data, err := w.fs.ReadFile(file)
 	if err != nil {
 		return err
@@ -313,34 +327,29 @@ func pluginFolderFields(file string, k any) error {
 // pluginDocuments checks every document of a plugin configuration. Fields are named with
 // prefix.
 func (w *walker) pluginDocuments(doc *document, dir, root, prefix string, data []byte) error {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for i := 0; ; i++ {
-		var node yaml.Node
-		err := dec.Decode(&node)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
+	resources, err := w.plugins.NewResMapFromBytes(data)
+	if err != nil {
+		return fmt.Errorf("%s: %snot generator or transformer configuration: %w", display(doc.path), prefix, err)
+	}
+	for i, res := range resources.Resources() {
+		raw, err := res.AsYAML()
 		if err != nil {
-			return nil // not YAML: kustomize reports it
-		}
-		raw, err := yaml.Marshal(&node)
-		if err != nil {
-			return nil
+			return fmt.Errorf("%s: %s%w", display(doc.path), prefix, err)
 		}
 		obj, err := decodeLikeKustomize(raw)
 		if err != nil {
-			return nil // kustomize reports it
+			return fmt.Errorf("%s: %s%w", display(doc.path), prefix, err)
 		}
 		doc.docs = append(doc.docs, obj)
 		docPrefix := prefix
 		if i > 0 || prefix == "" {
-			docPrefix = fmt.Sprintf("%sdocument %d: ", prefix, i+1)
+			docPrefix = fmt.Sprintf("%sobject %d (%s/%s): ", prefix, i+1, quoteName(res.GetKind()), quoteName(res.GetName()))
 		}
-		kind := ""
-		if m, ok := obj.(map[string]any); ok {
-			kind, _ = m["kind"].(string)
-		}
+		kind := res.GetKind()
 		err = walkValue(obj, "", "", nil, classifyPlugin, func(field string, r role, v string, set func(string)) error {
+			if r == roleInline {
+				return w.fs.checkInline(doc.path, docPrefix+field, v)
+			}
 			target, err := w.check(doc, dir, root, docPrefix+field, r, v, set)
 			if err == nil && target != "" && r == roleEnvFile && kind == "SecretGenerator" {
 				err = w.secretEnvFile(target)
@@ -351,6 +360,7 @@ func (w *walker) pluginDocuments(doc *document, dir, root, prefix string, data [
 			return err
 		}
 	}
+	return nil
 }
 
 // secretEnvFile refuses a secretGenerator env file with a line that has no "=": kustomize
@@ -451,10 +461,24 @@ func joinField(field, key string) string {
 	return field + "." + key
 }
 
-// isInline reports whether a generator, transformer or validator entry is configuration
-// written inline rather than a path: kustomize tries to parse every entry as YAML objects.
+// isInline reports whether a string is content rather than a path (a patch or configuration
+// written in the kustomization), for the checks that do not apply to content.
 func isInline(v string) bool {
 	return strings.Contains(v, "\n") || strings.HasPrefix(strings.TrimSpace(v), "{")
+}
+
+// isInlinePlugin reports whether a generator, transformer or validator entry is configuration
+// written inline, exactly as kustomize decides it: the entry parses as objects. The entry is
+// held to the YAML limits first, since it is parsed.
+func (w *walker) isInlinePlugin(file, field, v string) bool {
+	if isRemote(v) || !strings.ContainsAny(v, ":{[\n") {
+		return false // a URL or a plain path, which cannot parse as an object
+	}
+	if w.fs.checkInline(file, field, v) != nil {
+		return true // refused as content, so that the refusal is reported
+	}
+	_, err := w.plugins.NewResMapFromBytes([]byte(v))
+	return err == nil
 }
 
 // within reports whether p is root or under it.
@@ -513,8 +537,12 @@ func isRemote(v string) bool {
 	return schemePattern.MatchString(v) || scpPattern.MatchString(v)
 }
 
-// quoteURL prints a URL for an error message: quoted, without user information.
+// quoteURL prints a URL for an error message: quoted, without user information or query
+// values (either may hold a token).
 func quoteURL(v string) string {
+	if base, query, ok := strings.Cut(v, "?"); ok && query != "" {
+		v = base + "?" + redactQuery(query)
+	}
 	if scheme, rest, ok := strings.Cut(v, "://"); ok {
 		host, tail, _ := strings.Cut(rest, "/")
 		if at := strings.LastIndex(host, "@"); at >= 0 {
@@ -526,6 +554,32 @@ func quoteURL(v string) string {
 		}
 	}
 	return strconv.Quote(v)
+}
+
+// quoteName prints a name from a repository for a message: as it is when plain, quoted
+// otherwise.
+func quoteName(s string) string {
+	if needsQuoting(s) || strings.ContainsAny(s, " /") {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+// redactQuery keeps the values of the query parameters kustomize defines for remote bases and
+// replaces the others', which may hold a token.
+func redactQuery(query string) string {
+	pairs := strings.Split(query, "&")
+	for i, pair := range pairs {
+		key, _, hasValue := strings.Cut(pair, "=")
+		switch key {
+		case "ref", "version", "timeout", "submodules":
+		default:
+			if hasValue {
+				pairs[i] = key + "=…"
+			}
+		}
+	}
+	return strings.Join(pairs, "&")
 }
 
 // quotePath prints a path for an error message: as it is when plain, quoted otherwise.
