@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"sigs.k8s.io/kustomize/api/provider"
 	"sigs.k8s.io/kustomize/api/resmap"
@@ -239,154 +237,6 @@ func (w *walker) check(doc *document, dir, root, field string, r role, v string,
 	return target, nil
 }
 
-// pluginFile checks a file of plugin configurations named by the kustomization in dir: paths
-// in plugin configuration are relative to that kustomization's folder.
-func (w *walker) pluginFile(file, dir, root string) error {
-	if real, err := w.fs.realPath(file); err == nil {
-		file = real // where WithFetched rewrites it
-	}
-	data, err := w.fs.ReadFile(file)
-	if err != nil {
-		return err
-	}
-	return w.pluginDocuments(&document{path: file}, dir, root, "", data)
-}
-
-// pluginFolder checks a kustomization whose output is plugin configuration for the
-// kustomization in naming: the files and folders among its resources hold plugin
-// configuration.
-func (w *walker) pluginFolder(dir, naming string) (int, error) {
-	loads, err := w.kustomization(dir)
-	if err != nil || w.pluginDirs[dir] {
-		return loads, err
-	}
-	w.pluginDirs[dir] = true
-	file := w.fs.kustomizationFile(dir)
-	if file == "" {
-		return loads, nil
-	}
-	data, err := w.fs.ReadFile(file)
-	if err != nil {
-		return 0, err
-	}
-	k, err := decodeLikeKustomize(data)
-	if err != nil {
-		return loads, nil // reported by kustomization
-	}
-	if err := pluginFolderFields(file, k); err != nil {
-		return 0, err
-	}
-	root := w.fs.confinement(naming)
-	err = walkValue(k, "", "", nil, classifyKustomization, func(field string, r role, v string, _ func(string)) error {
-		target := path.Join(dir, v)
-		if real, err := w.fs.realPath(target); err == nil {
-			target = real
-		}
-		switch {
-		case r != roleBase || isRemote(v) || path.IsAbs(v) || !within(w.fs.confinement(dir), target):
-			return nil // checked by kustomization
-		case w.fs.IsDir(target):
-			_, err := w.pluginFolder(target, naming)
-			return err
-		case w.fs.isFile(target):
-			return w.pluginFile(target, naming, root)
-		}
-		return nil
-	})
-	return loads, err
-}
-
-// pluginFolderKeys are the fields a kustomization of plugin configuration may have: the
-// configuration it lists is checked as written, so nothing may change it afterwards (a patch
-// could add a URL to it).
-var pluginFolderKeys = map[string]bool{}
-
-func init() {
-	for _, k := range []string{"apiVersion", "kind", "metadata", "resources", "namespace", "buildMetadata"} {
-		pluginFolderKeys[fold(k)] = true
-	}
-}
-
-// pluginFolderFields refuses a kustomization of plugin configuration that could change the
-// configuration it lists.
-func pluginFolderFields(file string, k any) error {
-	m, _ := k.(map[string]any)
-	names := make([]string, 0, len(m))
-	for name := range m {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if !pluginFolderKeys[fold(name)] {
-			return fmt.Errorf("%s: %s: a folder of generator, transformer or validator configuration may only list resources (and set a namespace): %s could change the configuration after it is checked", display(file), quotePath(name), quotePath(name))
-		}
-	}
-	return nil
-}
-
-// pluginDocuments checks every document of a plugin configuration. Fields are named with
-// prefix.
-func (w *walker) pluginDocuments(doc *document, dir, root, prefix string, data []byte) error {
-	resources, err := w.plugins.NewResMapFromBytes(data)
-	if err != nil {
-		return fmt.Errorf("%s: %snot generator or transformer configuration: %w", display(doc.path), prefix, err)
-	}
-	for i, res := range resources.Resources() {
-		raw, err := res.AsYAML()
-		if err != nil {
-			return fmt.Errorf("%s: %s%w", display(doc.path), prefix, err)
-		}
-		obj, err := decodeLikeKustomize(raw)
-		if err != nil {
-			return fmt.Errorf("%s: %s%w", display(doc.path), prefix, err)
-		}
-		doc.docs = append(doc.docs, obj)
-		docPrefix := prefix
-		if i > 0 || prefix == "" {
-			docPrefix = fmt.Sprintf("%sobject %d (%s/%s): ", prefix, i+1, quoteName(res.GetKind()), quoteName(res.GetName()))
-		}
-		kind := res.GetKind()
-		err = walkValue(obj, "", "", nil, classifyPlugin, func(field string, r role, v string, set func(string)) error {
-			if r == roleInline {
-				return w.fs.checkInline(doc.path, docPrefix+field, v)
-			}
-			target, err := w.check(doc, dir, root, docPrefix+field, r, v, set)
-			if err == nil && target != "" && r == roleEnvFile && kind == "SecretGenerator" {
-				err = w.secretEnvFile(target)
-			}
-			return err
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// secretEnvFile refuses a secretGenerator env file with a line that has no "=": kustomize
-// makes the whole line a key, and keys are printed in clear, so a value pasted on its own line
-// would be shown. The line itself is never echoed.
-func (w *walker) secretEnvFile(file string) error {
-	if !w.fs.isFile(file) {
-		return nil // kustomize reports a missing file
-	}
-	data, err := w.fs.ReadFile(file)
-	if err != nil {
-		return err
-	}
-	for i, line := range strings.Split(string(data), "\n") {
-		if i == 0 {
-			line = strings.TrimPrefix(line, "\ufeff")
-		}
-		line = strings.TrimLeftFunc(line, unicode.IsSpace)
-		if line == "" || strings.HasPrefix(line, "#") || strings.Contains(line, "=") {
-			continue
-		}
-		return fmt.Errorf("%s:%d: secretGenerator env file line has no \"=\"; refused, because kustomize would make the whole line a key and print it in clear (write KEY=value)", display(file), i+1)
-	}
-	return nil
-}
-
 // decodeLikeKustomize decodes a document as kustomize does: YAML converted to JSON (anchors,
 // aliases and merge keys resolved), then decoded, numbers kept as written.
 func decodeLikeKustomize(data []byte) (any, error) {
@@ -467,20 +317,6 @@ func isInline(v string) bool {
 	return strings.Contains(v, "\n") || strings.HasPrefix(strings.TrimSpace(v), "{")
 }
 
-// isInlinePlugin reports whether a generator, transformer or validator entry is configuration
-// written inline, exactly as kustomize decides it: the entry parses as objects. The entry is
-// held to the YAML limits first, since it is parsed.
-func (w *walker) isInlinePlugin(file, field, v string) bool {
-	if isRemote(v) || !strings.ContainsAny(v, ":{[\n") {
-		return false // a URL or a plain path, which cannot parse as an object
-	}
-	if w.fs.checkInline(file, field, v) != nil {
-		return true // refused as content, so that the refusal is reported
-	}
-	_, err := w.plugins.NewResMapFromBytes([]byte(v))
-	return err == nil
-}
-
 // within reports whether p is root or under it.
 func within(root, p string) bool {
 	return root == "/" || p == root || strings.HasPrefix(p, root+"/")
@@ -514,75 +350,4 @@ func (fs *FS) kustomizationFile(dir string) string {
 func (fs *FS) isFile(p string) bool {
 	e, err := fs.resolve(p)
 	return err == nil && e != nil
-}
-
-// schemePattern matches a URL scheme followed by "//", or one of the schemes kustomize or Git
-// fetch from without it.
-var schemePattern = regexp.MustCompile(`^(?i)([a-z][a-z0-9+.-]*://|(https?|ssh|git|file|ftps?|s3|gs):)`)
-
-// scpPattern matches scp-like Git addresses (git@host:org/repo, user@host/path): kustomize
-// takes anything that starts with a user name and "@" for one.
-var scpPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]*@`)
-
-// isRemote reports whether kustomize (or Git under it) could fetch v from the network: a URL
-// of any scheme, an scp-like address, a "git::" address, or a github.com path (which kustomize
-// clones).
-func isRemote(v string) bool {
-	v = strings.TrimSpace(v)
-	lower := strings.ToLower(v)
-	switch {
-	case strings.HasPrefix(lower, "git::"), strings.HasPrefix(lower, "github.com/"), strings.HasPrefix(lower, "github.com:"):
-		return true
-	}
-	return schemePattern.MatchString(v) || scpPattern.MatchString(v)
-}
-
-// quoteURL prints a URL for an error message: quoted, without user information or query
-// values (either may hold a token).
-func quoteURL(v string) string {
-	if base, query, ok := strings.Cut(v, "?"); ok && query != "" {
-		v = base + "?" + redactQuery(query)
-	}
-	if scheme, rest, ok := strings.Cut(v, "://"); ok {
-		host, tail, _ := strings.Cut(rest, "/")
-		if at := strings.LastIndex(host, "@"); at >= 0 {
-			host = "***@" + host[at+1:]
-		}
-		v = scheme + "://" + host
-		if tail != "" || strings.Contains(rest, "/") {
-			v += "/" + tail
-		}
-	}
-	return strconv.Quote(v)
-}
-
-// quoteName prints a name from a repository for a message: as it is when plain, quoted
-// otherwise.
-func quoteName(s string) string {
-	if needsQuoting(s) || strings.ContainsAny(s, " /") {
-		return strconv.Quote(s)
-	}
-	return s
-}
-
-// redactQuery keeps the values of the query parameters kustomize defines for remote bases and
-// replaces the others', which may hold a token.
-func redactQuery(query string) string {
-	pairs := strings.Split(query, "&")
-	for i, pair := range pairs {
-		key, _, hasValue := strings.Cut(pair, "=")
-		switch key {
-		case "ref", "version", "timeout", "submodules":
-		default:
-			if hasValue {
-				pairs[i] = key + "=…"
-			}
-		}
-	}
-	return strings.Join(pairs, "&")
-}
-
-// quotePath prints a path for an error message: as it is when plain, quoted otherwise.
-func quotePath(p string) string {
-	return strconv.Quote(p)
 }
