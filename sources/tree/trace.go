@@ -20,7 +20,12 @@ import (
 type Trace struct {
 	mu      sync.Mutex
 	queries []query
+	// asked holds the questions recorded, each once: kustomize (and the reference check before
+	// it) asks many twice, and a view answers the same question the same way.
+	asked map[question]bool
 }
+
+type question struct{ op, arg string }
 
 type query struct{ op, arg, answer string }
 
@@ -29,8 +34,16 @@ func (t *Trace) add(op, arg, answer string) {
 		return
 	}
 	t.mu.Lock()
+	defer t.mu.Unlock()
+	q := question{op, arg}
+	if t.asked[q] {
+		return
+	}
+	if t.asked == nil {
+		t.asked = map[question]bool{}
+	}
+	t.asked[q] = true
 	t.queries = append(t.queries, query{op, arg, answer})
-	t.mu.Unlock()
 }
 
 // Recording returns a fresh view of the same repository that records every question asked of
