@@ -32,9 +32,11 @@ func newRenderCommand(g *globals) *cobra.Command {
 		Use:   "render [DIR]",
 		Short: "Render a kustomization as Flotilla would apply it",
 		Long: `Render a kustomization in-process, confined to its repository: no file outside it is
-read, remote bases are refused, plugins and exec functions never run. Objects come out in apply
-order (CRDs, Namespaces, cluster-scoped, namespaced). Secret values are redacted unless
---show-secrets.
+read, no URL is fetched (remote bases only for a Source that sets allowRemoteBases, fetched by
+Flotilla under a timeout and byte limits), plugins and exec functions never run, and objects,
+YAML nodes, nesting and kustomization loads are bounded before anything is decoded. Objects
+come out in apply order (CRDs, Namespaces, cluster-scoped, namespaced). Secret values are
+redacted unless --show-secrets.
 
 Either a local folder (the repository root is the enclosing Git work tree, or --root), or an
 App for one Cluster from a configuration: the Source is fetched and the App's path template
