@@ -24,8 +24,8 @@ import (
 // Schemas are the OpenAPI v3 schemas a cluster serves, by group-version, as listed at one
 // moment. Check validates objects against them the way server-side apply does, so that a sync
 // can refuse a render with an invalid object before it applies any of it. A group-version's
-// document is fetched and parsed on first use and shared with every cluster that serves the same
-// document: its URL carries a hash of its content.
+// document is fetched and parsed on first use and shared, through the Target's SchemaCache,
+// with every cluster that serves the same document: its URL carries a hash of its content.
 type Schemas struct {
 	target *Target
 	// urls maps "apis/apps/v1" (or "api/v1") to the document's server-relative URL.
@@ -86,10 +86,11 @@ func (s *Schemas) Check(ctx context.Context, m *render.Manifests, fileOf func(re
 			urls = append(urls, u)
 		}
 	}
+	cache := s.target.schemaCache
 	key := validKey(m.Digest, urls)
-	validMu.Lock()
-	known := valid[key]
-	validMu.Unlock()
+	cache.mu.Lock()
+	known := cache.valid[key]
+	cache.mu.Unlock()
 	if known {
 		return nil
 	}
@@ -113,23 +114,17 @@ func (s *Schemas) Check(ctx context.Context, m *render.Manifests, fileOf func(re
 	if len(invalid) > 0 {
 		return errors.Join(invalid...)
 	}
-	validMu.Lock()
-	if len(valid) >= maxValidRenders {
-		clear(valid)
+	cache.mu.Lock()
+	if len(cache.valid) >= maxValidRenders {
+		clear(cache.valid)
 	}
-	valid[key] = true
-	validMu.Unlock()
+	cache.valid[key] = true
+	cache.mu.Unlock()
 	return nil
 }
 
 // maxValidRenders bounds the renders remembered as valid.
 const maxValidRenders = 1024
-
-var (
-	validMu sync.Mutex
-	// valid holds the renders found valid, by validKey.
-	valid = map[string]bool{}
-)
 
 // validKey names a render (its digest) checked against a set of schema documents (their URLs,
 // which carry a hash of their content).
@@ -161,22 +156,34 @@ const schemaLoadTimeout = time.Minute
 // Kubernetes versions with some CRDs needs a few dozen.
 const maxParsedSchemas = 128
 
-var (
-	parsedMu sync.Mutex
-	parsed   = map[string]*parsedSchema{}
-)
+// SchemaCache holds parsed OpenAPI documents and the renders found valid against them, for
+// the clusters that share it (a Registry's): a document served by several clusters of one
+// version is fetched and parsed once.
+type SchemaCache struct {
+	mu sync.Mutex
+	// parsed holds the documents by server-relative URL, which carries a hash of the content.
+	parsed map[string]*parsedSchema
+	// valid holds the renders found valid, by validKey.
+	valid map[string]bool
+}
+
+// NewSchemaCache returns an empty cache.
+func NewSchemaCache() *SchemaCache {
+	return &SchemaCache{parsed: map[string]*parsedSchema{}, valid: map[string]bool{}}
+}
 
 // converter returns the type converter of the document at the server-relative URL u, fetching
 // and parsing it unless a cluster already did. A failed load is forgotten, to be tried again.
 func (s *Schemas) converter(ctx context.Context, u string) (managedfields.TypeConverter, error) {
-	parsedMu.Lock()
-	p, ok := parsed[u]
+	cache := s.target.schemaCache
+	cache.mu.Lock()
+	p, ok := cache.parsed[u]
 	if !ok {
-		if len(parsed) >= maxParsedSchemas {
-			clear(parsed)
+		if len(cache.parsed) >= maxParsedSchemas {
+			clear(cache.parsed)
 		}
 		p = &parsedSchema{done: make(chan struct{})}
-		parsed[u] = p
+		cache.parsed[u] = p
 		// Shared by every caller: not cancelled with the first one's context, but bounded.
 		loadCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), schemaLoadTimeout)
 		go func() {
@@ -184,7 +191,7 @@ func (s *Schemas) converter(ctx context.Context, u string) (managedfields.TypeCo
 			s.parse(loadCtx, u, p)
 		}()
 	}
-	parsedMu.Unlock()
+	cache.mu.Unlock()
 	select {
 	case <-p.done:
 		return p.converter, p.err
@@ -197,11 +204,12 @@ func (s *Schemas) parse(ctx context.Context, u string, p *parsedSchema) {
 	defer close(p.done)
 	p.converter, p.err = s.fetch(ctx, u)
 	if p.err != nil {
-		parsedMu.Lock()
-		if parsed[u] == p {
-			delete(parsed, u)
+		cache := s.target.schemaCache
+		cache.mu.Lock()
+		if cache.parsed[u] == p {
+			delete(cache.parsed, u)
 		}
-		parsedMu.Unlock()
+		cache.mu.Unlock()
 	}
 }
 

@@ -16,9 +16,6 @@ import (
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
-	"k8s.io/client-go/tools/clientcmd"
-
-	"github.com/flotilla-dev/flotilla/config"
 )
 
 // Target is one cluster Flotilla syncs: its name and labels from the configuration, and the
@@ -34,6 +31,8 @@ type Target struct {
 	discovery *discovery.DiscoveryClient
 	mapper    *restmapper.DeferredDiscoveryRESTMapper
 	requests  *RequestCounter
+	// schemaCache is shared with the other clusters of the Registry that made the Target.
+	schemaCache *SchemaCache
 }
 
 // RequestCounter counts the HTTP requests a Target sends, writes apart.
@@ -58,24 +57,14 @@ func (t countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.next.RoundTrip(r)
 }
 
-// NewTarget connects to the cluster a Cluster describes. It does not contact the cluster yet.
-func NewTarget(c *config.Cluster) (*Target, error) {
-	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: c.Spec.Kubeconfig}
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: c.Spec.Context}
-	restConfig, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("Cluster/%s: kubeconfig %s, context %q: %w", c.Metadata.Name, c.Spec.Kubeconfig, c.Spec.Context, err)
-	}
-	return NewTargetForConfig(c.Metadata.Name, c.Metadata.Labels, restConfig)
-}
-
-// NewTargetForConfig makes a Target from a client configuration. Client-side rate limiting is
-// turned off: API Priority and Fairness protects the server, and Flotilla bounds its own
-// parallelism.
+// NewTargetForConfig makes a Target from a client configuration, with a schema cache of its own
+// (a Registry's Targets share one). It does not contact the cluster yet. Client-side rate
+// limiting is turned off: API Priority and Fairness protects the server, and Flotilla bounds its
+// own parallelism.
 func NewTargetForConfig(name string, labels map[string]string, restConfig *rest.Config) (*Target, error) {
 	cfg := rest.CopyConfig(restConfig)
 	cfg.QPS, cfg.Burst = -1, 0
-	t := &Target{Name: name, Labels: labels, Config: cfg, requests: &RequestCounter{}}
+	t := &Target{Name: name, Labels: labels, Config: cfg, requests: &RequestCounter{}, schemaCache: NewSchemaCache()}
 	cfg.Wrap(func(next http.RoundTripper) http.RoundTripper {
 		return countingTransport{next: next, counter: t.requests}
 	})

@@ -68,34 +68,23 @@ type Options struct {
 	Progress io.Writer
 }
 
-// Syncer holds what lasts between passes: the Git cache, the render cache and cluster clients.
+// Syncer holds what lasts between passes: the Git cache, the render cache and the cluster
+// clients.
 type Syncer struct {
-	Fetcher *gitrepo.Fetcher
-	Cache   *render.Cache
-	Limits  tree.Limits
-
-	mu      sync.Mutex
-	targets map[string]*clusters.Target
+	Fetcher  *gitrepo.Fetcher
+	Cache    *render.Cache
+	Limits   tree.Limits
+	Clusters *clusters.Registry
 }
 
 // NewSyncer returns a Syncer that caches repositories in cacheDir.
 func NewSyncer(cacheDir string) *Syncer {
-	return &Syncer{Fetcher: gitrepo.NewFetcher(cacheDir), Cache: render.NewCache(), Limits: tree.DefaultLimits(), targets: map[string]*clusters.Target{}}
+	return &Syncer{Fetcher: gitrepo.NewFetcher(cacheDir), Cache: render.NewCache(), Limits: tree.DefaultLimits(), Clusters: clusters.NewRegistry()}
 }
 
-// Target returns the client of a configured cluster, made once.
+// Target returns the client of a configured cluster (see clusters.Registry).
 func (s *Syncer) Target(c *config.Cluster) (*clusters.Target, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if t, ok := s.targets[c.Metadata.Name]; ok {
-		return t, nil
-	}
-	t, err := clusters.NewTarget(c)
-	if err != nil {
-		return nil, err
-	}
-	s.targets[c.Metadata.Name] = t
-	return t, nil
+	return s.Clusters.Target(c)
 }
 
 // Sync runs one pass: for every App (or opts.App) and each cluster it selects (or
