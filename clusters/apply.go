@@ -97,7 +97,7 @@ func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 		}
 		if i == 1 {
 			for _, c := range cs {
-				if c.Action == Created {
+				if c.Action == ActionCreated {
 					created[c.ID.Name] = true
 				}
 			}
@@ -123,7 +123,7 @@ func (m *Manager) applyPhase(ctx context.Context, objs []*unstructured.Unstructu
 		d, err := m.prepare(obj)
 		changes[i] = Change{ID: render.IDOf(obj)}
 		if err != nil {
-			changes[i].Action, changes[i].Reason = Failed, err.Error()
+			changes[i].Action, changes[i].Reason = ActionFailed, err.Error()
 			errs[i] = &ApplyError{Cluster: m.target.Name, ID: changes[i].ID, Err: err}
 			continue
 		}
@@ -183,27 +183,27 @@ func (m *Manager) prepare(obj *unstructured.Unstructured) (*desiredObject, error
 func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.PartialObjectMetadata, entry InventoryEntry, inInventory bool, opts ApplyOptions) (Action, string, error) {
 	force := opts.ForceConflicts
 	if inInventory && unchangedSinceApply(d, live, entry) {
-		return Unchanged, entry.Fields, nil
+		return ActionUnchanged, entry.Fields, nil
 	}
 	adopting, err := m.checkOwner(live, inInventory, opts.Adopt)
 	if err != nil {
-		return Failed, "", err
+		return ActionFailed, "", err
 	}
 	force = force || adopting // adopting: take over the fields its creator owns
 	applied, err := m.target.applyMetadata(ctx, d, force)
 	if err != nil {
-		return Failed, "", secretSafe(d.obj, describeApplyError(err))
+		return ActionFailed, "", secretSafe(d.obj, describeApplyError(err))
 	}
 	if applied.DeletionTimestamp != nil && d.id.Group == "" && d.id.Kind == "Namespace" {
 		return m.recreateNamespace(ctx, d, opts)
 	}
 	switch {
 	case live == nil || applied.UID != live.UID: // or deleted since it was listed
-		return Created, ownedFields(applied), nil
+		return ActionCreated, ownedFields(applied), nil
 	case applied.GetResourceVersion() == live.ResourceVersion:
-		return Unchanged, ownedFields(applied), nil
+		return ActionUnchanged, ownedFields(applied), nil
 	}
-	return Configured, ownedFields(applied), nil
+	return ActionConfigured, ownedFields(applied), nil
 }
 
 // checkOwner refuses to apply over an existing object that another App manages, or that
@@ -255,7 +255,7 @@ func (m *Manager) waitEstablished(ctx context.Context, changes ChangeSet, timeou
 	crds := m.target.dynamic.Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
 	deadline := time.Now().Add(timeout)
 	for _, c := range changes {
-		if c.Action == Failed {
+		if c.Action == ActionFailed {
 			continue
 		}
 		err := pollUntil(ctx, deadline, 100*time.Millisecond, func() bool {

@@ -37,12 +37,12 @@ type Action string
 
 // Actions.
 const (
-	Created    Action = "created"
-	Configured Action = "configured"
-	Unchanged  Action = "unchanged"
-	Pruned     Action = "pruned"
-	Skipped    Action = "skipped"
-	Failed     Action = "failed"
+	ActionCreated    Action = "created"
+	ActionConfigured Action = "configured"
+	ActionUnchanged  Action = "unchanged"
+	ActionPruned     Action = "pruned"
+	ActionSkipped    Action = "skipped"
+	ActionFailed     Action = "failed"
 )
 
 // Change is one object's part of a sync.

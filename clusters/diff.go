@@ -96,7 +96,7 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 		}
 		if ownerErr != nil && err == nil {
 			if found[i] == nil {
-				found[i] = &ObjectDiff{ID: d.id, Action: Configured}
+				found[i] = &ObjectDiff{ID: d.id, Action: ActionConfigured}
 			}
 			found[i].Note, found[i].Blocked = ownerErr.Error(), true
 		}
@@ -122,7 +122,7 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 		if err != nil || live.GetLabels()[LabelApp] != m.app || live.GetAnnotations()[AnnotationPrune] == "disabled" {
 			return
 		}
-		pruned[i] = &ObjectDiff{ID: e.ObjectID, Action: Pruned, Diff: unified(e.ObjectID, mask.yaml(normalize(live)), "")}
+		pruned[i] = &ObjectDiff{ID: e.ObjectID, Action: ActionPruned, Diff: unified(e.ObjectID, mask.yaml(normalize(live)), "")}
 	})
 	return append(compact(found), compact(pruned)...), nil
 }
@@ -139,7 +139,7 @@ func (m *Manager) newKindObject(obj *unstructured.Unstructured, namespaced bool,
 	if err != nil {
 		return nil, &ApplyError{Cluster: m.target.Name, ID: id, Err: err}
 	}
-	return &ObjectDiff{ID: id, Action: Created, Diff: unified(id, "", mask.yaml(normalize(labelled))), Note: "its kind comes with a CRD of this render"}, nil
+	return &ObjectDiff{ID: id, Action: ActionCreated, Diff: unified(id, "", mask.yaml(normalize(labelled))), Note: "its kind comes with a CRD of this render"}, nil
 }
 
 // diffOne compares one desired object with its live version; nil means no difference.
@@ -147,7 +147,7 @@ func (m *Manager) diffOne(ctx context.Context, d *desiredObject, mask *secretMas
 	client := m.target.resource(d.mapping, d.obj.GetNamespace())
 	live, err := client.Get(ctx, d.obj.GetName(), metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return &ObjectDiff{ID: d.id, Action: Created, Diff: unified(d.id, "", mask.yaml(normalize(d.obj)))}, nil
+		return &ObjectDiff{ID: d.id, Action: ActionCreated, Diff: unified(d.id, "", mask.yaml(normalize(d.obj)))}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -168,7 +168,7 @@ func (m *Manager) diffOne(ctx context.Context, d *desiredObject, mask *secretMas
 	if before == after && conflict == "" {
 		return nil, nil
 	}
-	return &ObjectDiff{ID: d.id, Action: Configured, Diff: unified(d.id, before, after), Note: conflict, Blocked: conflict != ""}, nil
+	return &ObjectDiff{ID: d.id, Action: ActionConfigured, Diff: unified(d.id, before, after), Note: conflict, Blocked: conflict != ""}, nil
 }
 
 // compact drops the nils.

@@ -19,11 +19,11 @@ type HealthStatus string
 
 // Health statuses.
 const (
-	Healthy     HealthStatus = "Healthy"
-	Progressing HealthStatus = "Progressing"
+	HealthHealthy     HealthStatus = "Healthy"
+	HealthProgressing HealthStatus = "Progressing"
 	// Degraded means it failed and will not recover by waiting (e.g. ProgressDeadlineExceeded).
-	Degraded HealthStatus = "Degraded"
-	Missing  HealthStatus = "Missing"
+	HealthDegraded HealthStatus = "Degraded"
+	HealthMissing  HealthStatus = "Missing"
 )
 
 // ObjectHealth is one object's health with the reason when it is not healthy.
@@ -38,7 +38,7 @@ type ObjectHealth struct {
 // CRD established, Namespace active, PVC bound, Istio status conditions, a generic Ready
 // condition; any other object is healthy once it exists.
 func Evaluate(obj *unstructured.Unstructured) ObjectHealth {
-	h := ObjectHealth{ID: render.IDOf(obj), Status: Healthy}
+	h := ObjectHealth{ID: render.IDOf(obj), Status: HealthHealthy}
 	gk := obj.GroupVersionKind().GroupKind()
 	switch {
 	case gk == schema.GroupKind{Group: "apps", Kind: "Deployment"}:
@@ -51,21 +51,21 @@ func Evaluate(obj *unstructured.Unstructured) ObjectHealth {
 		h.Status, h.Reason = jobHealth(obj)
 	case gk == schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}:
 		if !conditionTrue(obj, "Established") {
-			h.Status, h.Reason = Progressing, "not established yet"
+			h.Status, h.Reason = HealthProgressing, "not established yet"
 		}
 	case gk == schema.GroupKind{Kind: "Namespace"}:
 		if phase, _, _ := unstructured.NestedString(obj.Object, "status", "phase"); phase != "" && phase != "Active" {
-			h.Status, h.Reason = Progressing, "namespace is "+phase
+			h.Status, h.Reason = HealthProgressing, "namespace is "+phase
 		}
 	case gk == schema.GroupKind{Kind: "PersistentVolumeClaim"}:
 		if phase, _, _ := unstructured.NestedString(obj.Object, "status", "phase"); phase != "Bound" {
-			h.Status, h.Reason = Progressing, "claim is "+orUnknown(phase)
+			h.Status, h.Reason = HealthProgressing, "claim is "+orUnknown(phase)
 		}
 	case strings.HasSuffix(gk.Group, "istio.io"):
 		h.Status, h.Reason = istioHealth(obj)
 	default:
 		if status, reason, message := conditionStatus(obj, "Ready"); status == "False" || status == "Unknown" {
-			h.Status, h.Reason = Progressing, joinReason(reason, message)
+			h.Status, h.Reason = HealthProgressing, joinReason(reason, message)
 		}
 	}
 	return h
@@ -73,9 +73,9 @@ func Evaluate(obj *unstructured.Unstructured) ObjectHealth {
 
 func deploymentHealth(obj *unstructured.Unstructured) (HealthStatus, string) {
 	if status, reason, message := conditionStatus(obj, "Progressing"); status == "False" && reason == "ProgressDeadlineExceeded" {
-		return Degraded, joinReason(reason, message)
+		return HealthDegraded, joinReason(reason, message)
 	}
-	if s, reason := generationObserved(obj); s != Healthy {
+	if s, reason := generationObserved(obj); s != HealthHealthy {
 		return s, reason
 	}
 	want := replicas(obj)
@@ -84,17 +84,17 @@ func deploymentHealth(obj *unstructured.Unstructured) (HealthStatus, string) {
 	available, _, _ := nestedInt(obj, "status", "availableReplicas")
 	switch {
 	case updated < want:
-		return Progressing, fmt.Sprintf("%d of %d replicas updated", updated, want)
+		return HealthProgressing, fmt.Sprintf("%d of %d replicas updated", updated, want)
 	case total > updated:
-		return Progressing, fmt.Sprintf("%d old replicas pending termination", total-updated)
+		return HealthProgressing, fmt.Sprintf("%d old replicas pending termination", total-updated)
 	case available < updated:
-		return Progressing, fmt.Sprintf("%d of %d updated replicas available", available, updated)
+		return HealthProgressing, fmt.Sprintf("%d of %d updated replicas available", available, updated)
 	}
-	return Healthy, ""
+	return HealthHealthy, ""
 }
 
 func statefulSetHealth(obj *unstructured.Unstructured) (HealthStatus, string) {
-	if s, reason := generationObserved(obj); s != Healthy {
+	if s, reason := generationObserved(obj); s != HealthHealthy {
 		return s, reason
 	}
 	want := replicas(obj)
@@ -104,15 +104,15 @@ func statefulSetHealth(obj *unstructured.Unstructured) (HealthStatus, string) {
 	update, _, _ := unstructured.NestedString(obj.Object, "status", "updateRevision")
 	switch {
 	case ready < want:
-		return Progressing, fmt.Sprintf("%d of %d replicas ready", ready, want)
+		return HealthProgressing, fmt.Sprintf("%d of %d replicas ready", ready, want)
 	case update != "" && current != update && updated < want:
-		return Progressing, fmt.Sprintf("%d of %d replicas updated", updated, want)
+		return HealthProgressing, fmt.Sprintf("%d of %d replicas updated", updated, want)
 	}
-	return Healthy, ""
+	return HealthHealthy, ""
 }
 
 func daemonSetHealth(obj *unstructured.Unstructured) (HealthStatus, string) {
-	if s, reason := generationObserved(obj); s != Healthy {
+	if s, reason := generationObserved(obj); s != HealthHealthy {
 		return s, reason
 	}
 	desired, _, _ := nestedInt(obj, "status", "desiredNumberScheduled")
@@ -120,21 +120,21 @@ func daemonSetHealth(obj *unstructured.Unstructured) (HealthStatus, string) {
 	available, _, _ := nestedInt(obj, "status", "numberAvailable")
 	switch {
 	case updated < desired:
-		return Progressing, fmt.Sprintf("%d of %d pods updated", updated, desired)
+		return HealthProgressing, fmt.Sprintf("%d of %d pods updated", updated, desired)
 	case available < desired:
-		return Progressing, fmt.Sprintf("%d of %d pods available", available, desired)
+		return HealthProgressing, fmt.Sprintf("%d of %d pods available", available, desired)
 	}
-	return Healthy, ""
+	return HealthHealthy, ""
 }
 
 func jobHealth(obj *unstructured.Unstructured) (HealthStatus, string) {
 	if status, reason, message := conditionStatus(obj, "Failed"); status == "True" {
-		return Degraded, joinReason(reason, message)
+		return HealthDegraded, joinReason(reason, message)
 	}
 	if conditionTrue(obj, "Complete") {
-		return Healthy, ""
+		return HealthHealthy, ""
 	}
-	return Progressing, "job has not completed"
+	return HealthProgressing, "job has not completed"
 }
 
 // istioHealth reads Istio's status conditions when its control plane writes them; without a
@@ -142,17 +142,17 @@ func jobHealth(obj *unstructured.Unstructured) (HealthStatus, string) {
 func istioHealth(obj *unstructured.Unstructured) (HealthStatus, string) {
 	for _, condition := range []string{"Ready", "Reconciled", "Accepted"} {
 		if status, reason, message := conditionStatus(obj, condition); status == "False" {
-			return Degraded, joinReason(condition+" "+reason, message)
+			return HealthDegraded, joinReason(condition+" "+reason, message)
 		}
 	}
 	messages, _, _ := unstructured.NestedSlice(obj.Object, "status", "validationMessages")
 	for _, m := range messages {
 		msg, _ := m.(map[string]any)
 		if level, _ := msg["level"].(string); level == "ERROR" {
-			return Degraded, fmt.Sprint("validation: ", msg["description"])
+			return HealthDegraded, fmt.Sprint("validation: ", msg["description"])
 		}
 	}
-	return Healthy, ""
+	return HealthHealthy, ""
 }
 
 // nestedInt reads a number at a path whether it decoded as int64 (API responses) or float64
@@ -176,9 +176,9 @@ func nestedInt(obj *unstructured.Unstructured, fields ...string) (int64, bool, e
 func generationObserved(obj *unstructured.Unstructured) (HealthStatus, string) {
 	observed, found, _ := nestedInt(obj, "status", "observedGeneration")
 	if !found || observed < obj.GetGeneration() {
-		return Progressing, "the controller has not seen the latest spec yet"
+		return HealthProgressing, "the controller has not seen the latest spec yet"
 	}
-	return Healthy, ""
+	return HealthHealthy, ""
 }
 
 func replicas(obj *unstructured.Unstructured) int64 {
@@ -237,7 +237,7 @@ func (m *Manager) Health(ctx context.Context, ids []render.ObjectID, versions ma
 	for _, id := range ids {
 		obj, found := live[keys[id]][id.Name]
 		if !found {
-			out = append(out, ObjectHealth{ID: id, Status: Missing, Reason: "not found in the cluster"})
+			out = append(out, ObjectHealth{ID: id, Status: HealthMissing, Reason: "not found in the cluster"})
 			continue
 		}
 		out = append(out, Evaluate(obj))
@@ -261,10 +261,10 @@ func (m *Manager) WaitHealthy(ctx context.Context, ids []render.ObjectID, versio
 		}
 		done := true
 		for _, h := range health {
-			if h.Status == Degraded {
+			if h.Status == HealthDegraded {
 				return health, nil
 			}
-			if h.Status != Healthy {
+			if h.Status != HealthHealthy {
 				done = false
 			}
 		}

@@ -19,77 +19,77 @@ func TestEvaluate(t *testing.T) {
 kind: Deployment
 metadata: {name: d, generation: 2}
 spec: {replicas: 2}
-status: {observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2}`, Healthy, ""},
+status: {observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2}`, HealthHealthy, ""},
 		{"deployment not observed yet", `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: d, generation: 3}
 spec: {replicas: 2}
-status: {observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2}`, Progressing, "has not seen the latest spec"},
+status: {observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2}`, HealthProgressing, "has not seen the latest spec"},
 		{"deployment rolling", `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: d, generation: 2}
 spec: {replicas: 3}
-status: {observedGeneration: 2, replicas: 4, updatedReplicas: 3, availableReplicas: 3}`, Progressing, "1 old replicas pending termination"},
+status: {observedGeneration: 2, replicas: 4, updatedReplicas: 3, availableReplicas: 3}`, HealthProgressing, "1 old replicas pending termination"},
 		{"deployment waiting for availability", `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: d, generation: 1}
 spec: {replicas: 2}
-status: {observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 1}`, Progressing, "1 of 2 updated replicas available"},
+status: {observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 1}`, HealthProgressing, "1 of 2 updated replicas available"},
 		{"deployment past its deadline", `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: d, generation: 1}
 spec: {replicas: 1}
 status:
   observedGeneration: 1
-  conditions: [{type: Progressing, status: "False", reason: ProgressDeadlineExceeded, message: "ReplicaSet d-1 has timed out progressing."}]`, Degraded, "ProgressDeadlineExceeded: ReplicaSet d-1 has timed out progressing."},
+  conditions: [{type: Progressing, status: "False", reason: ProgressDeadlineExceeded, message: "ReplicaSet d-1 has timed out progressing."}]`, HealthDegraded, "ProgressDeadlineExceeded: ReplicaSet d-1 has timed out progressing."},
 		{"statefulset ready", `apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: s, generation: 1}
 spec: {replicas: 2}
-status: {observedGeneration: 1, readyReplicas: 2, updatedReplicas: 2, currentRevision: a, updateRevision: a}`, Healthy, ""},
+status: {observedGeneration: 1, readyReplicas: 2, updatedReplicas: 2, currentRevision: a, updateRevision: a}`, HealthHealthy, ""},
 		{"statefulset updating", `apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: s, generation: 2}
 spec: {replicas: 2}
-status: {observedGeneration: 2, readyReplicas: 2, updatedReplicas: 1, currentRevision: a, updateRevision: b}`, Progressing, "1 of 2 replicas updated"},
+status: {observedGeneration: 2, readyReplicas: 2, updatedReplicas: 1, currentRevision: a, updateRevision: b}`, HealthProgressing, "1 of 2 replicas updated"},
 		{"daemonset not everywhere", `apiVersion: apps/v1
 kind: DaemonSet
 metadata: {name: ds, generation: 1}
-status: {observedGeneration: 1, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 2}`, Progressing, "2 of 3 pods available"},
+status: {observedGeneration: 1, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 2}`, HealthProgressing, "2 of 3 pods available"},
 		{"job complete", `apiVersion: batch/v1
 kind: Job
 metadata: {name: j}
-status: {conditions: [{type: Complete, status: "True"}]}`, Healthy, ""},
+status: {conditions: [{type: Complete, status: "True"}]}`, HealthHealthy, ""},
 		{"job failed", `apiVersion: batch/v1
 kind: Job
 metadata: {name: j}
-status: {conditions: [{type: Failed, status: "True", reason: BackoffLimitExceeded}]}`, Degraded, "BackoffLimitExceeded"},
+status: {conditions: [{type: Failed, status: "True", reason: BackoffLimitExceeded}]}`, HealthDegraded, "BackoffLimitExceeded"},
 		{"crd not established", `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
-metadata: {name: x.example.com}`, Progressing, "not established"},
+metadata: {name: x.example.com}`, HealthProgressing, "not established"},
 		{"pvc pending", `apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: p}
-status: {phase: Pending}`, Progressing, "claim is Pending"},
+status: {phase: Pending}`, HealthProgressing, "claim is Pending"},
 		{"namespace terminating", `apiVersion: v1
 kind: Namespace
 metadata: {name: n}
-status: {phase: Terminating}`, Progressing, "namespace is Terminating"},
+status: {phase: Terminating}`, HealthProgressing, "namespace is Terminating"},
 		{"istio resource without status", `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: v}
-spec: {hosts: [v]}`, Healthy, ""},
+spec: {hosts: [v]}`, HealthHealthy, ""},
 		{"istio resource rejected", `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: v}
-status: {conditions: [{type: Reconciled, status: "False", reason: Invalid, message: "no such host"}]}`, Degraded, "Reconciled Invalid: no such host"},
+status: {conditions: [{type: Reconciled, status: "False", reason: Invalid, message: "no such host"}]}`, HealthDegraded, "Reconciled Invalid: no such host"},
 		{"generic Ready false", `apiVersion: example.com/v1
 kind: Widget
 metadata: {name: w}
-status: {conditions: [{type: Ready, status: "False", reason: Waiting}]}`, Progressing, "Waiting"},
+status: {conditions: [{type: Ready, status: "False", reason: Waiting}]}`, HealthProgressing, "Waiting"},
 		{"configmap", `apiVersion: v1
 kind: ConfigMap
-metadata: {name: c}`, Healthy, ""},
+metadata: {name: c}`, HealthHealthy, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,13 +24,13 @@ func (m *Manager) recreateNamespace(ctx context.Context, d *desiredObject, opts 
 	})
 	switch {
 	case errors.Is(err, errDeadline):
-		return Failed, "", fmt.Errorf("still terminating after %s, so nothing can be created in it: kubectl get namespace %s -o yaml shows what holds it (finalizers, conditions)", opts.EstablishTimeout, d.id.Name)
+		return ActionFailed, "", fmt.Errorf("still terminating after %s, so nothing can be created in it: kubectl get namespace %s -o yaml shows what holds it (finalizers, conditions)", opts.EstablishTimeout, d.id.Name)
 	case err != nil:
-		return Failed, "", err
+		return ActionFailed, "", err
 	}
 	applied, err := m.target.applyMetadata(ctx, d, false)
 	if err != nil {
-		return Failed, "", describeApplyError(err)
+		return ActionFailed, "", describeApplyError(err)
 	}
-	return Created, ownedFields(applied), nil
+	return ActionCreated, ownedFields(applied), nil
 }

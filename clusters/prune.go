@@ -49,27 +49,27 @@ func (m *Manager) Prune(ctx context.Context, desired map[render.ObjectID]bool, i
 func (m *Manager) pruneOne(ctx context.Context, e InventoryEntry) (Action, string, error) {
 	mapping, err := m.target.mapping(e.GroupVersionKind())
 	if err != nil {
-		return Skipped, "the cluster no longer serves this kind", nil
+		return ActionSkipped, "the cluster no longer serves this kind", nil
 	}
 	client := m.target.resource(mapping, e.Namespace)
 	live, err := client.Get(ctx, e.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return Pruned, "already gone", nil
+		return ActionPruned, "already gone", nil
 	}
 	if err != nil {
-		return Failed, "", err
+		return ActionFailed, "", err
 	}
 	if live.GetLabels()[LabelApp] != m.app {
-		return Skipped, fmt.Sprintf("no longer labelled %s=%s; left alone", LabelApp, m.app), nil
+		return ActionSkipped, fmt.Sprintf("no longer labelled %s=%s; left alone", LabelApp, m.app), nil
 	}
 	if live.GetAnnotations()[AnnotationPrune] == "disabled" {
-		return Skipped, AnnotationPrune + ": disabled", nil
+		return ActionSkipped, AnnotationPrune + ": disabled", nil
 	}
 	uid := live.GetUID()
 	propagation := metav1.DeletePropagationBackground
 	err = client.Delete(ctx, e.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}, PropagationPolicy: &propagation})
 	if err != nil && !apierrors.IsNotFound(err) {
-		return Failed, "", err
+		return ActionFailed, "", err
 	}
-	return Pruned, "", nil
+	return ActionPruned, "", nil
 }

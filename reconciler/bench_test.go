@@ -119,9 +119,9 @@ func (s *benchSetup) syncWith(b *testing.B, opts reconciler.Options) []reconcile
 	if err != nil {
 		b.Fatal(err)
 	}
-	want := reconciler.Synced
+	want := reconciler.StatusSynced
 	if opts.Wait {
-		want = reconciler.Healthy
+		want = reconciler.StatusHealthy
 	}
 	for _, r := range results {
 		if r.Status != want {
@@ -164,7 +164,7 @@ func BenchmarkSyncInitial(b *testing.B) {
 		a1, w1 := s.requests(b)
 		all, writes = all+a1-a0, writes+w1-w0
 		for _, r := range results {
-			if n := r.Changes.Count(clusters.Created); n != benchObjects+1 {
+			if n := r.Changes.Count(clusters.ActionCreated); n != benchObjects+1 {
 				b.Fatalf("%s: %d created, want %d", r.Cluster, n, benchObjects+1)
 			}
 		}
@@ -184,7 +184,7 @@ func BenchmarkSyncNoop(b *testing.B) {
 	a0, w0 := s.requests(b)
 	for b.Loop() {
 		for _, r := range s.sync(b) {
-			if r.Changes.Count(clusters.Unchanged) != benchObjects+1 {
+			if r.Changes.Count(clusters.ActionUnchanged) != benchObjects+1 {
 				b.Fatalf("%s: %+v", r.Cluster, r.Changes)
 			}
 		}
@@ -210,8 +210,8 @@ func BenchmarkSyncOneChange(b *testing.B) {
 		a1, w1 := s.requests(b)
 		all, writes = all+a1-a0, writes+w1-w0
 		for _, r := range results {
-			if r.Changes.Count(clusters.Configured) != 1 {
-				b.Fatalf("%s: %d configured, want 1", r.Cluster, r.Changes.Count(clusters.Configured))
+			if r.Changes.Count(clusters.ActionConfigured) != 1 {
+				b.Fatalf("%s: %d configured, want 1", r.Cluster, r.Changes.Count(clusters.ActionConfigured))
 			}
 		}
 		b.StartTimer()

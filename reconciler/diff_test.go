@@ -45,14 +45,14 @@ func TestDiffShowsDriftAndGitChangesButNoSecretValue(t *testing.T) {
 	for _, d := range got {
 		byName[d.ID.Kind+"/"+d.ID.Name] = d
 	}
-	if d := byName["ConfigMap/a"]; d.Action != clusters.Configured || !strings.Contains(d.Diff, "-  value: drifted\n+  value: \"1\"") || !strings.Contains(d.Note, `conflict with "kubectl-patch"`) {
+	if d := byName["ConfigMap/a"]; d.Action != clusters.ActionConfigured || !strings.Contains(d.Diff, "-  value: drifted\n+  value: \"1\"") || !strings.Contains(d.Note, `conflict with "kubectl-patch"`) {
 		t.Errorf("drifted ConfigMap: %s, note %q\n%s", d.Action, d.Note, d.Diff)
 	}
-	if d := byName["ConfigMap/b"]; d.Action != clusters.Created {
+	if d := byName["ConfigMap/b"]; d.Action != clusters.ActionCreated {
 		t.Errorf("new ConfigMap: %+v", d)
 	}
 	sd := byName["Secret/db"]
-	if sd.Action != clusters.Configured || !strings.Contains(sd.Diff, "-  password: '[redacted] ") || !strings.Contains(sd.Diff, "+  password: '[redacted] ") {
+	if sd.Action != clusters.ActionConfigured || !strings.Contains(sd.Diff, "-  password: '[redacted] ") || !strings.Contains(sd.Diff, "+  password: '[redacted] ") {
 		t.Errorf("changed Secret value is not shown as a changed token:\n%s", sd.Diff)
 	}
 	for _, d := range got {
@@ -87,7 +87,7 @@ func TestDiffOfANewCRDAndItsObjects(t *testing.T) {
 			t.Errorf("Widget diff does not show the object:\n%s", d.Diff)
 		}
 	}
-	if actions["CustomResourceDefinition"] != clusters.Created || actions["Widget"] != clusters.Created {
+	if actions["CustomResourceDefinition"] != clusters.ActionCreated || actions["Widget"] != clusters.ActionCreated {
 		t.Errorf("actions %v, want the CRD and the Widget created", actions)
 	}
 	if _, err := fleettest.KubectlResult(c, "get", "crd", "widgets."+group); err == nil {

@@ -21,11 +21,11 @@ func TestDriftIsRepairedByTheNextSync(t *testing.T) {
 		drift []string // kubectl arguments, namespace added
 		want  clusters.Action
 	}{
-		{"key removed", []string{"patch", "configmap", "a", "--type=json", "-p", `[{"op":"remove","path":"/data/value"}]`}, clusters.Configured},
-		{"label removed", []string{"label", "configmap", "a", "team-"}, clusters.Configured},
-		{"annotation removed", []string{"annotate", "configmap", "a", "flotilla.dev/desired-hash-"}, clusters.Configured},
-		{"object deleted", []string{"delete", "configmap", "a"}, clusters.Created},
-		{"managed fields reset", []string{"patch", "configmap", "a", "--type=merge", "-p", `{"metadata":{"managedFields":[{}]}}`}, clusters.Configured},
+		{"key removed", []string{"patch", "configmap", "a", "--type=json", "-p", `[{"op":"remove","path":"/data/value"}]`}, clusters.ActionConfigured},
+		{"label removed", []string{"label", "configmap", "a", "team-"}, clusters.ActionConfigured},
+		{"annotation removed", []string{"annotate", "configmap", "a", "flotilla.dev/desired-hash-"}, clusters.ActionConfigured},
+		{"object deleted", []string{"delete", "configmap", "a"}, clusters.ActionCreated},
+		{"managed fields reset", []string{"patch", "configmap", "a", "--type=merge", "-p", `{"metadata":{"managedFields":[{}]}}`}, clusters.ActionConfigured},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -35,7 +35,7 @@ func TestDriftIsRepairedByTheNextSync(t *testing.T) {
 			opts := reconciler.Options{Cluster: "dev"}
 			s := reconciler.NewSyncer(t.TempDir())
 			syncOK(t, s, cfg, opts)
-			if got := action(t, syncOK(t, s, cfg, opts)[0], "a", ns); got != clusters.Unchanged {
+			if got := action(t, syncOK(t, s, cfg, opts)[0], "a", ns); got != clusters.ActionUnchanged {
 				t.Fatalf("second sync without drift: %s, want unchanged", got)
 			}
 
@@ -46,7 +46,7 @@ func TestDriftIsRepairedByTheNextSync(t *testing.T) {
 			if v := fleettest.Kubectl(t, c, "-n", ns, "get", "configmap/a", "-o", "jsonpath={.data.value}/{.metadata.labels.team}"); v != "from-git/web" {
 				t.Errorf("after the repairing sync: value/label = %q, want from-git/web", v)
 			}
-			if got := action(t, syncOK(t, s, cfg, opts)[0], "a", ns); got != clusters.Unchanged {
+			if got := action(t, syncOK(t, s, cfg, opts)[0], "a", ns); got != clusters.ActionUnchanged {
 				t.Errorf("sync after the repair: %s, want unchanged", got)
 			}
 		})

@@ -43,7 +43,7 @@ func TestDryRunPlansWithoutWriting(t *testing.T) {
 		return r
 	}
 
-	planned(dryRun, reconciler.Planned, map[string]clusters.Action{"Namespace/" + ns: clusters.Created, "ConfigMap/a": clusters.Created, "ConfigMap/b": clusters.Created})
+	planned(dryRun, reconciler.StatusPlanned, map[string]clusters.Action{"Namespace/" + ns: clusters.ActionCreated, "ConfigMap/a": clusters.ActionCreated, "ConfigMap/b": clusters.ActionCreated})
 	if _, err := fleettest.KubectlResult(c, "get", "namespace", ns); err == nil {
 		t.Fatal("the dry run created the Namespace")
 	}
@@ -53,19 +53,19 @@ func TestDryRunPlansWithoutWriting(t *testing.T) {
 
 	syncOK(t, s, cfg, reconciler.Options{Cluster: "dev"})
 	writeApp(t, repo, ns, map[string]string{"ns.yaml": namespace, "a.yaml": configMap("a", "2"), "c.yaml": configMap("c", "1")})
-	planned(dryRun, reconciler.Planned, map[string]clusters.Action{"Namespace/" + ns: clusters.Unchanged, "ConfigMap/a": clusters.Configured, "ConfigMap/b": clusters.Pruned, "ConfigMap/c": clusters.Created})
+	planned(dryRun, reconciler.StatusPlanned, map[string]clusters.Action{"Namespace/" + ns: clusters.ActionUnchanged, "ConfigMap/a": clusters.ActionConfigured, "ConfigMap/b": clusters.ActionPruned, "ConfigMap/c": clusters.ActionCreated})
 	if got := fleettest.Kubectl(t, c, "-n", ns, "get", "configmaps", "-l", clusters.LabelApp, "-o", "jsonpath={range .items[*]}{.metadata.name}={.data.value} {end}"); got != "a=1 b=1 " {
 		t.Errorf("after the dry run the cluster holds %q, want a=1 b=1 as before", got)
 	}
 
 	fleettest.Kubectl(t, c, "-n", ns, "patch", "configmap", "a", "--field-manager=hotfix", "--type=merge", "-p", `{"data":{"value":"9"}}`)
-	r := planned(dryRun, reconciler.Failed, map[string]clusters.Action{"Namespace/" + ns: clusters.Unchanged, "ConfigMap/a": clusters.Failed, "ConfigMap/b": clusters.Pruned, "ConfigMap/c": clusters.Created})
+	r := planned(dryRun, reconciler.StatusFailed, map[string]clusters.Action{"Namespace/" + ns: clusters.ActionUnchanged, "ConfigMap/a": clusters.ActionFailed, "ConfigMap/b": clusters.ActionPruned, "ConfigMap/c": clusters.ActionCreated})
 	if !strings.Contains(r.Error, `conflict with "hotfix"`) || !strings.Contains(r.Error, "--force-conflicts") {
 		t.Errorf("dry run over a conflict: error %q, want it to name the hotfix manager and --force-conflicts", r.Error)
 	}
 	force := dryRun
 	force.ForceConflicts = true
-	planned(force, reconciler.Planned, map[string]clusters.Action{"Namespace/" + ns: clusters.Unchanged, "ConfigMap/a": clusters.Configured, "ConfigMap/b": clusters.Pruned, "ConfigMap/c": clusters.Created})
+	planned(force, reconciler.StatusPlanned, map[string]clusters.Action{"Namespace/" + ns: clusters.ActionUnchanged, "ConfigMap/a": clusters.ActionConfigured, "ConfigMap/b": clusters.ActionPruned, "ConfigMap/c": clusters.ActionCreated})
 	if got := fleettest.Kubectl(t, c, "-n", ns, "get", "configmap", "a", "-o", "jsonpath={.data.value}"); got != "9" {
 		t.Errorf("configmap a = %q after forced dry runs, want 9 (the hotfix) untouched", got)
 	}

@@ -67,7 +67,7 @@ func TestTerminatingNamespaceIsWaitedFor(t *testing.T) {
 	}
 	fleettest.Kubectl(t, c, "-n", ns, "patch", "configmap", "hold", "--type=merge", "-p", `{"metadata":{"finalizers":null}}`)
 	results := <-done
-	if len(results) != 1 || results[0].Status != reconciler.Synced || results[0].Changes.Count(clusters.Created) != 2 {
+	if len(results) != 1 || results[0].Status != reconciler.StatusSynced || results[0].Changes.Count(clusters.ActionCreated) != 2 {
 		t.Fatalf("after the Namespace was gone: %+v; want Synced with the Namespace and a created", results)
 	}
 	if got := fleettest.Kubectl(t, c, "get", "namespace", ns, "-o", "jsonpath={.status.phase} {.metadata.deletionTimestamp}"); got != "Active " {

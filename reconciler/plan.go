@@ -29,19 +29,19 @@ func plan(ctx context.Context, manager *clusters.Manager, objs []*unstructured.U
 	var changes clusters.ChangeSet
 	var blocked []error
 	for _, id := range ids {
-		change := clusters.Change{ID: id, Action: clusters.Unchanged}
+		change := clusters.Change{ID: id, Action: clusters.ActionUnchanged}
 		if d, ok := byID[id]; ok {
 			change.Action, change.Reason = d.Action, d.Note
 			if d.Blocked {
-				change.Action = clusters.Failed
+				change.Action = clusters.ActionFailed
 				blocked = append(blocked, fmt.Errorf("%s: %s", id, d.Note))
 			}
 		}
 		changes = append(changes, change)
 	}
 	for _, d := range diffs {
-		if d.Action == clusters.Pruned {
-			changes = append(changes, clusters.Change{ID: d.ID, Action: clusters.Pruned})
+		if d.Action == clusters.ActionPruned {
+			changes = append(changes, clusters.Change{ID: d.ID, Action: clusters.ActionPruned})
 		}
 	}
 	return changes, errors.Join(blocked...)

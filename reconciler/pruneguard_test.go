@@ -63,7 +63,7 @@ func (p *pruneSetup) syncRefused(t *testing.T, want ...string) reconciler.Cluste
 	}
 	r := results[0]
 	for _, w := range append(want, "--confirm-prune", "nothing was applied or pruned") {
-		if r.Status != reconciler.Refused || !strings.Contains(r.Error, w) {
+		if r.Status != reconciler.StatusRefused || !strings.Contains(r.Error, w) {
 			t.Fatalf("status %s, error %q; want Refused saying %q", r.Status, r.Error, w)
 		}
 	}
@@ -77,8 +77,8 @@ func TestPruneShareLimit(t *testing.T) {
 	p := newPruneSetup(t, config.SyncPolicy{MaxPrunePercent: 50}, "a", "b", "c", "d", "e")
 
 	writeApp(t, p.repo, p.ns, configMaps("1", "a", "b", "c", "d")) // 1 of 5: within the limit
-	if r := syncOK(t, p.syncer, p.cfg, p.opts)[0]; r.Changes.Count(clusters.Pruned) != 1 || p.names(t) != "a b c d" {
-		t.Fatalf("pruning 1 of 5: %d pruned, left %q; want e pruned", r.Changes.Count(clusters.Pruned), p.names(t))
+	if r := syncOK(t, p.syncer, p.cfg, p.opts)[0]; r.Changes.Count(clusters.ActionPruned) != 1 || p.names(t) != "a b c d" {
+		t.Fatalf("pruning 1 of 5: %d pruned, left %q; want e pruned", r.Changes.Count(clusters.ActionPruned), p.names(t))
 	}
 
 	writeApp(t, p.repo, p.ns, configMaps("2", "a")) // 3 of 4: over the limit
@@ -91,8 +91,8 @@ func TestPruneShareLimit(t *testing.T) {
 	}
 
 	p.opts.ConfirmPrune = true
-	if r := syncOK(t, p.syncer, p.cfg, p.opts)[0]; r.Changes.Count(clusters.Pruned) != 3 || p.names(t) != "a" {
-		t.Errorf("with --confirm-prune: %d pruned, left %q; want b, c, d pruned", r.Changes.Count(clusters.Pruned), p.names(t))
+	if r := syncOK(t, p.syncer, p.cfg, p.opts)[0]; r.Changes.Count(clusters.ActionPruned) != 3 || p.names(t) != "a" {
+		t.Errorf("with --confirm-prune: %d pruned, left %q; want b, c, d pruned", r.Changes.Count(clusters.ActionPruned), p.names(t))
 	}
 	if v := p.value(t, "a"); v != "2" {
 		t.Errorf("configmap a = %q after the confirmed sync, want 2", v)
@@ -115,7 +115,7 @@ func TestPruningEverythingIsRefused(t *testing.T) {
 		t.Errorf("diff: %v, %+v; want the guard's refusal and the 3 changes a confirmed sync makes", err, diffs)
 	}
 	p.opts.ConfirmPrune = true
-	if r := syncOK(t, p.syncer, p.cfg, p.opts)[0]; r.Changes.Count(clusters.Pruned) != 2 || p.names(t) != "x" {
-		t.Errorf("with --confirm-prune: %d pruned, cluster holds %q; want a and b pruned, x created", r.Changes.Count(clusters.Pruned), p.names(t))
+	if r := syncOK(t, p.syncer, p.cfg, p.opts)[0]; r.Changes.Count(clusters.ActionPruned) != 2 || p.names(t) != "x" {
+		t.Errorf("with --confirm-prune: %d pruned, cluster holds %q; want a and b pruned, x created", r.Changes.Count(clusters.ActionPruned), p.names(t))
 	}
 }

@@ -59,7 +59,7 @@ func TestPruneDeletesOnlyWhatLeftGitAndWasOurs(t *testing.T) {
 
 	writeApp(t, repo, ns, map[string]string{"keep.yaml": configMap("keep", "1")})
 	results := syncOK(t, s, cfg, opts)
-	if got := results[0].Changes.Count(clusters.Pruned); got != 1 {
+	if got := results[0].Changes.Count(clusters.ActionPruned); got != 1 {
 		t.Errorf("pruned %d, want 1: %+v", got, results[0].Changes)
 	}
 	names := fleettest.Kubectl(t, c, "-n", ns, "get", "configmaps", "-o", "jsonpath={.items[*].metadata.name}")
@@ -90,9 +90,9 @@ func TestNothingChangesWhenRenderFailsOrIsRefused(t *testing.T) {
 		wantStatus reconciler.Status
 		wantErr    string
 	}{
-		{"render error", map[string]string{"a.yaml": configMap("a", "2"), "b.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [broken\n"}, reconciler.Failed, "b.yaml"},
-		{"empty render", map[string]string{}, reconciler.Refused, "the render holds no objects"},
-		{"hostile render", map[string]string{"a.yaml": configMap("a", "2"), "b.yaml": configMap("b", "2"), "c.yaml": ""}, reconciler.Failed, "symlink to /etc/passwd leaves the repository"},
+		{"render error", map[string]string{"a.yaml": configMap("a", "2"), "b.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [broken\n"}, reconciler.StatusFailed, "b.yaml"},
+		{"empty render", map[string]string{}, reconciler.StatusRefused, "the render holds no objects"},
+		{"hostile render", map[string]string{"a.yaml": configMap("a", "2"), "b.yaml": configMap("b", "2"), "c.yaml": ""}, reconciler.StatusFailed, "symlink to /etc/passwd leaves the repository"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,7 +135,7 @@ func TestConflictNamesTheOtherManagerAndForceResolvesIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := results[0]; r.Status != reconciler.Failed || !strings.Contains(r.Error, `conflict with "hotfix-operator"`) || !strings.Contains(r.Error, "--force-conflicts") {
+	if r := results[0]; r.Status != reconciler.StatusFailed || !strings.Contains(r.Error, `conflict with "hotfix-operator"`) || !strings.Contains(r.Error, "--force-conflicts") {
 		t.Fatalf("status %s, error %q; want a conflict naming hotfix-operator", r.Status, r.Error)
 	}
 	if v := fleettest.Kubectl(t, c, "-n", ns, "get", "configmap/a", "-o", "jsonpath={.data.value}"); v != "by-hand" {
@@ -158,7 +158,7 @@ func TestObjectThatIsNotOursIsNotAdopted(t *testing.T) {
 	opts := reconciler.Options{Cluster: "dev"}
 	s := reconciler.NewSyncer(t.TempDir())
 	results, _ := s.Sync(context.Background(), cfg, opts)
-	if r := results[0]; r.Status != reconciler.Failed || !strings.Contains(r.Error, "was not created by Flotilla") {
+	if r := results[0]; r.Status != reconciler.StatusFailed || !strings.Contains(r.Error, "was not created by Flotilla") {
 		t.Fatalf("status %s, error %q; want a refusal to adopt", r.Status, r.Error)
 	}
 	cfg.Apps[0].Spec.Sync.Adopt = true
@@ -190,7 +190,7 @@ spec:
 		t.Fatal(err)
 	}
 	r := results[0]
-	if r.Status != reconciler.Degraded || !strings.Contains(r.Error, "Deployment.apps/"+ns+"/stuck") || !strings.Contains(r.Error, "ProgressDeadlineExceeded") {
+	if r.Status != reconciler.StatusDegraded || !strings.Contains(r.Error, "Deployment.apps/"+ns+"/stuck") || !strings.Contains(r.Error, "ProgressDeadlineExceeded") {
 		t.Fatalf("status %s, error %q; want Degraded naming the Deployment and ProgressDeadlineExceeded", r.Status, r.Error)
 	}
 }
@@ -223,13 +223,13 @@ func TestSecretValuesStayOutOfResults(t *testing.T) {
 			shown.Write(b)
 		}
 	}
-	pass(reconciler.Synced, "")
+	pass(reconciler.StatusSynced, "")
 	// Another manager changes the value: a conflict, whose message quotes no value.
 	fleettest.Kubectl(t, c, "-n", ns, "patch", "secret", "db", "--field-manager=other", "--type=merge", "-p", `{"stringData":{"password":"changed-`+value+`"}}`)
-	pass(reconciler.Failed, `conflict with "other"`)
+	pass(reconciler.StatusFailed, `conflict with "other"`)
 	// A value of the wrong type: the schema check names the field, not the value.
 	writeApp(t, repo, ns, map[string]string{"s.yaml": strings.TrimSuffix(secret, "}\n") + ", pin: " + pin + "}\n"})
-	pass(reconciler.Failed, ".stringData.pin: expected string")
+	pass(reconciler.StatusFailed, ".stringData.pin: expected string")
 	for _, v := range []string{value, base64.StdEncoding.EncodeToString([]byte(value)), pin} {
 		if strings.Contains(shown.String(), v) {
 			t.Errorf("sync or diff output shows the Secret value %q:\n%s", v, shown.String())
@@ -258,11 +258,11 @@ func TestOneClusterDownOthersSync(t *testing.T) {
 	for _, r := range results {
 		switch r.Cluster {
 		case "staging":
-			if r.Status != reconciler.Failed || !strings.Contains(r.Error, "staging") {
+			if r.Status != reconciler.StatusFailed || !strings.Contains(r.Error, "staging") {
 				t.Errorf("staging (down): status %s, error %q; want Failed naming the cluster", r.Status, r.Error)
 			}
 		default:
-			if r.Status != reconciler.Synced {
+			if r.Status != reconciler.StatusSynced {
 				t.Errorf("%s: status %s, error %q; want Synced", r.Cluster, r.Status, r.Error)
 			}
 		}
@@ -291,11 +291,11 @@ func TestBrokenSourceFailsOnlyItsApps(t *testing.T) {
 	for _, r := range results {
 		switch r.App {
 		case ns:
-			if r.Status != reconciler.Synced {
+			if r.Status != reconciler.StatusSynced {
 				t.Errorf("App on the working Source: %s %s", r.Status, r.Error)
 			}
 		default:
-			if r.Status != reconciler.Failed || !strings.Contains(r.Error, "Source/gone") {
+			if r.Status != reconciler.StatusFailed || !strings.Contains(r.Error, "Source/gone") {
 				t.Errorf("App on the broken Source: %s %q, want Failed naming Source/gone", r.Status, r.Error)
 			}
 		}
@@ -331,7 +331,7 @@ spec:
 		t.Fatal(err)
 	}
 	r := results[0]
-	if r.Status != reconciler.Failed || !strings.Contains(r.Error, "app/web.yaml: Deployment.apps/"+ns+"/web: .spec.replica: field not declared in schema") {
+	if r.Status != reconciler.StatusFailed || !strings.Contains(r.Error, "app/web.yaml: Deployment.apps/"+ns+"/web: .spec.replica: field not declared in schema") {
 		t.Fatalf("status %s, error %q; want Failed naming app/web.yaml, Deployment.apps/%s/web and .spec.replica", r.Status, r.Error, ns)
 	}
 	if len(r.Changes) != 0 {

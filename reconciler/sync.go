@@ -24,20 +24,20 @@ type Status string
 // Statuses.
 const (
 	// Synced: applied (and pruned); health not waited for.
-	Synced Status = "Synced"
+	StatusSynced Status = "Synced"
 	// Healthy: synced, and every object became healthy.
-	Healthy Status = "Healthy"
+	StatusHealthy Status = "Healthy"
 	// Progressing: synced, but not every object was healthy when the wait ended.
-	Progressing Status = "Progressing"
+	StatusProgressing Status = "Progressing"
 	// Degraded: synced, and an object failed (e.g. ProgressDeadlineExceeded).
-	Degraded Status = "Degraded"
+	StatusDegraded Status = "Degraded"
 	// Refused: a guard refused the render (empty) or what it would prune; nothing was applied
 	// or pruned, and the error says why and how to go ahead.
-	Refused Status = "Refused"
+	StatusRefused Status = "Refused"
 	// Failed: rendering, connecting or applying failed.
-	Failed Status = "Failed"
+	StatusFailed Status = "Failed"
 	// Planned: a dry run; nothing was written.
-	Planned Status = "Planned"
+	StatusPlanned Status = "Planned"
 )
 
 // ClusterResult is one App on one cluster.
@@ -124,13 +124,13 @@ func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Write
 	var refusal *policies.RefusalError
 	switch {
 	case errors.As(err, &refusal):
-		return finish(Refused, err)
+		return finish(StatusRefused, err)
 	case err != nil:
-		return finish(Failed, err)
+		return finish(StatusFailed, err)
 	}
 	manifests, target, inv := p.manifests, p.target, p.inventory
 	if err := p.schemas.Check(ctx, manifests, filesOf(checkout, app, c)); err != nil {
-		return finish(Failed, fmt.Errorf("the cluster's schema refuses the render; nothing was applied or pruned:\n%w", err))
+		return finish(StatusFailed, fmt.Errorf("the cluster's schema refuses the render; nothing was applied or pruned:\n%w", err))
 	}
 	before := inv.Clone()
 	writeInventory := func() error {
@@ -146,16 +146,16 @@ func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Write
 	}
 	if app.Spec.Sync.Prune && !opts.ConfirmPrune {
 		if err := checkPrune(app, inv, ids); err != nil {
-			return finish(Refused, err)
+			return finish(StatusRefused, err)
 		}
 	}
 	if opts.DryRun {
 		fmt.Fprintf(out, "%s/%s: planning %d objects\n", r.Cluster, r.App, len(manifests.Objects))
 		var err error
 		if r.Changes, err = plan(ctx, manager, manifests.Objects, ids, inv, app, opts); err != nil {
-			return finish(Failed, err)
+			return finish(StatusFailed, err)
 		}
-		return finish(Planned, nil)
+		return finish(StatusPlanned, nil)
 	}
 	fmt.Fprintf(out, "%s/%s: applying %d objects\n", r.Cluster, r.App, len(manifests.Objects))
 	applyOpts := clusters.DefaultApplyOptions()
@@ -172,7 +172,7 @@ func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Write
 		if err := writeInventory(); err != nil {
 			applyErr = errors.Join(applyErr, err)
 		}
-		return finish(Failed, applyErr)
+		return finish(StatusFailed, applyErr)
 	}
 	if app.Spec.Sync.Prune {
 		desired := map[render.ObjectID]bool{}
@@ -182,14 +182,14 @@ func (s *Syncer) syncOne(ctx context.Context, w work, opts Options, out io.Write
 		pruned, err := manager.Prune(ctx, desired, inv, applyOpts.Parallelism)
 		r.Changes = append(r.Changes, pruned...)
 		if err != nil {
-			return finish(Failed, errors.Join(err, writeInventory()))
+			return finish(StatusFailed, errors.Join(err, writeInventory()))
 		}
 	}
 	if err := writeInventory(); err != nil {
-		return finish(Failed, err)
+		return finish(StatusFailed, err)
 	}
 	if !opts.Wait {
-		return finish(Synced, nil)
+		return finish(StatusSynced, nil)
 	}
 	fmt.Fprintf(out, "%s/%s: waiting until healthy (up to %s)\n", r.Cluster, r.App, healthTimeout(app))
 	return finish(waitHealthy(ctx, manager, inv, changes, app, &r, out))
@@ -238,7 +238,7 @@ func waitHealthy(ctx context.Context, manager *clusters.Manager, inv *clusters.I
 	report := func(health []clusters.ObjectHealth) {
 		pending := 0
 		for _, h := range health {
-			if h.Status != clusters.Healthy {
+			if h.Status != clusters.HealthHealthy {
 				pending++
 			}
 		}
@@ -247,19 +247,19 @@ func waitHealthy(ctx context.Context, manager *clusters.Manager, inv *clusters.I
 	health, err := manager.WaitHealthy(ctx, ids, versions, timeout, report)
 	r.Health = health
 	if err != nil {
-		return Failed, err
+		return StatusFailed, err
 	}
-	status := Healthy
+	status := StatusHealthy
 	for _, h := range health {
 		switch h.Status {
-		case clusters.Degraded:
-			return Degraded, fmt.Errorf("%s is degraded: %s", h.ID, h.Reason)
-		case clusters.Healthy:
+		case clusters.HealthDegraded:
+			return StatusDegraded, fmt.Errorf("%s is degraded: %s", h.ID, h.Reason)
+		case clusters.HealthHealthy:
 		default:
-			status = Progressing
+			status = StatusProgressing
 		}
 	}
-	if status == Progressing {
+	if status == StatusProgressing {
 		return status, fmt.Errorf("not healthy after %s: %s", timeout, firstUnhealthy(health))
 	}
 	return status, nil
@@ -275,7 +275,7 @@ func healthTimeout(app *config.App) time.Duration {
 
 func firstUnhealthy(health []clusters.ObjectHealth) string {
 	for _, h := range health {
-		if h.Status != clusters.Healthy {
+		if h.Status != clusters.HealthHealthy {
 			return fmt.Sprintf("%s is %s: %s", h.ID, h.Status, h.Reason)
 		}
 	}
@@ -285,7 +285,7 @@ func firstUnhealthy(health []clusters.ObjectHealth) string {
 // summary is " (3 created, 1 configured, …)" for a progress line.
 func summary(r ClusterResult) string {
 	s := ""
-	for _, a := range []clusters.Action{clusters.Created, clusters.Configured, clusters.Unchanged, clusters.Pruned, clusters.Skipped, clusters.Failed} {
+	for _, a := range []clusters.Action{clusters.ActionCreated, clusters.ActionConfigured, clusters.ActionUnchanged, clusters.ActionPruned, clusters.ActionSkipped, clusters.ActionFailed} {
 		if n := r.Changes.Count(a); n > 0 {
 			s += fmt.Sprintf(", %d %s", n, a)
 		}

@@ -49,7 +49,7 @@ func syncOK(t *testing.T, s *reconciler.Syncer, cfg *config.Config, opts reconci
 		t.Fatal(err)
 	}
 	for _, r := range results {
-		if r.Status != reconciler.Synced && r.Status != reconciler.Healthy {
+		if r.Status != reconciler.StatusSynced && r.Status != reconciler.StatusHealthy {
 			t.Fatalf("%s/%s: %s: %s", r.Cluster, r.App, r.Status, r.Error)
 		}
 	}
@@ -90,8 +90,8 @@ func TestExamplesSyncToThreeClusters(t *testing.T) {
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("%s holds:\n%s\nwant exactly its overlay's objects:\n%s", env, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
-		if r := results[indexOf(results, env)]; r.Status != reconciler.Healthy || r.Changes.Count(clusters.Created) != len(want) {
-			t.Errorf("%s: status %s, %d created; want Healthy, %d created", env, r.Status, r.Changes.Count(clusters.Created), len(want))
+		if r := results[indexOf(results, env)]; r.Status != reconciler.StatusHealthy || r.Changes.Count(clusters.ActionCreated) != len(want) {
+			t.Errorf("%s: status %s, %d created; want Healthy, %d created", env, r.Status, r.Changes.Count(clusters.ActionCreated), len(want))
 		}
 	}
 	weights := fleettest.Kubectl(t, fleet.Clusters[1], "-n", "bookinfo", "get", "virtualservice/reviews", "-o", "jsonpath={.spec.http[0].route[*].weight}")
@@ -104,7 +104,7 @@ func TestExamplesSyncToThreeClusters(t *testing.T) {
 	again := syncOK(t, s, cfg, reconciler.Options{})
 	after := writes(t, s, cfg)
 	for _, r := range again {
-		if r.Changes.Count(clusters.Unchanged) != len(r.Changes) {
+		if r.Changes.Count(clusters.ActionUnchanged) != len(r.Changes) {
 			t.Errorf("%s: second sync changed something: %+v", r.Cluster, r.Changes)
 		}
 		if after[r.Cluster] != before[r.Cluster] {
@@ -133,7 +133,7 @@ func TestChangedObjectIsTheOnlyWrite(t *testing.T) {
 	repo.Commit("change one")
 	before := writes(t, s, cfg)
 	for _, r := range syncOK(t, s, cfg, reconciler.Options{}) {
-		if r.Changes.Count(clusters.Configured) != 1 || r.Changes.Count(clusters.Unchanged) != 19 {
+		if r.Changes.Count(clusters.ActionConfigured) != 1 || r.Changes.Count(clusters.ActionUnchanged) != 19 {
 			t.Errorf("%s: %+v, want 1 configured and 19 unchanged", r.Cluster, r.Changes)
 		}
 		// The object only: a new value changes neither the inventory's list of objects nor

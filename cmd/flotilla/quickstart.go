@@ -81,7 +81,7 @@ func runQuickstart(ctx context.Context, g *globals, dir string) error {
 		return err
 	}
 	for _, r := range results {
-		if r.Status != reconciler.Healthy {
+		if r.Status != reconciler.StatusHealthy {
 			return exitError{code: 1}
 		}
 	}

@@ -46,7 +46,7 @@ cluster, then a summary. Exits 1 if any App on any cluster failed, was refused o
 			}
 			for _, r := range results {
 				switch r.Status {
-				case reconciler.Failed, reconciler.Refused, reconciler.Degraded, reconciler.Progressing:
+				case reconciler.StatusFailed, reconciler.StatusRefused, reconciler.StatusDegraded, reconciler.StatusProgressing:
 					return exitError{code: 1}
 				}
 			}
@@ -76,8 +76,8 @@ func printSyncResults(w io.Writer, results []reconciler.ClusterResult) {
 		}
 		cs := r.Changes
 		fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", r.App, r.Cluster, commit,
-			cs.Count(clusters.Created), cs.Count(clusters.Configured), cs.Count(clusters.Unchanged),
-			cs.Count(clusters.Pruned), cs.Count(clusters.Failed), healthSummary(r.Health), r.Status, r.Duration)
+			cs.Count(clusters.ActionCreated), cs.Count(clusters.ActionConfigured), cs.Count(clusters.ActionUnchanged),
+			cs.Count(clusters.ActionPruned), cs.Count(clusters.ActionFailed), healthSummary(r.Health), r.Status, r.Duration)
 		if r.Error != "" {
 			problems = append(problems, fmt.Sprintf("%s/%s: %s", r.Cluster, r.App, strings.ReplaceAll(r.Error, "\n", "\n  ")))
 		}
@@ -105,7 +105,7 @@ func healthSummary(health []clusters.ObjectHealth) string {
 		}
 		counts[h.Status]++
 	}
-	sort.SliceStable(order, func(i, j int) bool { return order[j] == clusters.Healthy && order[i] != clusters.Healthy })
+	sort.SliceStable(order, func(i, j int) bool { return order[j] == clusters.HealthHealthy && order[i] != clusters.HealthHealthy })
 	parts := make([]string, len(order))
 	for i, status := range order {
 		parts[i] = fmt.Sprintf("%d %s", counts[status], strings.ToLower(string(status)))
