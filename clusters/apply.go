@@ -15,15 +15,24 @@ import (
 	"github.com/flotilla-dev/flotilla/sources/render"
 )
 
-// Manager syncs one App's objects to one cluster. Each verb has its own file: apply, prune,
-// diff, health.
+// Manager syncs one App's objects to one cluster. Each verb has its own file (apply, prune,
+// diff, health, live), with an options struct and its Default…() where it has options.
 type Manager struct {
 	target *Target
 	app    string
+	// Concurrency bounds the requests each verb has in flight to the cluster at once.
+	Concurrency int
 }
 
+// DefaultConcurrency is a Manager's Concurrency unless changed: measured on three local API
+// servers sharing two cores, 16 applies in flight per cluster cost the servers less CPU per
+// object than 8 (their writes to etcd and watch events batch better).
+const DefaultConcurrency = 16
+
 // NewManager returns the Manager of app on t.
-func NewManager(t *Target, app string) *Manager { return &Manager{target: t, app: app} }
+func NewManager(t *Target, app string) *Manager {
+	return &Manager{target: t, app: app, Concurrency: DefaultConcurrency}
+}
 
 // ApplyOptions tune Apply.
 type ApplyOptions struct {
@@ -31,8 +40,6 @@ type ApplyOptions struct {
 	ForceConflicts bool
 	// Adopt takes over objects that exist but were not created by Flotilla.
 	Adopt bool
-	// Parallelism bounds concurrent requests to the cluster.
-	Parallelism int
 	// EstablishTimeout bounds the wait for applied CRDs to be served, and for a terminating
 	// Namespace to be gone.
 	EstablishTimeout time.Duration
@@ -43,11 +50,9 @@ type ApplyOptions struct {
 	Progress func(format string, args ...any)
 }
 
-// DefaultApplyOptions: no forcing, no adoption, 16 requests at a time, 1 minute for CRDs.
-// Measured on three local API servers sharing two cores, 16 applies in flight per cluster cost
-// the servers less CPU per object than 8 (their writes to etcd and watch events batch better).
+// DefaultApplyOptions: no forcing, no adoption, 1 minute for CRDs to be served.
 func DefaultApplyOptions() ApplyOptions {
-	return ApplyOptions{Parallelism: 16, EstablishTimeout: time.Minute}
+	return ApplyOptions{EstablishTimeout: time.Minute}
 }
 
 // desiredObject is an object to apply, with what Apply learns about it.
@@ -62,13 +67,11 @@ type desiredObject struct {
 // CRDs first (waiting until they are served), then Namespaces, then everything else, in
 // parallel. It finds what exists with one metadata LIST per kind and namespace, and sends no
 // request for an object that is unchanged on both sides: its desired-hash annotation matches
-// the new render and the fields Flotilla owns in it are those recorded in the inventory (see
-// ownedFields). It updates inv's entries for what it applied. An error for one object does not stop the others;
-// the returned error joins every ApplyError.
+// the new render and the fields Flotilla owns in it are those recorded in inv (see
+// ownedFields); inv is only read. Each change of an object applied (or found unchanged) carries
+// what the next inventory records of it (see NextInventory). An error for one object does not
+// stop the others; the returned error joins every ApplyError.
 func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured, inv *Inventory, opts ApplyOptions) (ChangeSet, error) {
-	if opts.Parallelism <= 0 {
-		opts.Parallelism = DefaultApplyOptions().Parallelism
-	}
 	if opts.EstablishTimeout <= 0 {
 		opts.EstablishTimeout = DefaultApplyOptions().EstablishTimeout
 	}
@@ -130,13 +133,12 @@ func (m *Manager) applyPhase(ctx context.Context, objs []*unstructured.Unstructu
 		desired[i] = d
 		changes[i].ID = d.id
 	}
-	live, err := m.listLive(ctx, desired, opts.Live, empty, opts.Parallelism)
+	live, err := m.listLive(ctx, desired, opts.Live, empty)
 	if err != nil {
 		return changes, err
 	}
 	recorded := inv.byID()
-	entries := make([]*InventoryEntry, len(desired))
-	forEach(len(desired), opts.Parallelism, func(i int) {
+	forEach(len(desired), m.Concurrency, func(i int) {
 		d := desired[i]
 		if d == nil {
 			return
@@ -149,13 +151,8 @@ func (m *Manager) applyPhase(ctx context.Context, objs []*unstructured.Unstructu
 			errs[i] = &ApplyError{Cluster: m.target.Name, ID: d.id, Err: err}
 			return
 		}
-		entries[i] = &InventoryEntry{ObjectID: d.id, Version: d.obj.GroupVersionKind().Version, Fields: state}
+		changes[i].Version, changes[i].Fields = d.obj.GroupVersionKind().Version, state
 	})
-	for _, e := range entries {
-		if e != nil {
-			setEntry(inv, *e)
-		}
-	}
 	return changes, errors.Join(errs...)
 }
 
@@ -237,17 +234,6 @@ func describeApplyError(err error) error {
 		return fmt.Errorf("%w (another field manager owns these fields; sync with --force-conflicts to take them over)", err)
 	}
 	return err
-}
-
-// setEntry adds or replaces the inventory entry with the same ID.
-func setEntry(inv *Inventory, e InventoryEntry) {
-	for i := range inv.Entries {
-		if inv.Entries[i].ObjectID == e.ObjectID {
-			inv.Entries[i] = e
-			return
-		}
-	}
-	inv.Entries = append(inv.Entries, e)
 }
 
 // waitEstablished waits until the CRDs just applied are served.

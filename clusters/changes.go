@@ -51,6 +51,10 @@ type Change struct {
 	Action Action          `json:"action"`
 	// Reason explains skipped, drifted and failed changes.
 	Reason string `json:"reason,omitempty"`
+	// Version and Fields are what the next inventory records of an object applied or found
+	// unchanged: its API version and the fingerprint of the fields Flotilla owns in it.
+	Version string `json:"-"`
+	Fields  string `json:"-"`
 }
 
 // ChangeSet is every change of one sync, in apply order.

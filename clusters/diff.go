@@ -34,7 +34,8 @@ type ObjectDiff struct {
 	Blocked bool `json:"blocked,omitempty"`
 }
 
-// DiffOptions say what the sync that a diff previews would do.
+// DiffOptions say what the sync that a diff previews would do. The zero value, which
+// DefaultDiffOptions returns, previews a sync that neither prunes, adopts nor forces.
 type DiffOptions struct {
 	// Prune lists the inventory's objects that left Git as pruned.
 	Prune bool
@@ -43,6 +44,9 @@ type DiffOptions struct {
 	// ForceConflicts: the sync would take over fields that another manager owns.
 	ForceConflicts bool
 }
+
+// DefaultDiffOptions previews a sync that neither prunes, adopts nor forces.
+func DefaultDiffOptions() DiffOptions { return DiffOptions{} }
 
 // Diff compares objs with the cluster: each object that a sync would write is applied as a
 // server-side dry run and the result compared with the live object, so defaults and
@@ -54,10 +58,9 @@ type DiffOptions struct {
 // reason in its Note, even without a difference. Objects without differences
 // are left out; the others come in apply order. Secret values are replaced by tokens that
 // differ when the values differ, and mean nothing outside this diff. Objects are compared
-// DefaultApplyOptions().Parallelism at a time; the error joins every object's.
+// m.Concurrency at a time; the error joins every object's.
 func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, inv *Inventory, opts DiffOptions) ([]ObjectDiff, error) {
 	mask := newSecretMask()
-	parallelism := DefaultApplyOptions().Parallelism
 	found := make([]*ObjectDiff, len(objs))
 	errs := make([]error, len(objs))
 	desired := make([]*desiredObject, len(objs))
@@ -75,12 +78,12 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 			desired[i] = d
 		}
 	}
-	live, err := m.listLive(ctx, desired, nil, nil, parallelism)
+	live, err := m.listLive(ctx, desired, nil, nil)
 	if err != nil {
 		return nil, err
 	}
 	recorded := inv.byID()
-	forEach(len(desired), parallelism, func(i int) {
+	forEach(len(desired), m.Concurrency, func(i int) {
 		d := desired[i]
 		if d == nil {
 			return
@@ -112,7 +115,7 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 	}
 	stale := inv.Stale(isDesired)
 	pruned := make([]*ObjectDiff, len(stale))
-	forEach(len(stale), parallelism, func(i int) {
+	forEach(len(stale), m.Concurrency, func(i int) {
 		e := stale[i]
 		mapping, err := m.target.mapping(e.GroupVersionKind())
 		if err != nil {

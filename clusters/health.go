@@ -245,15 +245,39 @@ func (m *Manager) Health(ctx context.Context, ids []render.ObjectID, versions ma
 	return out, nil
 }
 
-// reportEvery is how often WaitHealthy reports while it waits.
-const reportEvery = 5 * time.Second
+// WaitOptions tune WaitHealthy.
+type WaitOptions struct {
+	// Timeout bounds the wait.
+	Timeout time.Duration
+	// Interval is the time between two evaluations.
+	Interval time.Duration
+	// ReportEvery is how often Report is told the latest evaluation while the wait goes on.
+	ReportEvery time.Duration
+	// Report, when set, is told the latest evaluation every ReportEvery.
+	Report func([]ObjectHealth)
+}
 
-// WaitHealthy polls Health until every object is healthy, one is Degraded, ctx ends or timeout
-// passes, and returns the last evaluation. Only Healthy objects count as done. While it waits it
-// passes the latest evaluation to report every reportEvery (report may be nil).
-func (m *Manager) WaitHealthy(ctx context.Context, ids []render.ObjectID, versions map[render.ObjectID]string, timeout time.Duration, report func([]ObjectHealth)) ([]ObjectHealth, error) {
-	deadline := time.Now().Add(timeout)
-	nextReport := time.Now().Add(reportEvery)
+// DefaultWaitOptions wait up to 5 minutes, evaluate every half second and report every 5
+// seconds.
+func DefaultWaitOptions() WaitOptions {
+	return WaitOptions{Timeout: 5 * time.Minute, Interval: 500 * time.Millisecond, ReportEvery: 5 * time.Second}
+}
+
+// WaitHealthy polls Health until every object is healthy, one is Degraded, ctx ends or the
+// timeout passes, and returns the last evaluation. Only Healthy objects count as done.
+func (m *Manager) WaitHealthy(ctx context.Context, ids []render.ObjectID, versions map[render.ObjectID]string, opts WaitOptions) ([]ObjectHealth, error) {
+	defaults := DefaultWaitOptions()
+	if opts.Timeout <= 0 {
+		opts.Timeout = defaults.Timeout
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = defaults.Interval
+	}
+	if opts.ReportEvery <= 0 {
+		opts.ReportEvery = defaults.ReportEvery
+	}
+	deadline := time.Now().Add(opts.Timeout)
+	nextReport := time.Now().Add(opts.ReportEvery)
 	for {
 		health, err := m.Health(ctx, ids, versions)
 		if err != nil {
@@ -271,14 +295,14 @@ func (m *Manager) WaitHealthy(ctx context.Context, ids []render.ObjectID, versio
 		if done || time.Now().After(deadline) {
 			return health, nil
 		}
-		if report != nil && time.Now().After(nextReport) {
-			report(health)
-			nextReport = time.Now().Add(reportEvery)
+		if opts.Report != nil && time.Now().After(nextReport) {
+			opts.Report(health)
+			nextReport = time.Now().Add(opts.ReportEvery)
 		}
 		select {
 		case <-ctx.Done():
 			return health, ctx.Err()
-		case <-time.After(500 * time.Millisecond):
+		case <-time.After(opts.Interval):
 		}
 	}
 }

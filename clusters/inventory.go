@@ -197,11 +197,53 @@ func (inv *Inventory) byID() map[render.ObjectID]InventoryEntry {
 	return index
 }
 
-// Clone returns a deep copy, to compare with after a sync.
+// Clone returns a deep copy.
 func (inv *Inventory) Clone() *Inventory {
 	out := *inv
 	out.Entries = append([]InventoryEntry(nil), inv.Entries...)
 	return &out
+}
+
+// NextInventory is the inventory after a sync, computed from the one before it and what the
+// sync did, without changing either: objects applied or found unchanged are recorded with
+// their new fingerprint (one that failed keeps its old entry, if any, so that it can still be
+// pruned), objects pruned or skipped by the prune leave it (a skipped one is no longer
+// Flotilla's), and failed prunes stay.
+func NextInventory(prev *Inventory, applied, pruned ChangeSet) *Inventory {
+	next := prev.Clone()
+	index := make(map[render.ObjectID]int, len(next.Entries))
+	for i, e := range next.Entries {
+		index[e.ObjectID] = i
+	}
+	for _, c := range applied {
+		if c.Action == ActionFailed || c.Action == "" || c.Fields == "" {
+			continue
+		}
+		e := InventoryEntry{ObjectID: c.ID, Version: c.Version, Fields: c.Fields}
+		if i, ok := index[c.ID]; ok {
+			next.Entries[i] = e
+			continue
+		}
+		index[c.ID] = len(next.Entries)
+		next.Entries = append(next.Entries, e)
+	}
+	gone := map[render.ObjectID]bool{}
+	for _, c := range pruned {
+		if c.Action == ActionPruned || c.Action == ActionSkipped {
+			gone[c.ID] = true
+		}
+	}
+	if len(gone) == 0 {
+		return next
+	}
+	kept := next.Entries[:0]
+	for _, e := range next.Entries {
+		if !gone[e.ObjectID] {
+			kept = append(kept, e)
+		}
+	}
+	next.Entries = kept
+	return next
 }
 
 // SameAs reports whether two inventories record the same objects and fingerprints, so that a

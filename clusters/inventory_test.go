@@ -58,3 +58,45 @@ func TestInventoryFitsTheLargestRender(t *testing.T) {
 		t.Logf("%d entries: %d bytes of JSON, %d stored", n, len(b), stored)
 	}
 }
+
+// TestNextInventory: the next inventory follows from the previous one and what the sync did,
+// and the previous one is left as it was.
+func TestNextInventory(t *testing.T) {
+	id := func(name string) render.ObjectID {
+		return render.ObjectID{Kind: "ConfigMap", Namespace: "shop", Name: name}
+	}
+	prev := &Inventory{App: "shop", Entries: []InventoryEntry{
+		{ObjectID: id("kept"), Version: "v1", Fields: "old"},
+		{ObjectID: id("changed"), Version: "v1", Fields: "old"},
+		{ObjectID: id("failed-apply"), Version: "v1", Fields: "old"},
+		{ObjectID: id("pruned"), Version: "v1", Fields: "old"},
+		{ObjectID: id("skipped"), Version: "v1", Fields: "old"},
+		{ObjectID: id("failed-prune"), Version: "v1", Fields: "old"},
+	}}
+	before := prev.Clone()
+	applied := ChangeSet{
+		{ID: id("kept"), Action: ActionUnchanged, Version: "v1", Fields: "old"},
+		{ID: id("changed"), Action: ActionConfigured, Version: "v1", Fields: "new"},
+		{ID: id("failed-apply"), Action: ActionFailed, Reason: "conflict"},
+		{ID: id("new"), Action: ActionCreated, Version: "v1", Fields: "new"},
+		{ID: id("never-applied"), Action: ActionFailed},
+	}
+	pruned := ChangeSet{
+		{ID: id("pruned"), Action: ActionPruned},
+		{ID: id("skipped"), Action: ActionSkipped, Reason: "flotilla.dev/prune: disabled"},
+		{ID: id("failed-prune"), Action: ActionFailed},
+	}
+	want := &Inventory{App: "shop", Entries: []InventoryEntry{
+		{ObjectID: id("kept"), Version: "v1", Fields: "old"},
+		{ObjectID: id("changed"), Version: "v1", Fields: "new"},
+		{ObjectID: id("failed-apply"), Version: "v1", Fields: "old"},
+		{ObjectID: id("failed-prune"), Version: "v1", Fields: "old"},
+		{ObjectID: id("new"), Version: "v1", Fields: "new"},
+	}}
+	if diff := cmp.Diff(want, NextInventory(prev, applied, pruned)); diff != "" {
+		t.Errorf("next inventory (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(before, prev); diff != "" {
+		t.Errorf("the previous inventory changed (-before +after):\n%s", diff)
+	}
+}

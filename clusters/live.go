@@ -28,14 +28,14 @@ type LiveObjects struct {
 // Prefetch lists the metadata of every resource and namespace the inventory's objects live in,
 // in parallel, so that a sync can read the cluster while the new revision renders. It is a
 // best effort: what cannot be listed is left out, and Apply lists it itself.
-func (m *Manager) Prefetch(ctx context.Context, inv *Inventory, parallelism int) *LiveObjects {
+func (m *Manager) Prefetch(ctx context.Context, inv *Inventory) *LiveObjects {
 	keys := map[resourceKey]bool{}
 	for _, e := range inv.Entries {
 		if mapping, err := m.target.mapping(e.GroupVersionKind()); err == nil {
 			keys[resourceKey{mapping.Resource, e.Namespace}] = true
 		}
 	}
-	lists, _ := m.listKeys(ctx, keys, parallelism)
+	lists, _ := m.listKeys(ctx, keys)
 	return &LiveObjects{lists: lists}
 }
 
@@ -44,7 +44,7 @@ func (m *Manager) Prefetch(ctx context.Context, inv *Inventory, parallelism int)
 // object of its resource and namespace; where one is missing, the list is made again, so that
 // an object someone created since the prefetch is not mistaken for a new one. Namespaces in
 // empty were created moments ago by this sync and are not listed.
-func (m *Manager) listLive(ctx context.Context, desired []*desiredObject, prefetched *LiveObjects, empty map[string]bool, parallelism int) (map[render.ObjectID]*metav1.PartialObjectMetadata, error) {
+func (m *Manager) listLive(ctx context.Context, desired []*desiredObject, prefetched *LiveObjects, empty map[string]bool) (map[render.ObjectID]*metav1.PartialObjectMetadata, error) {
 	groupKinds := map[resourceKey]schema.GroupKind{}
 	wanted := map[resourceKey][]render.ObjectID{}
 	for _, d := range desired {
@@ -67,7 +67,7 @@ func (m *Manager) listLive(ctx context.Context, desired []*desiredObject, prefet
 			missing[key] = true
 		}
 	}
-	listed, err := m.listKeys(ctx, missing, parallelism)
+	listed, err := m.listKeys(ctx, missing)
 	if err != nil {
 		return nil, err
 	}
@@ -106,9 +106,9 @@ func holdsAll(items []metav1.PartialObjectMetadata, ids []render.ObjectID) bool 
 	return true
 }
 
-// listKeys makes one metadata LIST per key, parallelism at a time. A namespace that does not
+// listKeys makes one metadata LIST per key, m.Concurrency at a time. A namespace that does not
 // exist yet holds nothing.
-func (m *Manager) listKeys(ctx context.Context, keys map[resourceKey]bool, parallelism int) (map[resourceKey][]metav1.PartialObjectMetadata, error) {
+func (m *Manager) listKeys(ctx context.Context, keys map[resourceKey]bool) (map[resourceKey][]metav1.PartialObjectMetadata, error) {
 	ordered := make([]resourceKey, 0, len(keys))
 	for key := range keys {
 		ordered = append(ordered, key)
@@ -118,7 +118,7 @@ func (m *Manager) listKeys(ctx context.Context, keys map[resourceKey]bool, paral
 		lists = make(map[resourceKey][]metav1.PartialObjectMetadata, len(keys))
 		errs  []error
 	)
-	forEach(len(ordered), parallelism, func(i int) {
+	forEach(len(ordered), m.Concurrency, func(i int) {
 		key := ordered[i]
 		var list *metav1.PartialObjectMetadataList
 		var err error

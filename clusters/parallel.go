@@ -10,7 +10,7 @@ import (
 // that use them), and returns when every call has returned.
 func forEach(n, parallelism int, fn func(i int)) {
 	if parallelism <= 0 {
-		parallelism = DefaultApplyOptions().Parallelism
+		parallelism = DefaultConcurrency
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup

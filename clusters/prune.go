@@ -11,42 +11,38 @@ import (
 	"github.com/flotilla-dev/flotilla/sources/render"
 )
 
+// PruneOptions tune Prune.
+type PruneOptions struct {
+	// Propagation is how the API server deletes what a pruned object owns.
+	Propagation metav1.DeletionPropagation
+}
+
+// DefaultPruneOptions delete owned objects in the background, as kubectl does.
+func DefaultPruneOptions() PruneOptions {
+	return PruneOptions{Propagation: metav1.DeletePropagationBackground}
+}
+
 // Prune deletes the inventory's objects that are not in desired: only objects Flotilla created
 // for this App (the inventory says so and the live object still carries the App's label), never
-// one annotated flotilla.dev/prune: disabled. Call it only after Apply of desired succeeded. It
-// removes pruned and vanished objects from inv.
-func (m *Manager) Prune(ctx context.Context, desired map[render.ObjectID]bool, inv *Inventory, parallelism int) (ChangeSet, error) {
+// one annotated flotilla.dev/prune: disabled (skipped). Call it only after Apply of desired
+// succeeded. inv is only read: NextInventory leaves out what was pruned or skipped.
+func (m *Manager) Prune(ctx context.Context, inv *Inventory, desired map[render.ObjectID]bool, opts PruneOptions) (ChangeSet, error) {
 	stale := inv.Stale(desired)
 	changes := make(ChangeSet, len(stale))
 	errs := make([]error, len(stale))
-	keep := make([]bool, len(stale))
-	forEach(len(stale), parallelism, func(i int) {
+	forEach(len(stale), m.Concurrency, func(i int) {
 		e := stale[i]
-		action, reason, err := m.pruneOne(ctx, e)
+		action, reason, err := m.pruneOne(ctx, e, opts)
 		changes[i] = Change{ID: e.ObjectID, Action: action, Reason: reason}
 		if err != nil {
 			changes[i].Reason = err.Error()
 			errs[i] = &ApplyError{Cluster: m.target.Name, ID: e.ObjectID, Err: err}
-			keep[i] = true
 		}
 	})
-	gone := map[render.ObjectID]bool{}
-	for i, e := range stale {
-		if !keep[i] {
-			gone[e.ObjectID] = true
-		}
-	}
-	kept := inv.Entries[:0]
-	for _, e := range inv.Entries {
-		if !gone[e.ObjectID] {
-			kept = append(kept, e)
-		}
-	}
-	inv.Entries = kept
 	return changes, errors.Join(errs...)
 }
 
-func (m *Manager) pruneOne(ctx context.Context, e InventoryEntry) (Action, string, error) {
+func (m *Manager) pruneOne(ctx context.Context, e InventoryEntry, opts PruneOptions) (Action, string, error) {
 	mapping, err := m.target.mapping(e.GroupVersionKind())
 	if err != nil {
 		return ActionSkipped, "the cluster no longer serves this kind", nil
@@ -66,7 +62,10 @@ func (m *Manager) pruneOne(ctx context.Context, e InventoryEntry) (Action, strin
 		return ActionSkipped, AnnotationPrune + ": disabled", nil
 	}
 	uid := live.GetUID()
-	propagation := metav1.DeletePropagationBackground
+	propagation := opts.Propagation
+	if propagation == "" {
+		propagation = DefaultPruneOptions().Propagation
+	}
 	err = client.Delete(ctx, e.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}, PropagationPolicy: &propagation})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return ActionFailed, "", err

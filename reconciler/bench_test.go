@@ -103,7 +103,7 @@ func newBenchSetup(b *testing.B, prefix string) *benchSetup {
 	return &benchSetup{fleet: fleet, ns: ns, syncer: reconciler.NewSyncer(b.TempDir()), cfg: cfg, repo: repo}
 }
 
-func (s *benchSetup) sync(b *testing.B) []reconciler.ClusterResult {
+func (s *benchSetup) sync(b *testing.B) []reconciler.Result {
 	return s.syncWith(b, reconciler.Options{})
 }
 
@@ -114,7 +114,7 @@ func (s *benchSetup) settle(b *testing.B) {
 	s.syncWith(b, reconciler.Options{Wait: true})
 }
 
-func (s *benchSetup) syncWith(b *testing.B, opts reconciler.Options) []reconciler.ClusterResult {
+func (s *benchSetup) syncWith(b *testing.B, opts reconciler.Options) []reconciler.Result {
 	results, err := s.syncer.Sync(context.Background(), s.cfg, opts)
 	if err != nil {
 		b.Fatal(err)

@@ -17,36 +17,55 @@ type ClusterDiff struct {
 	// apply and prune nothing): the Objects are what it would do once confirmed.
 	Refusal string `json:"refusal,omitempty"`
 	Error   string `json:"error,omitempty"`
+	Err     error  `json:"-"`
 }
 
 // Diff compares every selected App × Cluster with Git without changing anything: each rendered
 // object that Git or someone in the cluster changed since the last sync is dry-run applied and
 // compared with the live one (see clusters.Manager.Diff); errors are as Sync's.
 func (s *Syncer) Diff(ctx context.Context, cfg *config.Config, opts Options) ([]ClusterDiff, error) {
-	out := progress(opts.Progress)
-	items, err := s.selectWork(ctx, cfg, opts, out)
+	items, err := s.selectWork(ctx, cfg, opts)
 	if err != nil {
 		return nil, err
 	}
-	return inParallel(items, func(w work) ClusterDiff {
-		d := ClusterDiff{App: w.app.Metadata.Name, Cluster: w.cluster.Metadata.Name}
-		if w.checkout != nil {
-			d.Commit = w.checkout.Fetched.Revision.Commit
-		}
-		p, err := s.prepare(ctx, w, false)
-		if err != nil {
-			d.Error = err.Error()
-			return d
-		}
-		manager := clusters.NewManager(p.target, w.app.Metadata.Name)
-		if w.app.Spec.Sync.Prune {
-			if err := checkPrune(w.app, p.inventory, manager.DesiredIDs(p.manifests.Objects)); err != nil {
-				d.Refusal = err.Error()
-			}
-		}
-		if d.Objects, err = manager.Diff(ctx, p.manifests.Objects, p.inventory, clusters.DiffOptions{Prune: w.app.Spec.Sync.Prune, Adopt: w.app.Spec.Sync.Adopt}); err != nil {
-			d.Error = err.Error()
-		}
+	return inParallel(items, func(w work) ClusterDiff { return s.diff(ctx, w, opts) }), nil
+}
+
+// diff is one App × Cluster's: the render, its guard, and the diff.
+func (s *Syncer) diff(ctx context.Context, w work, opts Options) ClusterDiff {
+	d := ClusterDiff{App: w.key.App.Metadata.Name, Cluster: w.key.Cluster.Metadata.Name}
+	fail := func(err error) ClusterDiff {
+		d.Err, d.Error = err, err.Error()
 		return d
-	}), nil
+	}
+	if w.fetchErr != nil {
+		return fail(w.fetchErr)
+	}
+	d.Commit = w.checkout.Fetched.Revision.Commit
+	r := s.begin(w.key, w.checkout, opts)
+	conn := r.connect(ctx, false)
+	desired, err := r.render(ctx)
+	if err != nil {
+		conn.abandon()
+		return fail(err)
+	}
+	live, connErr := conn.wait()
+	if err := checkEmpty(w.key.App, desired); err != nil {
+		return fail(err)
+	}
+	if connErr != nil {
+		return fail(connErr)
+	}
+	app := w.key.App
+	if app.Spec.Sync.Prune {
+		if err := checkPrune(app, live.inventory, live.desiredIDs(desired)); err != nil {
+			d.Refusal = err.Error()
+		}
+	}
+	diffOpts := clusters.DefaultDiffOptions()
+	diffOpts.Prune, diffOpts.Adopt = app.Spec.Sync.Prune, app.Spec.Sync.Adopt
+	if d.Objects, err = live.manager.Diff(ctx, desired.Objects, live.inventory, diffOpts); err != nil {
+		return fail(err)
+	}
+	return d
 }

@@ -53,7 +53,7 @@ func TestDriftIsRepairedByTheNextSync(t *testing.T) {
 	}
 }
 
-func action(t *testing.T, r reconciler.ClusterResult, name, ns string) clusters.Action {
+func action(t *testing.T, r reconciler.Result, name, ns string) clusters.Action {
 	t.Helper()
 	id := render.ObjectID{Kind: "ConfigMap", Namespace: ns, Name: name}
 	for _, ch := range r.Changes {

@@ -26,7 +26,7 @@ func TestDryRunPlansWithoutWriting(t *testing.T) {
 	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app", Sync: config.SyncPolicy{Prune: true}}, ns)
 	s := reconciler.NewSyncer(t.TempDir())
 	dryRun := reconciler.Options{Cluster: "dev", DryRun: true}
-	planned := func(opts reconciler.Options, wantStatus reconciler.Status, want map[string]clusters.Action) reconciler.ClusterResult {
+	planned := func(opts reconciler.Options, wantStatus reconciler.Status, want map[string]clusters.Action) reconciler.Result {
 		t.Helper()
 		results, err := s.Sync(context.Background(), cfg, opts)
 		if err != nil {

@@ -50,9 +50,9 @@ func TestTerminatingNamespaceIsWaitedFor(t *testing.T) {
 	fleettest.Kubectl(t, c, "delete", "namespace", ns, "--wait=false")
 
 	progress := &progressLines{match: "Namespace/" + ns + " is terminating; waiting until it is gone", seen: make(chan struct{})}
-	done := make(chan []reconciler.ClusterResult, 1)
+	done := make(chan []reconciler.Result, 1)
 	go func() {
-		results, err := s.Sync(context.Background(), cfg, reconciler.Options{Cluster: "dev", Progress: progress})
+		results, err := s.Sync(context.Background(), cfg, reconciler.Options{Cluster: "dev", Observer: reconciler.ProgressLines(progress)})
 		if err != nil {
 			t.Error(err)
 		}

@@ -8,17 +8,46 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/flotilla-dev/flotilla/clusters"
-	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/sources/render"
 )
 
-// plan is what a sync --dry-run reports: the change a sync would make to each object, found
+// Plan is what a sync would do on one cluster.
+type Plan struct {
+	// IDs are the render's objects as the cluster names them, in apply order.
+	IDs []render.ObjectID
+	// Prune are the inventory's objects that left Git, when the App prunes.
+	Prune []clusters.InventoryEntry
+	// Changes says, for a dry run, what the sync would do to each object (see preview).
+	Changes clusters.ChangeSet
+}
+
+// plan works out what a sync would do. For a dry run, which stops here, it previews each
+// object with server-side dry runs; a sync goes on to apply, which skips objects unchanged on
+// both sides without asking the server.
+func (r *run) plan(ctx context.Context, desired *render.Manifests, live *clusterState) (*Plan, error) {
+	p := &Plan{IDs: live.desiredIDs(desired)}
+	if r.key.App.Spec.Sync.Prune {
+		p.Prune = live.inventory.Stale(idSet(p.IDs))
+	}
+	if !r.opts.DryRun {
+		return p, nil
+	}
+	r.event(StagePlan, fmt.Sprintf("planning %d objects", len(desired.Objects)))
+	var err error
+	p.Changes, err = r.preview(ctx, live, desired.Objects, p.IDs)
+	return p, err
+}
+
+// preview is what a sync --dry-run reports: the change a sync would make to each object, found
 // with the diff (server-side dry runs of what changed, nothing written): created, configured,
 // unchanged, pruned, or failed where the sync would fail (a conflict without --force-conflicts,
 // an object it may not take over), for objs, whose IDs in the cluster are ids. The error joins
 // what would fail.
-func plan(ctx context.Context, manager *clusters.Manager, objs []*unstructured.Unstructured, ids []render.ObjectID, inv *clusters.Inventory, app *config.App, opts Options) (clusters.ChangeSet, error) {
-	diffs, err := manager.Diff(ctx, objs, inv, clusters.DiffOptions{Prune: app.Spec.Sync.Prune, Adopt: app.Spec.Sync.Adopt, ForceConflicts: opts.ForceConflicts})
+func (r *run) preview(ctx context.Context, live *clusterState, objs []*unstructured.Unstructured, ids []render.ObjectID) (clusters.ChangeSet, error) {
+	app := r.key.App
+	opts := clusters.DefaultDiffOptions()
+	opts.Prune, opts.Adopt, opts.ForceConflicts = app.Spec.Sync.Prune, app.Spec.Sync.Adopt, r.opts.ForceConflicts
+	diffs, err := live.manager.Diff(ctx, objs, live.inventory, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -45,4 +74,13 @@ func plan(ctx context.Context, manager *clusters.Manager, objs []*unstructured.U
 		}
 	}
 	return changes, errors.Join(blocked...)
+}
+
+// idSet indexes ids.
+func idSet(ids []render.ObjectID) map[render.ObjectID]bool {
+	set := make(map[render.ObjectID]bool, len(ids))
+	for _, id := range ids {
+		set[id] = true
+	}
+	return set
 }

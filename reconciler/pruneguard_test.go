@@ -55,7 +55,7 @@ func (p *pruneSetup) value(t *testing.T, name string) string {
 
 // syncRefused syncs and expects the one result to be Refused with an error naming each of want,
 // --confirm-prune and that nothing was applied.
-func (p *pruneSetup) syncRefused(t *testing.T, want ...string) reconciler.ClusterResult {
+func (p *pruneSetup) syncRefused(t *testing.T, want ...string) reconciler.Result {
 	t.Helper()
 	results, err := p.syncer.Sync(context.Background(), p.cfg, p.opts)
 	if err != nil {

@@ -207,14 +207,14 @@ func TestSecretValuesStayOutOfResults(t *testing.T) {
 	var shown strings.Builder // progress, results and diffs of every pass
 	pass := func(wantStatus reconciler.Status, wantError string) {
 		t.Helper()
-		results, err := s.Sync(context.Background(), cfg, reconciler.Options{Cluster: "dev", Progress: &shown})
+		results, err := s.Sync(context.Background(), cfg, reconciler.Options{Cluster: "dev", Observer: reconciler.ProgressLines(&shown)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if r := results[0]; r.Status != wantStatus || !strings.Contains(r.Error, wantError) {
 			t.Fatalf("status %s, error %q; want %s with an error saying %q", r.Status, r.Error, wantStatus, wantError)
 		}
-		diffs, err := s.Diff(context.Background(), cfg, reconciler.Options{Cluster: "dev", Progress: &shown})
+		diffs, err := s.Diff(context.Background(), cfg, reconciler.Options{Cluster: "dev", Observer: reconciler.ProgressLines(&shown)})
 		if err != nil {
 			t.Fatal(err)
 		}

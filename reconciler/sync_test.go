@@ -42,7 +42,7 @@ func fleetConfig(fleet *localfleet.Fleet, repoURL string, app config.AppSpec, na
 	return cfg
 }
 
-func syncOK(t *testing.T, s *reconciler.Syncer, cfg *config.Config, opts reconciler.Options) []reconciler.ClusterResult {
+func syncOK(t *testing.T, s *reconciler.Syncer, cfg *config.Config, opts reconciler.Options) []reconciler.Result {
 	t.Helper()
 	results, err := s.Sync(context.Background(), cfg, opts)
 	if err != nil {
@@ -170,7 +170,7 @@ func copyExamples(t *testing.T, repo *gittest.Repo) {
 	repo.Write(files)
 }
 
-func indexOf(results []reconciler.ClusterResult, cluster string) int {
+func indexOf(results []reconciler.Result, cluster string) int {
 	for i, r := range results {
 		if r.Cluster == cluster {
 			return i

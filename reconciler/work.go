@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"sync"
 
@@ -16,18 +15,16 @@ import (
 // work is one App on one cluster at one revision, or with the error that kept its Source from
 // being fetched.
 type work struct {
+	key      AppCluster
 	checkout *sources.Checkout
 	fetchErr error
-	app      *config.App
-	cluster  *config.Cluster
 }
 
-// selectWork fetches each needed Source once and lists every App × Cluster the options select.
-// A Source that cannot be fetched fails its Apps only.
-func (s *Syncer) selectWork(ctx context.Context, cfg *config.Config, opts Options, out io.Writer) ([]work, error) {
+// selectWork lists every App × Cluster the options select, and fetches each Source they need
+// once. A Source that cannot be fetched fails its Apps only.
+func (s *Syncer) selectWork(ctx context.Context, cfg *config.Config, opts Options) ([]work, error) {
 	var items []work
-	checkouts := map[string]*sources.Checkout{}
-	fetchErrs := map[string]error{}
+	fetched := map[string]work{} // by Source: its checkout or error
 	for i := range cfg.Apps {
 		app := &cfg.Apps[i]
 		if opts.App != "" && app.Metadata.Name != opts.App {
@@ -41,27 +38,34 @@ func (s *Syncer) selectWork(ctx context.Context, cfg *config.Config, opts Option
 			if opts.Cluster != "" && c.Metadata.Name != opts.Cluster {
 				continue
 			}
-			checkout, fetched := checkouts[app.Spec.Source]
-			fetchErr, failed := fetchErrs[app.Spec.Source]
-			if !fetched && !failed {
-				fmt.Fprintf(out, "fetching Source/%s\n", app.Spec.Source)
-				checkout, fetchErr = sources.Fetch(ctx, s.Fetcher, cfg.Source(app.Spec.Source), s.Limits, s.Cache)
-				if fetchErr != nil {
-					fmt.Fprintf(out, "%v\n", fetchErr)
-					fetchErrs[app.Spec.Source] = fetchErr
-				} else {
-					rev := checkout.Fetched.Revision
-					fmt.Fprintf(out, "Source/%s at %s (%s): %s\n", app.Spec.Source, rev.ShortCommit(), rev.Ref, rev.Subject())
-					checkouts[app.Spec.Source] = checkout
-				}
+			source, ok := fetched[app.Spec.Source]
+			if !ok {
+				source = s.fetch(ctx, cfg.Source(app.Spec.Source), opts)
+				fetched[app.Spec.Source] = source
 			}
-			items = append(items, work{checkout: checkout, fetchErr: fetchErr, app: app, cluster: c})
+			items = append(items, work{key: AppCluster{App: app, Cluster: c}, checkout: source.checkout, fetchErr: source.fetchErr})
 		}
 	}
 	if len(items) == 0 {
 		return nil, errors.New(nothingSelected(cfg, opts))
 	}
 	return items, nil
+}
+
+// fetch fetches a Source's revision, telling the observer.
+func (s *Syncer) fetch(ctx context.Context, src *config.Source, opts Options) work {
+	say := func(format string, args ...any) {
+		observe(opts.Observer, Event{Stage: StageFetch, Message: fmt.Sprintf(format, args...)})
+	}
+	say("fetching Source/%s", src.Metadata.Name)
+	checkout, err := sources.Fetch(ctx, s.Fetcher, src, s.Limits, s.Cache)
+	if err != nil {
+		say("%v", err)
+		return work{fetchErr: err}
+	}
+	rev := checkout.Fetched.Revision
+	say("Source/%s at %s (%s): %s", src.Metadata.Name, rev.ShortCommit(), rev.Ref, rev.Subject())
+	return work{checkout: checkout}
 }
 
 // maxParallel bounds the App × Cluster syncs that run at once; each also bounds its own writes.
@@ -86,11 +90,11 @@ func inParallel[T any](items []work, fn func(work) T) []T {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool {
-		x, y := items[order[a]], items[order[b]]
-		if x.app.Metadata.Name != y.app.Metadata.Name {
-			return x.app.Metadata.Name < y.app.Metadata.Name
+		x, y := items[order[a]].key, items[order[b]].key
+		if x.App.Metadata.Name != y.App.Metadata.Name {
+			return x.App.Metadata.Name < y.App.Metadata.Name
 		}
-		return x.cluster.Metadata.Name < y.cluster.Metadata.Name
+		return x.Cluster.Metadata.Name < y.Cluster.Metadata.Name
 	})
 	sorted := make([]T, len(items))
 	for i, j := range order {

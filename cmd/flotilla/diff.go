@@ -34,7 +34,7 @@ Exit status, as kubectl diff: 0 no differences, 1 differences, 2 an error.`,
 			if cacheDir, err = sourceCacheDir(cacheDir); err != nil {
 				return withExitCode(err, 2)
 			}
-			opts.Progress = g.stderr
+			opts.Observer = reconciler.ProgressLines(g.stderr)
 			diffs, err := reconciler.NewSyncer(cacheDir).Diff(cmd.Context(), cfg, opts)
 			if err != nil {
 				return withExitCode(err, 2)

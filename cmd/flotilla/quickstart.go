@@ -72,7 +72,7 @@ func runQuickstart(ctx context.Context, g *globals, dir string) error {
 		return err
 	}
 	fmt.Fprintf(g.stderr, "3/4 syncing App/bookinfo to dev, staging and prod\n")
-	results, err := reconciler.NewSyncer(filepath.Join(dir, "cache")).Sync(ctx, cfg, reconciler.Options{Wait: true, Progress: g.stderr})
+	results, err := reconciler.NewSyncer(filepath.Join(dir, "cache")).Sync(ctx, cfg, reconciler.Options{Wait: true, Observer: reconciler.ProgressLines(g.stderr)})
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ func writeQuickstartConfig(path, repoURL, kubeconfig string) error {
 	return os.WriteFile(path, []byte(text), 0o644)
 }
 
-func printQuickstart(w io.Writer, results []reconciler.ClusterResult, dir, configPath, work string) {
+func printQuickstart(w io.Writer, results []reconciler.Result, dir, configPath, work string) {
 	printSyncResults(w, results)
 	kubeconfig := filepath.Join(dir, kubeconfigFile)
 	dirFlag := ""

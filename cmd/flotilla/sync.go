@@ -36,7 +36,7 @@ cluster, then a summary. Exits 1 if any App on any cluster failed, was refused o
 			if cacheDir, err = sourceCacheDir(cacheDir); err != nil {
 				return err
 			}
-			opts.Progress = g.stderr
+			opts.Observer = reconciler.ProgressLines(g.stderr)
 			results, err := reconciler.NewSyncer(cacheDir).Sync(cmd.Context(), cfg, opts)
 			if err != nil {
 				return err
@@ -64,7 +64,7 @@ cluster, then a summary. Exits 1 if any App on any cluster failed, was refused o
 	return cmd
 }
 
-func printSyncResults(w io.Writer, results []reconciler.ClusterResult) {
+func printSyncResults(w io.Writer, results []reconciler.Result) {
 	fmt.Fprintln(w)
 	t := newTable(w)
 	fmt.Fprintln(t, "APP\tCLUSTER\tCOMMIT\tCREATED\tCONFIGURED\tUNCHANGED\tPRUNED\tFAILED\tHEALTH\tSTATUS\tTIME")

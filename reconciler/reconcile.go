@@ -1,0 +1,117 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/sources"
+)
+
+// AppCluster is the unit of work: one App on one Cluster.
+type AppCluster struct {
+	App     *config.App
+	Cluster *config.Cluster
+}
+
+// String is "App/Cluster".
+func (k AppCluster) String() string { return k.App.Metadata.Name + "/" + k.Cluster.Metadata.Name }
+
+// Reconcile brings one App on one cluster to the revision rev, in the stages of DESIGN.md's
+// data flow, each a function of its own that takes the previous stage's result:
+//
+//	render  the App's kustomization for the cluster (the cluster is read meanwhile: connect)
+//	guard   refuse, with findings, what must not be applied: an empty render, objects the
+//	        cluster's schema refuses, a prune of too much
+//	plan    what a sync would create, configure and prune; a dry run stops here
+//	apply   server-side apply, CRDs and Namespaces first
+//	prune   what left Git, only after every apply succeeded
+//	record  what changed (today: the cluster's inventory), before anything else can change it
+//	health  wait for the objects to become healthy (with opts.Wait)
+//
+// Nothing is written unless render and guard passed, nothing is pruned unless apply
+// succeeded, and one App × Cluster is never reconciled twice at once.
+func (s *Syncer) Reconcile(ctx context.Context, key AppCluster, rev *sources.Checkout, opts Options) Result {
+	defer s.locks.Lock(key.String())()
+	r := s.begin(key, rev, opts)
+	conn := r.connect(ctx, true)
+	desired, err := r.render(ctx)
+	if err != nil {
+		conn.abandon()
+		return r.finish(StatusFailed, err)
+	}
+	live, connErr := conn.wait()
+	if err := r.guard(ctx, desired, live, connErr).Err(); err != nil {
+		return r.finish(statusOf(err), err)
+	}
+	plan, err := r.plan(ctx, desired, live)
+	if opts.DryRun || err != nil {
+		r.result.Changes = plan.Changes
+		return r.finish(orFailed(StatusPlanned, err), err)
+	}
+	applied, err := r.apply(ctx, desired, live)
+	r.result.Changes = applied
+	if err != nil {
+		return r.finish(StatusFailed, errors.Join(err, r.record(ctx, desired, live, applied, nil)))
+	}
+	pruned, err := r.prune(ctx, live, applied)
+	r.result.Changes = append(r.result.Changes, pruned...)
+	if err := errors.Join(err, r.record(ctx, desired, live, applied, pruned)); err != nil {
+		return r.finish(StatusFailed, err)
+	}
+	if !opts.Wait {
+		return r.finish(StatusSynced, nil)
+	}
+	return r.finish(r.health(ctx, live, applied))
+}
+
+// run is one reconcile under way: what it works on and the result it builds.
+type run struct {
+	syncer  *Syncer
+	key     AppCluster
+	rev     *sources.Checkout
+	opts    Options
+	started time.Time
+	result  Result
+}
+
+func (s *Syncer) begin(key AppCluster, rev *sources.Checkout, opts Options) *run {
+	r := &run{syncer: s, key: key, rev: rev, opts: opts, started: time.Now()}
+	r.result = Result{App: key.App.Metadata.Name, Cluster: key.Cluster.Metadata.Name}
+	if rev != nil {
+		r.result.Commit = rev.Fetched.Revision.Commit
+	}
+	return r
+}
+
+// failed is the result of a reconcile that could not start: its Source could not be fetched.
+func (s *Syncer) failed(key AppCluster, opts Options, err error) Result {
+	return s.begin(key, nil, opts).finish(StatusFailed, err)
+}
+
+// event tells the observer what this reconcile does.
+func (r *run) event(stage Stage, message string) {
+	observe(r.opts.Observer, Event{App: r.result.App, Cluster: r.result.Cluster, Stage: stage, Message: message})
+}
+
+// finish completes the result with its status and error and tells the observer.
+func (r *run) finish(status Status, err error) Result {
+	r.result.Status = status
+	r.result.Duration = config.Duration{Duration: time.Since(r.started).Round(time.Millisecond)}
+	if err != nil {
+		r.result.Err, r.result.Error = err, err.Error()
+	}
+	result := r.result
+	observe(r.opts.Observer, Event{App: result.App, Cluster: result.Cluster, Stage: StageDone,
+		Message: string(result.Status) + result.summary(), Result: &result})
+	return result
+}
+
+// orFailed is status, or Failed when err is set.
+func orFailed(status Status, err error) Status {
+	if err != nil {
+		return StatusFailed
+	}
+	return status
+}

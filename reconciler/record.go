@@ -1,0 +1,53 @@
+package reconciler
+
+import (
+	"context"
+
+	"github.com/flotilla-dev/flotilla/clusters"
+	"github.com/flotilla-dev/flotilla/sources/render"
+)
+
+// Record is what one reconcile changed on one cluster.
+type Record struct {
+	App, Cluster string
+	// Target is the cluster's client.
+	Target *clusters.Target
+	// Commit and Digest are the revision and render applied.
+	Commit, Digest string
+	// Changes are what was applied, then what was pruned.
+	Changes clusters.ChangeSet
+	// Previous is the App's inventory before the reconcile, Next after it.
+	Previous, Next *clusters.Inventory
+}
+
+// Recorder keeps what reconciles changed. It is called once per reconcile that wrote to the
+// cluster (or tried to), after apply and prune and before health is waited for, so that what
+// exists is recorded before anything else can change it; an error fails the reconcile.
+type Recorder interface {
+	Record(ctx context.Context, rec Record) error
+}
+
+// InventoryRecorder records in the cluster itself: it writes the App's inventory (see
+// clusters.WriteInventory) when the objects or their fingerprints changed.
+type InventoryRecorder struct{}
+
+// Record writes rec.Next unless it records what rec.Previous did.
+func (InventoryRecorder) Record(ctx context.Context, rec Record) error {
+	if rec.Next.SameAs(rec.Previous) {
+		return nil
+	}
+	return clusters.WriteInventory(ctx, rec.Target, rec.Next)
+}
+
+// record computes the App's next inventory from the previous one and what apply and prune did
+// (see clusters.NextInventory) and hands both to the Syncer's Recorder.
+func (r *run) record(ctx context.Context, desired *render.Manifests, live *clusterState, applied, pruned clusters.ChangeSet) error {
+	next := clusters.NextInventory(live.inventory, applied, pruned)
+	next.Revision, next.Digest = r.rev.Fetched.Revision.Commit, desired.Digest
+	changes := append(append(clusters.ChangeSet{}, applied...), pruned...)
+	return r.syncer.Recorder.Record(ctx, Record{
+		App: r.result.App, Cluster: r.result.Cluster, Target: live.target,
+		Commit: next.Revision, Digest: next.Digest, Changes: changes,
+		Previous: live.inventory, Next: next,
+	})
+}

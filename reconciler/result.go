@@ -1,0 +1,76 @@
+package reconciler
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/flotilla-dev/flotilla/clusters"
+	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/policies"
+)
+
+// Status is how one App on one cluster came out of a reconcile.
+type Status string
+
+// Statuses.
+const (
+	// StatusSynced: applied (and pruned); health not waited for.
+	StatusSynced Status = "Synced"
+	// StatusHealthy: synced, and every object became healthy.
+	StatusHealthy Status = "Healthy"
+	// StatusProgressing: synced, but not every object was healthy when the wait ended.
+	StatusProgressing Status = "Progressing"
+	// StatusDegraded: synced, and an object failed (e.g. ProgressDeadlineExceeded).
+	StatusDegraded Status = "Degraded"
+	// StatusRefused: a guard refused the render (empty) or what it would prune; nothing was
+	// applied or pruned, and the error says why and how to go ahead.
+	StatusRefused Status = "Refused"
+	// StatusFailed: fetching, rendering, checking, connecting or applying failed.
+	StatusFailed Status = "Failed"
+	// StatusPlanned: a dry run; nothing was written.
+	StatusPlanned Status = "Planned"
+)
+
+// statusOf is the status a stage's error leads to: Refused for a guard's refusal, Failed for
+// anything else.
+func statusOf(err error) Status {
+	var refusal *policies.RefusalError
+	if errors.As(err, &refusal) {
+		return StatusRefused
+	}
+	return StatusFailed
+}
+
+// Result is what a reconcile of one App on one cluster did.
+type Result struct {
+	App     string                  `json:"app"`
+	Cluster string                  `json:"cluster"`
+	Commit  string                  `json:"commit,omitempty"`
+	Digest  string                  `json:"digest,omitempty"`
+	Status  Status                  `json:"status"`
+	Changes clusters.ChangeSet      `json:"changes,omitempty"`
+	Health  []clusters.ObjectHealth `json:"health,omitempty"`
+	// Error is Err's message, for output; Err is the error itself, for errors.As (a
+	// *policies.RefusalError, a *clusters.ApplyError, ...).
+	Error    string          `json:"error,omitempty"`
+	Err      error           `json:"-"`
+	Duration config.Duration `json:"duration"`
+}
+
+// summary is " (3 created, 1 configured, …)" and the error, for a progress line.
+func (r Result) summary() string {
+	s := ""
+	for _, a := range []clusters.Action{clusters.ActionCreated, clusters.ActionConfigured, clusters.ActionUnchanged, clusters.ActionPruned, clusters.ActionSkipped, clusters.ActionFailed} {
+		if n := r.Changes.Count(a); n > 0 {
+			s += fmt.Sprintf(", %d %s", n, a)
+		}
+	}
+	if s != "" {
+		s = " (" + s[2:] + ")"
+	}
+	if r.Error != "" {
+		s += ": " + strings.TrimPrefix(r.Error, "refused: ") // the status says it already
+	}
+	return s
+}
