@@ -12,7 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/flotilla-dev/flotilla/sources/render"
+	"github.com/flotilla-dev/flotilla/internal/object"
 )
 
 // Manager syncs one App's objects to one cluster. Each verb has its own file (apply, prune,
@@ -57,7 +57,7 @@ func DefaultApplyOptions() ApplyOptions {
 
 // desiredObject is an object to apply, with what Apply learns about it.
 type desiredObject struct {
-	id      render.ObjectID
+	id      object.ID
 	obj     *unstructured.Unstructured
 	hash    string
 	mapping *meta.RESTMapping
@@ -124,7 +124,7 @@ func (m *Manager) applyPhase(ctx context.Context, objs []*unstructured.Unstructu
 	desired := make([]*desiredObject, len(objs))
 	for i, obj := range objs {
 		d, err := m.prepare(obj)
-		changes[i] = Change{ID: render.IDOf(obj)}
+		changes[i] = Change{ID: object.IDOf(obj)}
 		if err != nil {
 			changes[i].Action, changes[i].Reason = ActionFailed, err.Error()
 			errs[i] = &ApplyError{Cluster: m.target.Name, ID: changes[i].ID, Err: err}
@@ -171,7 +171,7 @@ func (m *Manager) prepare(obj *unstructured.Unstructured) (*desiredObject, error
 	if d.obj, d.hash, err = owned(obj, m.app); err != nil {
 		return nil, err
 	}
-	d.id = render.IDOf(d.obj)
+	d.id = object.IDOf(d.obj)
 	return d, nil
 }
 

@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/flotilla-dev/flotilla/sources/render"
+	"github.com/flotilla-dev/flotilla/internal/object"
 )
 
 // FieldManager is the server-side apply field manager of every Flotilla write.
@@ -47,8 +47,8 @@ const (
 
 // Change is one object's part of a sync.
 type Change struct {
-	ID     render.ObjectID `json:"id"`
-	Action Action          `json:"action"`
+	ID     object.ID `json:"id"`
+	Action Action    `json:"action"`
 	// Reason explains skipped, drifted and failed changes.
 	Reason string `json:"reason,omitempty"`
 	// Version and Fields are what the next inventory records of an object applied or found
@@ -75,7 +75,7 @@ func (cs ChangeSet) Count(a Action) int {
 // the cluster: every result that carries it is already labelled with its cluster.
 type ApplyError struct {
 	Cluster string
-	ID      render.ObjectID
+	ID      object.ID
 	Err     error
 }
 
@@ -116,7 +116,7 @@ func owned(obj *unstructured.Unstructured, app string) (*unstructured.Unstructur
 // away from Flotilla (which the owned-field fingerprint notices) instead of leaving Flotilla's
 // stringData field untouched. A value that is not a string stays for the API server to refuse.
 func stringDataAsData(obj *unstructured.Unstructured) {
-	if !render.IsSecret(obj) {
+	if !object.IsSecret(obj) {
 		return
 	}
 	stringData, _ := obj.Object["stringData"].(map[string]any)
@@ -177,10 +177,10 @@ func ownedFields(obj metav1.Object) string {
 // secretSafe returns err, or, when obj is a Secret, an error that says the same without any of
 // the Secret's values (an API server's validation message may quote them).
 func secretSafe(obj *unstructured.Unstructured, err error) error {
-	if err == nil || !render.IsSecret(obj) {
+	if err == nil || !object.IsSecret(obj) {
 		return err
 	}
-	return &redactedError{msg: render.RedactSecretText(obj, err.Error()), err: err}
+	return &redactedError{msg: object.RedactSecretText(obj, err.Error()), err: err}
 }
 
 // redactedError is an error whose message had Secret values taken out; errors.As still finds

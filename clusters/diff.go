@@ -16,12 +16,13 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/sources/render"
 )
 
 // ObjectDiff is how one object in the cluster differs from Git.
 type ObjectDiff struct {
-	ID render.ObjectID `json:"id"`
+	ID object.ID `json:"id"`
 	// Action is what a sync would do: created, configured or pruned.
 	Action Action `json:"action"`
 	// Diff is a unified diff of the object's YAML, live (-) to desired (+), with server-filled
@@ -73,7 +74,7 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 			// Of a kind that a CRD of this render brings: nothing of it exists yet.
 			found[i], errs[i] = m.newKindObject(obj, !clusterScoped, mask)
 		case err != nil:
-			errs[i] = &ApplyError{Cluster: m.target.Name, ID: render.IDOf(obj), Err: err}
+			errs[i] = &ApplyError{Cluster: m.target.Name, ID: object.IDOf(obj), Err: err}
 		default:
 			desired[i] = d
 		}
@@ -107,7 +108,7 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 	if err := errors.Join(errs...); err != nil || !opts.Prune {
 		return compact(found), err
 	}
-	isDesired := make(map[render.ObjectID]bool, len(desired))
+	isDesired := make(map[object.ID]bool, len(desired))
 	for _, d := range desired {
 		if d != nil {
 			isDesired[d.id] = true
@@ -125,7 +126,7 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 		if err != nil || live.GetLabels()[LabelApp] != m.app || live.GetAnnotations()[AnnotationPrune] == "disabled" {
 			return
 		}
-		pruned[i] = &ObjectDiff{ID: e.ObjectID, Action: ActionPruned, Diff: unified(e.ObjectID, mask.yaml(normalize(live)), "")}
+		pruned[i] = &ObjectDiff{ID: e.ID, Action: ActionPruned, Diff: unified(e.ID, mask.yaml(normalize(live)), "")}
 	})
 	return append(compact(found), compact(pruned)...), nil
 }
@@ -137,7 +138,7 @@ func (m *Manager) newKindObject(obj *unstructured.Unstructured, namespaced bool,
 		obj = obj.DeepCopy()
 		obj.SetNamespace(namespace)
 	}
-	id := render.IDOf(obj)
+	id := object.IDOf(obj)
 	labelled, _, err := owned(obj, m.app)
 	if err != nil {
 		return nil, &ApplyError{Cluster: m.target.Name, ID: id, Err: err}
@@ -213,10 +214,10 @@ func newSecretMask() *secretMask {
 }
 
 func (s *secretMask) yaml(obj *unstructured.Unstructured) string {
-	obj = render.ReplaceSecretValues(obj, func(v any) string {
+	obj = object.ReplaceSecretValues(obj, func(v any) string {
 		mac := hmac.New(sha256.New, s.key)
 		fmt.Fprint(mac, v)
-		return render.Redacted + " " + hex.EncodeToString(mac.Sum(nil))[:8]
+		return object.Redacted + " " + hex.EncodeToString(mac.Sum(nil))[:8]
 	})
 	b, err := yaml.Marshal(obj.Object)
 	if err != nil {
@@ -225,7 +226,7 @@ func (s *secretMask) yaml(obj *unstructured.Unstructured) string {
 	return string(b)
 }
 
-func unified(id render.ObjectID, before, after string) string {
+func unified(id object.ID, before, after string) string {
 	lines := func(s string) []string {
 		if s == "" {
 			return nil

@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/flotilla-dev/flotilla/sources/render"
+	"github.com/flotilla-dev/flotilla/internal/object"
 )
 
 // HealthStatus is how an object is doing.
@@ -28,9 +28,9 @@ const (
 
 // ObjectHealth is one object's health with the reason when it is not healthy.
 type ObjectHealth struct {
-	ID     render.ObjectID `json:"id"`
-	Status HealthStatus    `json:"status"`
-	Reason string          `json:"reason,omitempty"`
+	ID     object.ID    `json:"id"`
+	Status HealthStatus `json:"status"`
+	Reason string       `json:"reason,omitempty"`
 }
 
 // Evaluate judges a live object's health from its kind's rules: workload rollouts
@@ -38,7 +38,7 @@ type ObjectHealth struct {
 // CRD established, Namespace active, PVC bound, Istio status conditions, a generic Ready
 // condition; any other object is healthy once it exists.
 func Evaluate(obj *unstructured.Unstructured) ObjectHealth {
-	h := ObjectHealth{ID: render.IDOf(obj), Status: HealthHealthy}
+	h := ObjectHealth{ID: object.IDOf(obj), Status: HealthHealthy}
 	gk := obj.GroupVersionKind().GroupKind()
 	switch {
 	case gk == schema.GroupKind{Group: "apps", Kind: "Deployment"}:
@@ -208,8 +208,8 @@ func orUnknown(s string) string {
 
 // Health reads the objects from the cluster, with one LIST per resource and namespace, and
 // evaluates each.
-func (m *Manager) Health(ctx context.Context, ids []render.ObjectID, versions map[render.ObjectID]string) ([]ObjectHealth, error) {
-	keys := map[render.ObjectID]resourceKey{}
+func (m *Manager) Health(ctx context.Context, ids []object.ID, versions map[object.ID]string) ([]ObjectHealth, error) {
+	keys := map[object.ID]resourceKey{}
 	live := map[resourceKey]map[string]*unstructured.Unstructured{}
 	for _, id := range ids {
 		mapping, err := m.target.mapping(schema.GroupVersionKind{Group: id.Group, Version: versions[id], Kind: id.Kind})
@@ -265,7 +265,7 @@ func DefaultWaitOptions() WaitOptions {
 
 // WaitHealthy polls Health until every object is healthy, one is Degraded, ctx ends or the
 // timeout passes, and returns the last evaluation. Only Healthy objects count as done.
-func (m *Manager) WaitHealthy(ctx context.Context, ids []render.ObjectID, versions map[render.ObjectID]string, opts WaitOptions) ([]ObjectHealth, error) {
+func (m *Manager) WaitHealthy(ctx context.Context, ids []object.ID, versions map[object.ID]string, opts WaitOptions) ([]ObjectHealth, error) {
 	defaults := DefaultWaitOptions()
 	if opts.Timeout <= 0 {
 		opts.Timeout = defaults.Timeout

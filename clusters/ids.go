@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/sources/render"
 )
 
@@ -14,12 +15,12 @@ import (
 // object's namespace is dropped. Kinds that a CRD among objs defines take their scope from it
 // (the cluster may not serve them yet); kinds the cluster does not serve keep the ID the render
 // gives them (applying them will fail).
-func (m *Manager) DesiredIDs(objs []*unstructured.Unstructured) []render.ObjectID {
+func (m *Manager) DesiredIDs(objs []*unstructured.Unstructured) []object.ID {
 	crdScoped := render.CRDKinds(objs)
 	namespaced := map[schema.GroupVersionKind]*bool{} // nil: scope unknown
-	ids := make([]render.ObjectID, 0, len(objs))
+	ids := make([]object.ID, 0, len(objs))
 	for _, obj := range objs {
-		id := render.IDOf(obj)
+		id := object.IDOf(obj)
 		gvk := obj.GroupVersionKind()
 		scope, looked := namespaced[gvk]
 		if !looked {

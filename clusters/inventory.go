@@ -17,7 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/flotilla-dev/flotilla/sources/render"
+	"github.com/flotilla-dev/flotilla/internal/object"
 )
 
 // The inventory of an App on a cluster is a ConfigMap in InventoryNamespace named
@@ -48,7 +48,7 @@ type Inventory struct {
 
 // InventoryEntry is one managed object.
 type InventoryEntry struct {
-	render.ObjectID
+	object.ID
 	// Version is the API version the object was applied with.
 	Version string `json:"version"`
 	// Fields fingerprints the fields Flotilla owned right after its last apply (ownedFields).
@@ -178,10 +178,10 @@ func toUnstructured(v any) (*unstructured.Unstructured, error) {
 }
 
 // Stale returns the entries of objects that are not desired any more: what a prune would delete.
-func (inv *Inventory) Stale(desired map[render.ObjectID]bool) []InventoryEntry {
+func (inv *Inventory) Stale(desired map[object.ID]bool) []InventoryEntry {
 	var stale []InventoryEntry
 	for _, e := range inv.Entries {
-		if !desired[e.ObjectID] {
+		if !desired[e.ID] {
 			stale = append(stale, e)
 		}
 	}
@@ -189,10 +189,10 @@ func (inv *Inventory) Stale(desired map[render.ObjectID]bool) []InventoryEntry {
 }
 
 // byID indexes the entries by object.
-func (inv *Inventory) byID() map[render.ObjectID]InventoryEntry {
-	index := make(map[render.ObjectID]InventoryEntry, len(inv.Entries))
+func (inv *Inventory) byID() map[object.ID]InventoryEntry {
+	index := make(map[object.ID]InventoryEntry, len(inv.Entries))
 	for _, e := range inv.Entries {
-		index[e.ObjectID] = e
+		index[e.ID] = e
 	}
 	return index
 }
@@ -211,15 +211,15 @@ func (inv *Inventory) Clone() *Inventory {
 // Flotilla's), and failed prunes stay.
 func NextInventory(prev *Inventory, applied, pruned ChangeSet) *Inventory {
 	next := prev.Clone()
-	index := make(map[render.ObjectID]int, len(next.Entries))
+	index := make(map[object.ID]int, len(next.Entries))
 	for i, e := range next.Entries {
-		index[e.ObjectID] = i
+		index[e.ID] = i
 	}
 	for _, c := range applied {
 		if c.Action == ActionFailed || c.Action == "" || c.Fields == "" {
 			continue
 		}
-		e := InventoryEntry{ObjectID: c.ID, Version: c.Version, Fields: c.Fields}
+		e := InventoryEntry{ID: c.ID, Version: c.Version, Fields: c.Fields}
 		if i, ok := index[c.ID]; ok {
 			next.Entries[i] = e
 			continue
@@ -227,7 +227,7 @@ func NextInventory(prev *Inventory, applied, pruned ChangeSet) *Inventory {
 		index[c.ID] = len(next.Entries)
 		next.Entries = append(next.Entries, e)
 	}
-	gone := map[render.ObjectID]bool{}
+	gone := map[object.ID]bool{}
 	for _, c := range pruned {
 		if c.Action == ActionPruned || c.Action == ActionSkipped {
 			gone[c.ID] = true
@@ -238,7 +238,7 @@ func NextInventory(prev *Inventory, applied, pruned ChangeSet) *Inventory {
 	}
 	kept := next.Entries[:0]
 	for _, e := range next.Entries {
-		if !gone[e.ObjectID] {
+		if !gone[e.ID] {
 			kept = append(kept, e)
 		}
 	}
@@ -254,7 +254,7 @@ func (inv *Inventory) SameAs(other *Inventory) bool {
 	}
 	index := other.byID()
 	for _, e := range inv.Entries {
-		if index[e.ObjectID] != e {
+		if index[e.ID] != e {
 			return false
 		}
 	}

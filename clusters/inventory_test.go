@@ -10,7 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/flotilla-dev/flotilla/sources/render"
+	"github.com/flotilla-dev/flotilla/internal/object"
 )
 
 // TestInventoryFitsTheLargestRender: an inventory of as many objects as one render may hold
@@ -21,8 +21,8 @@ func TestInventoryFitsTheLargestRender(t *testing.T) {
 		inv := &Inventory{App: "shop", Revision: "0123456789abcdef0123456789abcdef01234567", Digest: "sha256:00"}
 		for i := range n {
 			inv.Entries = append(inv.Entries, InventoryEntry{
-				ObjectID: render.ObjectID{Group: "apps", Kind: "Deployment", Namespace: "shop-production", Name: fmt.Sprintf("web-%05d", i)},
-				Version:  "v1", Fields: fmt.Sprintf("%x", sha256.Sum256([]byte{byte(i), byte(i >> 8)}))[:32], // as random as a real fingerprint
+				ID:      object.ID{Group: "apps", Kind: "Deployment", Namespace: "shop-production", Name: fmt.Sprintf("web-%05d", i)},
+				Version: "v1", Fields: fmt.Sprintf("%x", sha256.Sum256([]byte{byte(i), byte(i >> 8)}))[:32], // as random as a real fingerprint
 			})
 		}
 		b, err := json.Marshal(inv)
@@ -62,16 +62,16 @@ func TestInventoryFitsTheLargestRender(t *testing.T) {
 // TestNextInventory: the next inventory follows from the previous one and what the sync did,
 // and the previous one is left as it was.
 func TestNextInventory(t *testing.T) {
-	id := func(name string) render.ObjectID {
-		return render.ObjectID{Kind: "ConfigMap", Namespace: "shop", Name: name}
+	id := func(name string) object.ID {
+		return object.ID{Kind: "ConfigMap", Namespace: "shop", Name: name}
 	}
 	prev := &Inventory{App: "shop", Entries: []InventoryEntry{
-		{ObjectID: id("kept"), Version: "v1", Fields: "old"},
-		{ObjectID: id("changed"), Version: "v1", Fields: "old"},
-		{ObjectID: id("failed-apply"), Version: "v1", Fields: "old"},
-		{ObjectID: id("pruned"), Version: "v1", Fields: "old"},
-		{ObjectID: id("skipped"), Version: "v1", Fields: "old"},
-		{ObjectID: id("failed-prune"), Version: "v1", Fields: "old"},
+		{ID: id("kept"), Version: "v1", Fields: "old"},
+		{ID: id("changed"), Version: "v1", Fields: "old"},
+		{ID: id("failed-apply"), Version: "v1", Fields: "old"},
+		{ID: id("pruned"), Version: "v1", Fields: "old"},
+		{ID: id("skipped"), Version: "v1", Fields: "old"},
+		{ID: id("failed-prune"), Version: "v1", Fields: "old"},
 	}}
 	before := prev.Clone()
 	applied := ChangeSet{
@@ -87,11 +87,11 @@ func TestNextInventory(t *testing.T) {
 		{ID: id("failed-prune"), Action: ActionFailed},
 	}
 	want := &Inventory{App: "shop", Entries: []InventoryEntry{
-		{ObjectID: id("kept"), Version: "v1", Fields: "old"},
-		{ObjectID: id("changed"), Version: "v1", Fields: "new"},
-		{ObjectID: id("failed-apply"), Version: "v1", Fields: "old"},
-		{ObjectID: id("failed-prune"), Version: "v1", Fields: "old"},
-		{ObjectID: id("new"), Version: "v1", Fields: "new"},
+		{ID: id("kept"), Version: "v1", Fields: "old"},
+		{ID: id("changed"), Version: "v1", Fields: "new"},
+		{ID: id("failed-apply"), Version: "v1", Fields: "old"},
+		{ID: id("failed-prune"), Version: "v1", Fields: "old"},
+		{ID: id("new"), Version: "v1", Fields: "new"},
 	}}
 	if diff := cmp.Diff(want, NextInventory(prev, applied, pruned)); diff != "" {
 		t.Errorf("next inventory (-want +got):\n%s", diff)

@@ -10,7 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/flotilla-dev/flotilla/sources/render"
+	"github.com/flotilla-dev/flotilla/internal/object"
 )
 
 // resourceKey is what one LIST covers: a resource in a namespace ("" for cluster-scoped).
@@ -44,9 +44,9 @@ func (m *Manager) Prefetch(ctx context.Context, inv *Inventory) *LiveObjects {
 // object of its resource and namespace; where one is missing, the list is made again, so that
 // an object someone created since the prefetch is not mistaken for a new one. Namespaces in
 // empty were created moments ago by this sync and are not listed.
-func (m *Manager) listLive(ctx context.Context, desired []*desiredObject, prefetched *LiveObjects, empty map[string]bool) (map[render.ObjectID]*metav1.PartialObjectMetadata, error) {
+func (m *Manager) listLive(ctx context.Context, desired []*desiredObject, prefetched *LiveObjects, empty map[string]bool) (map[object.ID]*metav1.PartialObjectMetadata, error) {
 	groupKinds := map[resourceKey]schema.GroupKind{}
-	wanted := map[resourceKey][]render.ObjectID{}
+	wanted := map[resourceKey][]object.ID{}
 	for _, d := range desired {
 		if d != nil {
 			key := resourceKey{d.mapping.Resource, d.obj.GetNamespace()}
@@ -74,12 +74,12 @@ func (m *Manager) listLive(ctx context.Context, desired []*desiredObject, prefet
 	for key, items := range listed {
 		lists[key] = items
 	}
-	live := map[render.ObjectID]*metav1.PartialObjectMetadata{}
+	live := map[object.ID]*metav1.PartialObjectMetadata{}
 	for key, items := range lists {
 		gk := groupKinds[key]
 		for i := range items {
 			item := &items[i]
-			live[render.ObjectID{Group: gk.Group, Kind: gk.Kind, Namespace: item.Namespace, Name: item.Name}] = item
+			live[object.ID{Group: gk.Group, Kind: gk.Kind, Namespace: item.Namespace, Name: item.Name}] = item
 		}
 	}
 	return live, nil
@@ -93,7 +93,7 @@ func (l *LiveObjects) list(key resourceKey) ([]metav1.PartialObjectMetadata, boo
 	return items, ok
 }
 
-func holdsAll(items []metav1.PartialObjectMetadata, ids []render.ObjectID) bool {
+func holdsAll(items []metav1.PartialObjectMetadata, ids []object.ID) bool {
 	names := make(map[string]bool, len(items))
 	for _, item := range items {
 		names[item.Name] = true

@@ -8,7 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/flotilla-dev/flotilla/sources/render"
+	"github.com/flotilla-dev/flotilla/internal/object"
 )
 
 // PruneOptions tune Prune.
@@ -26,17 +26,17 @@ func DefaultPruneOptions() PruneOptions {
 // for this App (the inventory says so and the live object still carries the App's label), never
 // one annotated flotilla.dev/prune: disabled (skipped). Call it only after Apply of desired
 // succeeded. inv is only read: NextInventory leaves out what was pruned or skipped.
-func (m *Manager) Prune(ctx context.Context, inv *Inventory, desired map[render.ObjectID]bool, opts PruneOptions) (ChangeSet, error) {
+func (m *Manager) Prune(ctx context.Context, inv *Inventory, desired map[object.ID]bool, opts PruneOptions) (ChangeSet, error) {
 	stale := inv.Stale(desired)
 	changes := make(ChangeSet, len(stale))
 	errs := make([]error, len(stale))
 	forEach(len(stale), m.Concurrency, func(i int) {
 		e := stale[i]
 		action, reason, err := m.pruneOne(ctx, e, opts)
-		changes[i] = Change{ID: e.ObjectID, Action: action, Reason: reason}
+		changes[i] = Change{ID: e.ID, Action: action, Reason: reason}
 		if err != nil {
 			changes[i].Reason = err.Error()
-			errs[i] = &ApplyError{Cluster: m.target.Name, ID: e.ObjectID, Err: err}
+			errs[i] = &ApplyError{Cluster: m.target.Name, ID: e.ID, Err: err}
 		}
 	})
 	return changes, errors.Join(errs...)

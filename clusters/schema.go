@@ -18,6 +18,7 @@ import (
 	"k8s.io/kube-openapi/pkg/handler3"
 	"k8s.io/kube-openapi/pkg/spec3"
 
+	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/sources/render"
 )
 
@@ -71,7 +72,7 @@ func (s *Schemas) Preload(ctx context.Context, gvs ...schema.GroupVersion) {
 // called only for invalid objects), joined, or an error if a schema cannot be loaded. A render
 // found valid against the same schema documents (on another cluster, or in an earlier pass) is
 // not checked again.
-func (s *Schemas) Check(ctx context.Context, m *render.Manifests, fileOf func(render.ObjectID) string) error {
+func (s *Schemas) Check(ctx context.Context, m *render.Manifests, fileOf func(object.ID) string) error {
 	if s == nil {
 		return nil
 	}
@@ -102,7 +103,7 @@ func (s *Schemas) Check(ctx context.Context, m *render.Manifests, fileOf func(re
 		}
 		if _, err := tc.ObjectToTyped(obj); err != nil {
 			err = secretSafe(obj, err)
-			id := render.IDOf(obj)
+			id := object.IDOf(obj)
 			if file := fileOf(id); file != "" {
 				err = fmt.Errorf("%s: %s: %w", file, id, err)
 			} else {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/flotilla-dev/flotilla/clusters"
+	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/sources/render"
 )
 
@@ -25,7 +26,7 @@ func (r *run) prune(ctx context.Context, live *clusterState, applied clusters.Ch
 	if !r.key.App.Spec.Sync.Prune {
 		return nil, nil
 	}
-	desired := make(map[render.ObjectID]bool, len(applied))
+	desired := make(map[object.ID]bool, len(applied))
 	for _, c := range applied {
 		desired[c.ID] = true
 	}

@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/flotilla-dev/flotilla/clusters"
+	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/sources/render"
 )
 
@@ -22,7 +23,7 @@ type clusterState struct {
 	// schemas are the cluster's OpenAPI schemas, to check the render against before applying.
 	schemas *clusters.Schemas
 	// ids are the render's objects as the cluster names them (see desiredIDs).
-	ids []render.ObjectID
+	ids []object.ID
 }
 
 // connection is a read of the cluster under way, started before the render so that the
@@ -102,7 +103,7 @@ func inventoryGroupVersions(inv *clusters.Inventory) []schema.GroupVersion {
 
 // desiredIDs are the render's objects as the cluster names them (a namespaced object without a
 // namespace is in "default"), worked out once per reconcile.
-func (st *clusterState) desiredIDs(desired *render.Manifests) []render.ObjectID {
+func (st *clusterState) desiredIDs(desired *render.Manifests) []object.ID {
 	if st.ids == nil {
 		st.ids = st.manager.DesiredIDs(desired.Objects)
 	}

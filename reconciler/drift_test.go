@@ -6,8 +6,8 @@ import (
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/clusters/localfleet/fleettest"
 	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/reconciler"
-	"github.com/flotilla-dev/flotilla/sources/render"
 )
 
 // A sync sends no request for an object whose desired hash and owned fields are as recorded.
@@ -55,7 +55,7 @@ func TestDriftIsRepairedByTheNextSync(t *testing.T) {
 
 func action(t *testing.T, r reconciler.Result, name, ns string) clusters.Action {
 	t.Helper()
-	id := render.ObjectID{Kind: "ConfigMap", Namespace: ns, Name: name}
+	id := object.ID{Kind: "ConfigMap", Namespace: ns, Name: name}
 	for _, ch := range r.Changes {
 		if ch.ID == id {
 			return ch.Action

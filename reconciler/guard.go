@@ -7,6 +7,7 @@ import (
 
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/policies"
 	"github.com/flotilla-dev/flotilla/sources/render"
 )
@@ -49,8 +50,8 @@ func checkEmpty(app *config.App, desired *render.Manifests) error {
 
 // checkPrune asks the prune guard, before anything is applied, whether the sync may prune the
 // inventory's objects that the render no longer holds.
-func checkPrune(app *config.App, inv *clusters.Inventory, ids []render.ObjectID) error {
-	desired := make(map[render.ObjectID]bool, len(ids))
+func checkPrune(app *config.App, inv *clusters.Inventory, ids []object.ID) error {
+	desired := make(map[object.ID]bool, len(ids))
 	for _, id := range ids {
 		desired[id] = true
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
-	"github.com/flotilla-dev/flotilla/sources/render"
+	"github.com/flotilla-dev/flotilla/internal/object"
 )
 
 // health waits, up to the App's health timeout, until the objects just applied are healthy,
@@ -15,8 +15,8 @@ import (
 func (r *run) health(ctx context.Context, live *clusterState, applied clusters.ChangeSet) (Status, error) {
 	timeout := healthTimeout(r.key.App)
 	r.event(StageHealth, fmt.Sprintf("waiting until healthy (up to %s)", timeout))
-	ids := make([]render.ObjectID, 0, len(applied))
-	versions := make(map[render.ObjectID]string, len(applied))
+	ids := make([]object.ID, 0, len(applied))
+	versions := make(map[object.ID]string, len(applied))
 	for _, c := range applied {
 		ids = append(ids, c.ID)
 		versions[c.ID] = c.Version

@@ -11,8 +11,8 @@ import (
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/clusters/localfleet/fleettest"
 	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/reconciler"
-	"github.com/flotilla-dev/flotilla/sources/render"
 )
 
 // TestLargeInventoryRoundTripsThroughTheCluster: the inventory of an App as large as a render
@@ -33,8 +33,8 @@ func TestLargeInventoryRoundTripsThroughTheCluster(t *testing.T) {
 	inv := &clusters.Inventory{App: app, Revision: "0123456789abcdef0123456789abcdef01234567", Digest: "sha256:00"}
 	for i := range 10_000 {
 		inv.Entries = append(inv.Entries, clusters.InventoryEntry{
-			ObjectID: render.ObjectID{Kind: "ConfigMap", Namespace: app, Name: fmt.Sprintf("settings-%05d", i)},
-			Version:  "v1", Fields: fmt.Sprintf("%x", sha256.Sum256([]byte(fmt.Sprint(i))))[:32],
+			ID:      object.ID{Kind: "ConfigMap", Namespace: app, Name: fmt.Sprintf("settings-%05d", i)},
+			Version: "v1", Fields: fmt.Sprintf("%x", sha256.Sum256([]byte(fmt.Sprint(i))))[:32],
 		})
 	}
 	if err := clusters.WriteInventory(context.Background(), target, inv); err != nil {

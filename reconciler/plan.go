@@ -8,13 +8,14 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/flotilla-dev/flotilla/clusters"
+	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/sources/render"
 )
 
 // Plan is what a sync would do on one cluster.
 type Plan struct {
 	// IDs are the render's objects as the cluster names them, in apply order.
-	IDs []render.ObjectID
+	IDs []object.ID
 	// Prune are the inventory's objects that left Git, when the App prunes.
 	Prune []clusters.InventoryEntry
 	// Changes says, for a dry run, what the sync would do to each object (see preview).
@@ -43,7 +44,7 @@ func (r *run) plan(ctx context.Context, desired *render.Manifests, live *cluster
 // unchanged, pruned, or failed where the sync would fail (a conflict without --force-conflicts,
 // an object it may not take over), for objs, whose IDs in the cluster are ids. The error joins
 // what would fail.
-func (r *run) preview(ctx context.Context, live *clusterState, objs []*unstructured.Unstructured, ids []render.ObjectID) (clusters.ChangeSet, error) {
+func (r *run) preview(ctx context.Context, live *clusterState, objs []*unstructured.Unstructured, ids []object.ID) (clusters.ChangeSet, error) {
 	app := r.key.App
 	opts := clusters.DefaultDiffOptions()
 	opts.Prune, opts.Adopt, opts.ForceConflicts = app.Spec.Sync.Prune, app.Spec.Sync.Adopt, r.opts.ForceConflicts
@@ -51,7 +52,7 @@ func (r *run) preview(ctx context.Context, live *clusterState, objs []*unstructu
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[render.ObjectID]clusters.ObjectDiff, len(diffs))
+	byID := make(map[object.ID]clusters.ObjectDiff, len(diffs))
 	for _, d := range diffs {
 		byID[d.ID] = d
 	}
@@ -77,8 +78,8 @@ func (r *run) preview(ctx context.Context, live *clusterState, objs []*unstructu
 }
 
 // idSet indexes ids.
-func idSet(ids []render.ObjectID) map[render.ObjectID]bool {
-	set := make(map[render.ObjectID]bool, len(ids))
+func idSet(ids []object.ID) map[object.ID]bool {
+	set := make(map[object.ID]bool, len(ids))
 	for _, id := range ids {
 		set[id] = true
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/sources/render"
 )
 
@@ -20,10 +21,10 @@ func (r *run) render(ctx context.Context) (*render.Manifests, error) {
 
 // fileOf returns a lookup of the repository file each rendered object came from, which renders
 // once more, with origin tracking, on first use: only error messages need it.
-func (r *run) fileOf() func(render.ObjectID) string {
+func (r *run) fileOf() func(object.ID) string {
 	var once sync.Once
-	var files map[render.ObjectID]string
-	return func(id render.ObjectID) string {
+	var files map[object.ID]string
+	return func(id object.ID) string {
 		once.Do(func() { files = r.rev.Files(r.key.App, r.key.Cluster) })
 		return files[id]
 	}

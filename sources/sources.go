@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/sources/gitrepo"
 	"github.com/flotilla-dev/flotilla/sources/remote"
 	"github.com/flotilla-dev/flotilla/sources/render"
@@ -52,7 +53,7 @@ func (c *Checkout) Render(ctx context.Context, app *config.App, cluster *config.
 
 // Files returns the repository path of the file each of the App's objects on the cluster came
 // from, by rendering once more with kustomize's origin tracking: for error messages.
-func (c *Checkout) Files(app *config.App, cluster *config.Cluster) map[render.ObjectID]string {
+func (c *Checkout) Files(app *config.App, cluster *config.Cluster) map[object.ID]string {
 	path, err := app.PathFor(cluster)
 	if err != nil {
 		return nil

@@ -6,13 +6,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/reconciler"
 )
 
 func newDiffCommand(g *globals) *cobra.Command {
 	var opts reconciler.Options
-	var configPath, cacheDir string
+	var flags configFlags
 	cmd := &cobra.Command{
 		Use:   "diff",
 		Short: "Show how the clusters differ from Git, changing nothing",
@@ -27,15 +26,15 @@ Exit status, as kubectl diff: 0 no differences, 1 differences, 2 an error.`,
 		Args:        cobra.NoArgs,
 		Annotations: map[string]string{errorExitCode: "2"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(configPath)
+			cfg, err := flags.load(g)
 			if err != nil {
 				return withExitCode(err, 2)
 			}
-			if cacheDir, err = sourceCacheDir(cacheDir); err != nil {
+			syncer, err := flags.syncer(g, &opts)
+			if err != nil {
 				return withExitCode(err, 2)
 			}
-			opts.Observer = reconciler.ProgressLines(g.stderr)
-			diffs, err := reconciler.NewSyncer(cacheDir).Diff(cmd.Context(), cfg, opts)
+			diffs, err := syncer.Diff(cmd.Context(), cfg, opts)
 			if err != nil {
 				return withExitCode(err, 2)
 			}
@@ -57,10 +56,7 @@ Exit status, as kubectl diff: 0 no differences, 1 differences, 2 an error.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&configPath, "config", "flotilla.yaml", "configuration file or folder")
-	cmd.Flags().StringVar(&opts.App, "app", "", "diff only this App")
-	cmd.Flags().StringVar(&opts.Cluster, "cluster", "", "diff only this cluster")
-	cmd.Flags().StringVar(&cacheDir, "cache-dir", "", "where fetched repositories are cached (default: the user's cache directory)")
+	flags.register(cmd, "flotilla.yaml", "diff only this App", "diff only this cluster")
 	return cmd
 }
 

@@ -1,18 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,25 +16,11 @@ import (
 	"github.com/flotilla-dev/flotilla/sources/gitserver"
 )
 
-// A `fleet up` leaves the clusters running after it returns, so it cannot hold them itself: it
-// starts a supervisor (`flotilla fleet supervise`, in a session of its own) that starts the
-// fleet, holds it and stops it on SIGTERM. The supervisor reports progress, readiness or failure
-// as JSON lines on a pipe (file descriptor 3). Cluster processes die with the supervisor, and
-// the supervisor gives up if `up` dies before the fleet is ready, so an interrupted `up` leaves
-// nothing behind.
+// A `fleet up` leaves the clusters running after it returns, so it cannot hold them itself: a
+// supervisor (`flotilla fleet supervise`) holds them; see localfleet.StartSupervised.
 
-// supervisorEvent is one line on the pipe from the supervisor to `fleet up`.
-type supervisorEvent struct {
-	Progress string `json:"progress,omitempty"`
-	Ready    bool   `json:"ready,omitempty"`
-	Error    string `json:"error,omitempty"`
-}
-
-const (
-	supervisorLog = "supervisor.log"
-	// gitURLFile holds the URL of the Git server a supervisor started with --serve-git.
-	gitURLFile = "git-url"
-)
+// gitURLFile holds the URL of the Git server a supervisor started with --serve-git.
+const gitURLFile = "git-url"
 
 // fleetFlags are the options `up` passes on to the supervisor.
 type fleetFlags struct {
@@ -104,123 +85,23 @@ func startFleet(ctx context.Context, g *globals, flags *fleetFlags) error {
 	if err := flags.opts.Validate(); err != nil {
 		return err
 	}
-	dir, err := prepareFleetDir(ctx, g, flags.dir)
+	dir, err := resolveFleetDir(flags.dir)
 	if err != nil {
 		return err
 	}
-	flags.dir = dir
+	if flags.dir, err = localfleet.PrepareDir(ctx, dir, g.stderr); err != nil {
+		return err
+	}
 	if _, err := localfleet.EnsureBinaries(ctx, localfleet.BuildOptions{Progress: g.stderr}); err != nil {
 		return err
 	}
-	sup, events, err := startSupervisor(flags)
-	if err != nil {
-		return err
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			stopSupervisor(sup)
-			return fmt.Errorf("interrupted: stopped the fleet that was starting in %s", dir)
-		case ev, ok := <-events:
-			switch {
-			case !ok:
-				_ = sup.Wait()
-				return fmt.Errorf("the fleet supervisor exited before the fleet was ready; last lines of %s:\n%s",
-					filepath.Join(dir, supervisorLog), localfleet.LogTail(filepath.Join(dir, supervisorLog), 15))
-			case ev.Error != "":
-				_ = sup.Wait()
-				return errors.New(ev.Error)
-			case ev.Ready:
-				return sup.Process.Release()
-			default:
-				fmt.Fprintln(g.stderr, ev.Progress)
-			}
-		}
-	}
-}
-
-// prepareFleetDir checks the folder before anything starts: it must be usable and must not hold
-// a running fleet. A fleet whose holder died is cleaned up.
-func prepareFleetDir(ctx context.Context, g *globals, dir string) (string, error) {
-	dir, err := resolveFleetDir(dir)
-	if err != nil {
-		return "", err
-	}
-	abs, err := localfleet.ClaimDir(dir)
-	if err != nil {
-		return "", err
-	}
-	st, err := localfleet.ReadStatus(ctx, abs)
-	switch {
-	case errors.Is(err, localfleet.ErrNoFleet):
-		return abs, nil
-	case err != nil:
-		return "", err
-	case st.Running:
-		return "", fmt.Errorf("%s: %w (held by pid %d); stop it with `flotilla fleet down --dir %s` or choose another --dir",
-			abs, localfleet.ErrFleetRunning, st.HolderPID, abs)
-	}
-	fmt.Fprintf(g.stderr, "Removing a stopped fleet's state from %s\n", abs)
-	if err := localfleet.Down(ctx, abs); err != nil {
-		return "", err
-	}
-	return localfleet.ClaimDir(abs)
-}
-
-// startSupervisor starts `flotilla fleet supervise` in its own session and returns the stream of
-// its events.
-func startSupervisor(flags *fleetFlags) (*exec.Cmd, <-chan supervisorEvent, error) {
 	exe, err := os.Executable()
 	if err != nil {
-		return nil, nil, fmt.Errorf("find the flotilla executable: %w", err)
+		return fmt.Errorf("find the flotilla executable: %w", err)
 	}
-	logFile, err := os.OpenFile(filepath.Join(flags.dir, supervisorLog), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return nil, nil, fmt.Errorf("create supervisor log: %w", err)
-	}
-	defer logFile.Close()
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return nil, nil, fmt.Errorf("create pipe: %w", err)
-	}
-	defer pw.Close()
-	cmd := exec.Command(exe, append([]string{"fleet", "supervise"}, flags.args()...)...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.ExtraFiles = []*os.File{pw}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		pr.Close()
-		return nil, nil, fmt.Errorf("start the fleet supervisor: %w", err)
-	}
-	events := make(chan supervisorEvent)
-	go func() {
-		defer close(events)
-		defer pr.Close()
-		scanner := bufio.NewScanner(pr)
-		scanner.Buffer(make([]byte, 64*1024), 4*1024*1024)
-		for scanner.Scan() {
-			var ev supervisorEvent
-			if err := json.Unmarshal(scanner.Bytes(), &ev); err != nil {
-				ev.Progress = scanner.Text()
-			}
-			events <- ev
-		}
-	}()
-	return cmd, events, nil
-}
-
-// stopSupervisor asks the supervisor to stop the fleet, and kills it if it takes too long; its
-// cluster processes die with it either way.
-func stopSupervisor(sup *exec.Cmd) {
-	_ = sup.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = sup.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		_ = sup.Process.Kill()
-		<-done
-	}
+	return localfleet.StartSupervised(ctx, localfleet.SupervisedOptions{
+		Dir: flags.dir, Command: append([]string{exe, "fleet", "supervise"}, flags.args()...), Progress: g.stderr,
+	})
 }
 
 func printFleetReady(ctx context.Context, g *globals, dir string, took time.Duration) error {
@@ -262,57 +143,23 @@ func newFleetSuperviseCommand(_ *globals) *cobra.Command {
 }
 
 func runFleetSupervise(ctx context.Context, flags *fleetFlags) error {
-	pipe := os.NewFile(3, "events")
-	if pipe == nil {
-		return errors.New("fleet supervise is run by `flotilla fleet up`, with an events pipe on fd 3")
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	send := func(ev supervisorEvent) {
-		b, _ := json.Marshal(ev)
-		if _, err := pipe.Write(append(b, '\n')); err != nil {
-			cancel() // `fleet up` is gone before the fleet was ready: give up
-		}
-	}
-	opts := flags.opts
-	opts.Dir = flags.dir
-	opts.Progress = lineWriter(func(line string) {
-		fmt.Fprintln(os.Stderr, line)
-		send(supervisorEvent{Progress: line})
-	})
-	fleet, err := localfleet.Start(ctx, opts)
-	if err != nil {
-		send(supervisorEvent{Error: err.Error()})
-		return err
-	}
+	opts := localfleet.SuperviseOptions{Fleet: flags.opts}
+	opts.Fleet.Dir = flags.dir
 	if flags.gitRoot != "" {
-		srv, err := gitserver.Start(gitserver.Options{Root: flags.gitRoot, AllowPush: true})
-		if err == nil {
-			err = os.WriteFile(filepath.Join(flags.dir, gitURLFile), []byte(srv.URL+"\n"), 0o644)
+		opts.Beside = func() (func(), error) {
+			srv, err := gitserver.Start(gitserver.Options{Root: flags.gitRoot, AllowPush: true})
+			if err != nil {
+				return nil, fmt.Errorf("serve Git repositories: %w", err)
+			}
+			if err := os.WriteFile(filepath.Join(flags.dir, gitURLFile), []byte(srv.URL+"\n"), 0o644); err != nil {
+				srv.Close()
+				return nil, fmt.Errorf("serve Git repositories: %w", err)
+			}
+			fmt.Fprintf(os.Stderr, "serving the Git repositories in %s at %s\n", flags.gitRoot, srv.URL)
+			return func() { _ = srv.Close() }, nil
 		}
-		if err != nil {
-			send(supervisorEvent{Error: fmt.Sprintf("serve Git repositories: %v", err)})
-			return errors.Join(err, fleet.Stop())
-		}
-		defer srv.Close()
-		fmt.Fprintf(os.Stderr, "serving the Git repositories in %s at %s\n", flags.gitRoot, srv.URL)
 	}
-	send(supervisorEvent{Ready: true})
-	pipe.Close()
-	fmt.Fprintf(os.Stderr, "fleet ready; holding it until SIGTERM (pid %d)\n", os.Getpid())
-	<-ctx.Done()
-	fmt.Fprintln(os.Stderr, "stopping the fleet")
-	return fleet.Stop()
-}
-
-// lineWriter calls fn once per line written to it.
-type lineWriter func(line string)
-
-func (fn lineWriter) Write(p []byte) (int, error) {
-	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		fn(line)
-	}
-	return len(p), nil
+	return localfleet.Supervise(ctx, opts)
 }
 
 // invocation is how the user ran this program, for hints: `go run ./cmd/flotilla` when it runs

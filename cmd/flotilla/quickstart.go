@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flotilla-dev/flotilla/clusters/localfleet"
-	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/examples"
 	"github.com/flotilla-dev/flotilla/reconciler"
 )
@@ -67,7 +66,7 @@ func runQuickstart(ctx context.Context, g *globals, dir string) error {
 	if err := writeQuickstartConfig(configPath, repoURL, filepath.Join(dir, kubeconfigFile)); err != nil {
 		return err
 	}
-	cfg, err := config.Load(configPath)
+	cfg, err := (&configFlags{path: configPath}).load(g)
 	if err != nil {
 		return err
 	}

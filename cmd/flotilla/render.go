@@ -13,17 +13,16 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
-	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/sources"
-	"github.com/flotilla-dev/flotilla/sources/gitrepo"
 	"github.com/flotilla-dev/flotilla/sources/render"
 	"github.com/flotilla-dev/flotilla/sources/tree"
 )
 
 type renderFlags struct {
-	configPath, app, cluster string
-	root, cacheDir           string
-	revision, showSecrets    bool
+	configFlags
+	root                  string
+	revision, showSecrets bool
 }
 
 func newRenderCommand(g *globals) *cobra.Command {
@@ -53,40 +52,37 @@ resolved for the cluster.`,
 			return printManifests(g, m, f.showSecrets)
 		},
 	}
-	cmd.Flags().StringVar(&f.configPath, "config", "", "configuration file or folder (with --app and --cluster)")
-	cmd.Flags().StringVar(&f.app, "app", "", "App to render (with --config)")
-	cmd.Flags().StringVar(&f.cluster, "cluster", "", "Cluster to render the App for (with --config)")
+	f.register(cmd, "", "App to render (with --config)", "Cluster to render the App for (with --config)")
 	cmd.Flags().StringVar(&f.root, "root", "", "repository root for a local DIR (default: the enclosing Git work tree, else DIR)")
-	cmd.Flags().StringVar(&f.cacheDir, "cache-dir", "", "where fetched repositories are cached (default: the user's cache directory)")
 	cmd.Flags().BoolVar(&f.revision, "revision", false, "print the commit, author and digest on stderr")
 	cmd.Flags().BoolVar(&f.showSecrets, "show-secrets", false, "print Secret values instead of redacting them")
 	return cmd
 }
 
 func (f *renderFlags) render(ctx context.Context, g *globals, args []string) (*render.Manifests, error) {
-	fromConfig := f.configPath != "" || f.app != "" || f.cluster != ""
+	fromConfig := f.path != "" || f.app != "" || f.cluster != ""
 	switch {
 	case fromConfig && len(args) > 0:
 		return nil, errors.New("give either DIR or --config with --app and --cluster, not both")
-	case fromConfig && (f.configPath == "" || f.app == "" || f.cluster == ""):
+	case fromConfig && (f.path == "" || f.app == "" || f.cluster == ""):
 		return nil, errors.New("--config, --app and --cluster go together")
 	case !fromConfig && len(args) == 0:
 		return nil, errors.New("nothing to render: give a kustomization folder, or --config with --app and --cluster")
 	case !fromConfig:
 		return f.renderDir(ctx, g, args[0])
 	}
-	cfg, err := config.Load(f.configPath)
+	cfg, err := f.load(g)
 	if err != nil {
 		return nil, err
 	}
 	app, cluster := cfg.App(f.app), cfg.Cluster(f.cluster)
 	if app == nil {
-		return nil, fmt.Errorf("App %q is not defined in %s", f.app, f.configPath)
+		return nil, fmt.Errorf("App %q is not defined in %s", f.app, f.path)
 	}
 	if cluster == nil {
-		return nil, fmt.Errorf("Cluster %q is not defined in %s", f.cluster, f.configPath)
+		return nil, fmt.Errorf("Cluster %q is not defined in %s", f.cluster, f.path)
 	}
-	fetcher, err := newFetcher(f.cacheDir)
+	fetcher, err := f.fetcher()
 	if err != nil {
 		return nil, err
 	}
@@ -151,29 +147,13 @@ func repositoryRoot(dir string) string {
 	}
 }
 
-func newFetcher(cacheDir string) (*gitrepo.Fetcher, error) {
-	dir, err := sourceCacheDir(cacheDir)
-	if err != nil {
-		return nil, err
-	}
-	return gitrepo.NewFetcher(dir), nil
-}
-
-// sourceCacheDir is --cache-dir, or the default cache of fetched repositories.
-func sourceCacheDir(flag string) (string, error) {
-	if flag != "" {
-		return flag, nil
-	}
-	return gitrepo.DefaultCacheDir()
-}
-
 // printManifests writes the objects as a YAML stream, or with -o json as a v1 List.
 func printManifests(g *globals, m *render.Manifests, showSecrets bool) error {
 	objects := make([]*unstructured.Unstructured, len(m.Objects))
 	for i, obj := range m.Objects {
 		objects[i] = obj
 		if !showSecrets {
-			objects[i] = render.RedactSecret(obj)
+			objects[i] = object.RedactSecret(obj)
 		}
 	}
 	if g.output == "json" {
@@ -195,7 +175,7 @@ func writeYAMLStream(w io.Writer, objects []*unstructured.Unstructured) error {
 	for i, obj := range objects {
 		b, err := yaml.Marshal(obj.Object)
 		if err != nil {
-			return fmt.Errorf("%s: %w", render.IDOf(obj), err)
+			return fmt.Errorf("%s: %w", object.IDOf(obj), err)
 		}
 		if i > 0 {
 			if _, err := io.WriteString(w, "---\n"); err != nil {

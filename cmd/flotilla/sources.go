@@ -33,7 +33,7 @@ type sourceCheck struct {
 }
 
 func newSourcesCheckCommand(g *globals) *cobra.Command {
-	var configPath, cacheDir string
+	var flags configFlags
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Resolve every Source's ref and check its signature policy",
@@ -44,11 +44,11 @@ Source and reports history rewrites. Exits 1 if any Source fails.`,
   flotilla sources check --config fleet/ -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(configPath)
+			cfg, err := flags.load(g)
 			if err != nil {
 				return err
 			}
-			fetcher, err := newFetcher(cacheDir)
+			fetcher, err := flags.fetcher()
 			if err != nil {
 				return err
 			}
@@ -64,8 +64,7 @@ Source and reports history rewrites. Exits 1 if any Source fails.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&configPath, "config", "flotilla.yaml", "configuration file or folder")
-	cmd.Flags().StringVar(&cacheDir, "cache-dir", "", "where fetched repositories are cached (default: the user's cache directory)")
+	flags.register(cmd, "flotilla.yaml", "", "")
 	return cmd
 }
 

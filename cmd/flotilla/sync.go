@@ -9,13 +9,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flotilla-dev/flotilla/clusters"
-	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/reconciler"
 )
 
 func newSyncCommand(g *globals) *cobra.Command {
 	var opts reconciler.Options
-	var configPath, cacheDir string
+	var flags configFlags
 	cmd := &cobra.Command{
 		Use:   "sync",
 		Short: "Make the clusters match Git: one pass over every App and cluster",
@@ -29,15 +28,15 @@ cluster, then a summary. Exits 1 if any App on any cluster failed, was refused o
   flotilla sync --config fleet/ --dry-run -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(configPath)
+			cfg, err := flags.load(g)
 			if err != nil {
 				return err
 			}
-			if cacheDir, err = sourceCacheDir(cacheDir); err != nil {
+			syncer, err := flags.syncer(g, &opts)
+			if err != nil {
 				return err
 			}
-			opts.Observer = reconciler.ProgressLines(g.stderr)
-			results, err := reconciler.NewSyncer(cacheDir).Sync(cmd.Context(), cfg, opts)
+			results, err := syncer.Sync(cmd.Context(), cfg, opts)
 			if err != nil {
 				return err
 			}
@@ -53,14 +52,11 @@ cluster, then a summary. Exits 1 if any App on any cluster failed, was refused o
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&configPath, "config", "flotilla.yaml", "configuration file or folder")
-	cmd.Flags().StringVar(&opts.App, "app", "", "sync only this App")
-	cmd.Flags().StringVar(&opts.Cluster, "cluster", "", "sync only this cluster")
+	flags.register(cmd, "flotilla.yaml", "sync only this App", "sync only this cluster")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "ask the clusters what would change (server-side dry run); write nothing")
 	cmd.Flags().BoolVar(&opts.Wait, "wait", false, "wait until every object is healthy, up to the App's health timeout")
 	cmd.Flags().BoolVar(&opts.ForceConflicts, "force-conflicts", false, "take over fields that another field manager owns")
 	cmd.Flags().BoolVar(&opts.ConfirmPrune, "confirm-prune", false, "sync even when the prune guard refuses: pruning all of an App's objects, or more than its spec.sync.maxPrunePercent")
-	cmd.Flags().StringVar(&cacheDir, "cache-dir", "", "where fetched repositories are cached (default: the user's cache directory)")
 	return cmd
 }
 

@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/types"
 
+	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/sources/tree"
 )
 
@@ -65,7 +66,7 @@ func (o *originFS) ReadFile(name string) ([]byte, error) {
 // slow to run on every render (kustomize then records every transformer on every object), so
 // this is for error messages: it returns what it found, nothing if the render fails or may
 // fetch remote bases.
-func Files(view *tree.FS, dir string) map[ObjectID]string {
+func Files(view *tree.FS, dir string) map[object.ID]string {
 	clean := path.Clean("/" + dir)
 	rel := strings.TrimPrefix(clean, "/")
 	if view.RemoteBasesAllowed() {
@@ -82,7 +83,7 @@ func Files(view *tree.FS, dir string) map[ObjectID]string {
 	if err != nil {
 		return nil
 	}
-	files := make(map[ObjectID]string, resources.Size())
+	files := make(map[object.ID]string, resources.Size())
 	for _, res := range resources.Resources() {
 		origin, err := res.GetOrigin()
 		if err != nil || origin == nil || origin.Repo != "" {
@@ -96,7 +97,7 @@ func Files(view *tree.FS, dir string) map[ObjectID]string {
 			continue
 		}
 		id := res.CurId()
-		files[ObjectID{Group: id.Group, Kind: id.Kind, Namespace: id.Namespace, Name: id.Name}] = path.Join(rel, file)
+		files[object.ID{Group: id.Group, Kind: id.Kind, Namespace: id.Namespace, Name: id.Name}] = path.Join(rel, file)
 	}
 	return files
 }

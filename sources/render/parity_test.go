@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
+	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/sources/render"
 	"github.com/flotilla-dev/flotilla/sources/tree"
 )
@@ -113,7 +114,7 @@ func assertParity(t *testing.T, root, dir string) {
 	theirs := objectSet(t, out)
 	mine := map[string]map[string]any{}
 	for _, obj := range ours.Objects {
-		mine[render.IDOf(obj).String()] = viaJSON(t, obj.Object)
+		mine[object.IDOf(obj).String()] = viaJSON(t, obj.Object)
 	}
 	if len(mine) == 0 {
 		t.Fatal("rendered nothing")
@@ -137,7 +138,7 @@ func objectSet(t *testing.T, stream []byte) map[string]map[string]any {
 			t.Fatal(err)
 		}
 		if obj.Object != nil {
-			set[render.IDOf(obj).String()] = viaJSON(t, obj.Object)
+			set[object.IDOf(obj).String()] = viaJSON(t, obj.Object)
 		}
 	}
 }

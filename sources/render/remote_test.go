@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/sources/gitserver"
 	"github.com/flotilla-dev/flotilla/sources/gittest"
 	"github.com/flotilla-dev/flotilla/sources/remote"
@@ -176,7 +177,7 @@ func TestRenderRemoteBaseWhenAllowed(t *testing.T) {
 	}
 	var ids []string
 	for _, obj := range m.Objects {
-		ids = append(ids, render.IDOf(obj).String())
+		ids = append(ids, object.IDOf(obj).String())
 	}
 	if len(ids) != 2 || !strings.HasPrefix(ids[0], "ConfigMap/shop/settings-") || ids[1] != "Deployment.apps/shop/web" {
 		t.Errorf("rendered %v", ids)
@@ -330,7 +331,7 @@ func TestRemoteResourcesWhenAllowed(t *testing.T) {
 	}
 	var ids []string
 	for _, obj := range m.Objects {
-		ids = append(ids, render.IDOf(obj).String())
+		ids = append(ids, object.IDOf(obj).String())
 	}
 	if want := "ConfigMap/shop/stolen Deployment.apps/shop/web"; strings.Join(ids, " ") != want {
 		t.Errorf("rendered %v, want %s", ids, want)

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/types"
 
+	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/sources/tree"
 )
 
@@ -28,34 +29,6 @@ type Manifests struct {
 	// Digest is "sha256:" and the hex SHA-256 of the objects' canonical JSON, one per line, in
 	// apply order: the same input gives the same digest on any machine.
 	Digest string
-}
-
-// ObjectID names an object the way errors and inventories do: Kind/namespace/name, with the
-// group when there is one.
-type ObjectID struct {
-	Group     string `json:"group,omitempty"`
-	Kind      string `json:"kind"`
-	Namespace string `json:"namespace,omitempty"`
-	Name      string `json:"name"`
-}
-
-// IDOf returns an object's ID.
-func IDOf(obj *unstructured.Unstructured) ObjectID {
-	gvk := obj.GroupVersionKind()
-	return ObjectID{Group: gvk.Group, Kind: gvk.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
-}
-
-// String is Kind/namespace/name, or Kind/name for cluster-scoped objects, with ".group" after
-// the kind when the group is not core: "Deployment.apps/shop/web".
-func (id ObjectID) String() string {
-	kind := id.Kind
-	if id.Group != "" {
-		kind += "." + id.Group
-	}
-	if id.Namespace == "" {
-		return kind + "/" + id.Name
-	}
-	return kind + "/" + id.Namespace + "/" + id.Name
 }
 
 // Render builds the kustomization in dir (relative to the repository root) from view. Before
@@ -152,9 +125,9 @@ func run(ctx context.Context, view *tree.FS, dir string) (resmap.ResMap, error) 
 
 // checkObjects refuses objects without apiVersion, kind or name, and two objects with one ID.
 func checkObjects(objects []*unstructured.Unstructured) error {
-	seen := map[ObjectID]bool{}
+	seen := map[object.ID]bool{}
 	for i, obj := range objects {
-		id := IDOf(obj)
+		id := object.IDOf(obj)
 		switch {
 		case obj.GetAPIVersion() == "":
 			return fmt.Errorf("object %d (%s): apiVersion is missing", i+1, id)
@@ -248,7 +221,7 @@ func Digest(objects []*unstructured.Unstructured) (string, error) {
 	for _, obj := range objects {
 		b, err := json.Marshal(obj.Object)
 		if err != nil {
-			return "", fmt.Errorf("%s: %w", IDOf(obj), err)
+			return "", fmt.Errorf("%s: %w", object.IDOf(obj), err)
 		}
 		h.Write(b)
 		h.Write([]byte{'\n'})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/sources/gittest"
 	"github.com/flotilla-dev/flotilla/sources/render"
 	"github.com/flotilla-dev/flotilla/sources/tree"
@@ -250,7 +251,7 @@ metadata: {name: w, namespace: shop}
 	}
 	var got []string
 	for _, obj := range m.Objects {
-		got = append(got, render.IDOf(obj).String())
+		got = append(got, object.IDOf(obj).String())
 	}
 	want := []string{
 		"CustomResourceDefinition.apiextensions.k8s.io/fleets.example.com",
@@ -322,7 +323,7 @@ func TestRenderFilesNamesEachObjectsFile(t *testing.T) {
 			located := render.Files(view.Fresh(), "overlays/dev")
 			got := map[string]string{}
 			for _, obj := range m.Objects {
-				id := render.IDOf(obj)
+				id := object.IDOf(obj)
 				got[id.String()] = located[id]
 				_, annotated := obj.GetAnnotations()["config.kubernetes.io/origin"]
 				if annotated != tt.wantAnnotations {

@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/sources/gittest"
 	"github.com/flotilla-dev/flotilla/sources/render"
 	"github.com/flotilla-dev/flotilla/sources/tree"
@@ -241,7 +242,7 @@ func TestFilesThroughSymlinkedFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := render.Files(view, "app")
-	id := render.ObjectID{Group: "apps", Kind: "Deployment", Name: "web"}
+	id := object.ID{Group: "apps", Kind: "Deployment", Name: "web"}
 	if files[id] != "app/d.yaml" && files[id] != "real/d.yaml" {
 		t.Errorf("Files = %v, want the Deployment's file", files)
 	}

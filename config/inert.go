@@ -1,0 +1,62 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// inertSetting is a setting that is validated but that nothing acts on yet, with what happens
+// instead.
+type inertSetting struct {
+	field, instead string
+	set            func(*Config) []string // the objects that set it, Kind/name
+}
+
+// inertSettings lists the settings that the one-shot commands validate but do not act on. Each
+// leaves this list when the feature that acts on it lands.
+var inertSettings = []inertSetting{
+	{field: "Source spec.interval", instead: "nothing polls yet; every command fetches once", set: func(c *Config) []string {
+		var names []string
+		for _, s := range c.Sources {
+			if s.Spec.Interval.Duration != 0 {
+				names = append(names, "Source/"+s.Metadata.Name)
+			}
+		}
+		return names
+	}},
+	{field: "App spec.sync.automated", instead: "nothing syncs on its own yet; flotilla sync applies when run", set: appsWhere(func(a *App) bool { return a.Spec.Sync.Automated })},
+	{field: "App spec.drift.mode", instead: "drift is found by flotilla diff and fixed by flotilla sync, not watched yet", set: appsWhere(func(a *App) bool { return a.Spec.Drift.Mode != "" })},
+	{field: "App spec.rollout", instead: "every selected cluster is synced at once", set: appsWhere(func(a *App) bool { return len(a.Spec.Rollout.Waves) > 0 })},
+	{field: "App spec.windows", instead: "syncs are not held to sync windows yet", set: appsWhere(func(a *App) bool { return len(a.Spec.Windows) > 0 })},
+	{field: "App spec.health.autoRollback", instead: "nothing is rolled back on its own yet", set: appsWhere(func(a *App) bool { return a.Spec.Health.AutoRollback })},
+}
+
+func appsWhere(pred func(*App) bool) func(*Config) []string {
+	return func(c *Config) []string {
+		var names []string
+		for i := range c.Apps {
+			if pred(&c.Apps[i]) {
+				names = append(names, "App/"+c.Apps[i].Metadata.Name)
+			}
+		}
+		return names
+	}
+}
+
+// InertWarnings returns one warning for each setting the configuration uses that is validated
+// but not acted on yet, naming who sets it and what happens instead.
+func (c *Config) InertWarnings() []string {
+	var warnings []string
+	for _, s := range inertSettings {
+		names := s.set(c)
+		if len(names) == 0 {
+			continue
+		}
+		who := strings.Join(names, ", ")
+		if len(names) > 3 {
+			who = fmt.Sprintf("%s and %d more", strings.Join(names[:3], ", "), len(names)-3)
+		}
+		warnings = append(warnings, fmt.Sprintf("%s (%s) is not acted on yet: %s", s.field, who, s.instead))
+	}
+	return warnings
+}

@@ -1,0 +1,95 @@
+package tree
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// nopFetcher allows remote bases without fetching anything: CheckKustomizations only lists
+// them.
+type nopFetcher struct{ Fetcher }
+
+// TestCheckKustomizationsListsRemoteReferences: with remote bases allowed, every remote
+// reference is returned with its file, field and kind, and WithFetched places the fetched
+// content where the rewritten reference points.
+func TestCheckKustomizationsListsRemoteReferences(t *testing.T) {
+	view, err := FromFiles(map[string]string{
+		"app/kustomization.yaml": "resources:\n- https://example.com/org/repo//base?ref=v1\n- cm.yaml\n" +
+			"configMapGenerator: [{name: c, files: [k=https://example.com/k.txt]}]\n" +
+			"commonAnnotations: {docs: 'https://example.com/docs'}\n",
+		"app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n",
+	}, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	view.AllowRemoteBases(nopFetcher{})
+	refs, err := view.CheckKustomizations("app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type ref struct {
+		File, Field, Value string
+		Base, Keyed        bool
+	}
+	var got []ref
+	for _, r := range refs {
+		got = append(got, ref{r.File, r.Field, r.Value, r.Base, r.Keyed})
+	}
+	want := []ref{
+		{"app/kustomization.yaml", "configMapGenerator[0].files[0]", "k=https://example.com/k.txt", false, true},
+		{"app/kustomization.yaml", "resources[0]", "https://example.com/org/repo//base?ref=v1", true, false},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("references (-want +got):\n%s", diff)
+	}
+	fetched, err := view.WithFetched([]Fetched{{Ref: refs[0], File: []byte("v")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := fetched.ReadFile("/app/kustomization.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(k), `"k=.flotilla-remote/`) {
+		t.Fatalf("rewritten kustomization: %s", k)
+	}
+	local := strings.TrimPrefix(strings.SplitN(strings.SplitN(string(k), `"k=`, 2)[1], `"`, 2)[0], "")
+	if data, err := fetched.ReadFile("/app/" + local); err != nil || string(data) != "v" {
+		t.Errorf("fetched file at %s: %q, %v", local, data, err)
+	}
+	if _, err := view.ReadFile("/app/" + local); err == nil {
+		t.Error("WithFetched changed the view it was called on")
+	}
+}
+
+// TestCheckKustomizationsRefusesWithoutRendering: refusals come from the check alone, with the
+// file and field, before kustomize runs.
+func TestCheckKustomizationsRefusesWithoutRendering(t *testing.T) {
+	tests := []struct {
+		name, kustomization, want string
+	}{
+		{"remote", "resources: [https://example.com/x.yaml]\n", "app/kustomization.yaml: resources[0]: URL is remote"},
+		{"absolute", "crds: [/etc/crd.yaml]\n", `app/kustomization.yaml: crds[0]: "/etc/crd.yaml" is an absolute path`},
+		{"above the repository", "configurations: [../../x.yaml]\n", `app/kustomization.yaml: configurations[0]: "../../x.yaml" leaves the repository`},
+		{"not a kustomization", "resources: [\n", "app/kustomization.yaml: not a valid kustomization"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			view, err := FromFiles(map[string]string{"app/kustomization.yaml": tt.kustomization}, DefaultLimits())
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = view.CheckKustomizations("app")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+			var remote *RemoteError
+			if tt.name == "remote" && !errors.As(err, &remote) {
+				t.Errorf("a remote reference's error is not a *RemoteError: %T", err)
+			}
+		})
+	}
+}
