@@ -92,49 +92,9 @@ func (c *checker) check(node *yaml.Node, t reflect.Type, path string) {
 	}
 	switch t.Kind() {
 	case reflect.Struct:
-		if t == secretRefType && node.Kind != yaml.MappingNode {
-			report(node.Line, "credentials are never inline (the value is not shown): use {file: PATH} or {env: VARIABLE}")
-			return
-		}
-		if node.Kind != yaml.MappingNode {
-			report(node.Line, "expected a mapping of fields, got "+describe(node))
-			return
-		}
-		c.checkDuplicateKeys(node, path)
-		for i := 0; i+1 < len(node.Content); i += 2 {
-			key, value := node.Content[i], node.Content[i+1]
-			if !c.checkKey(key, path) {
-				continue
-			}
-			field, ok := fieldByJSONName(t, key.Value)
-			sub := joinPath(path, key.Value)
-			if !ok {
-				msg := "unknown field"
-				if hint, found := credentialHints[key.Value]; found {
-					msg += "; " + hint
-				}
-				c.report(key.Line, sub, msg)
-				continue
-			}
-			c.check(value, field.Type, sub)
-		}
+		c.checkStruct(node, t, path)
 	case reflect.Map:
-		if node.Kind != yaml.MappingNode {
-			report(node.Line, "expected a mapping, got "+describe(node))
-			return
-		}
-		c.checkDuplicateKeys(node, path)
-		for i := 0; i+1 < len(node.Content); i += 2 {
-			key := node.Content[i]
-			if !c.checkKey(key, path) {
-				continue
-			}
-			if key.Tag != "!!str" {
-				c.report(key.Line, joinPath(path, key.Value), "expected a text key, got "+describe(key)+"; quote it")
-				continue
-			}
-			c.check(node.Content[i+1], t.Elem(), joinPath(path, key.Value))
-		}
+		c.checkMap(node, t, path)
 	case reflect.Slice:
 		if node.Kind != yaml.SequenceNode {
 			report(node.Line, "expected a list, got "+describe(node))
@@ -155,6 +115,56 @@ func (c *checker) check(node *yaml.Node, t reflect.Type, path string) {
 		if node.Kind != yaml.ScalarNode || node.Tag != "!!int" {
 			report(node.Line, "expected a whole number, got "+describe(node))
 		}
+	}
+}
+
+// checkStruct checks a mapping against the fields of struct type t.
+func (c *checker) checkStruct(node *yaml.Node, t reflect.Type, path string) {
+	if t == secretRefType && node.Kind != yaml.MappingNode {
+		c.report(node.Line, path, "credentials are never inline (the value is not shown): use {file: PATH} or {env: VARIABLE}")
+		return
+	}
+	if node.Kind != yaml.MappingNode {
+		c.report(node.Line, path, "expected a mapping of fields, got "+describe(node))
+		return
+	}
+	c.checkDuplicateKeys(node, path)
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		key, value := node.Content[i], node.Content[i+1]
+		if !c.checkKey(key, path) {
+			continue
+		}
+		field, ok := fieldByJSONName(t, key.Value)
+		sub := joinPath(path, key.Value)
+		if !ok {
+			msg := "unknown field"
+			if hint, found := credentialHints[key.Value]; found {
+				msg += "; " + hint
+			}
+			c.report(key.Line, sub, msg)
+			continue
+		}
+		c.check(value, field.Type, sub)
+	}
+}
+
+// checkMap checks a mapping of text keys to values of t's element type.
+func (c *checker) checkMap(node *yaml.Node, t reflect.Type, path string) {
+	if node.Kind != yaml.MappingNode {
+		c.report(node.Line, path, "expected a mapping, got "+describe(node))
+		return
+	}
+	c.checkDuplicateKeys(node, path)
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		key := node.Content[i]
+		if !c.checkKey(key, path) {
+			continue
+		}
+		if key.Tag != "!!str" {
+			c.report(key.Line, joinPath(path, key.Value), "expected a text key, got "+describe(key)+"; quote it")
+			continue
+		}
+		c.check(node.Content[i+1], t.Elem(), joinPath(path, key.Value))
 	}
 }
 

@@ -56,65 +56,20 @@ func newPKI(dir string) (*pki, error) {
 	}
 	p.adminToken = hex.EncodeToString(token)
 	now := time.Now().Add(-time.Hour)
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caCert, caKey, err := p.newCA(now)
 	if err != nil {
-		return nil, fmt.Errorf("generate CA key: %w", err)
+		return nil, err
 	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "flotilla-localfleet-ca"},
-		NotBefore:             now,
-		NotAfter:              now.AddDate(10, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, fmt.Errorf("create CA certificate: %w", err)
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, fmt.Errorf("parse CA certificate: %w", err)
-	}
-	p.caPEM = pemBlock("CERTIFICATE", caDER)
-
-	serving := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "kube-apiserver"},
-		NotBefore:    now,
-		NotAfter:     now.AddDate(10, 0, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback, net.ParseIP(kubernetesServiceIP)},
-	}
-	servingCert, servingKey, err := signedCert(serving, caCert, caKey)
+	servingCert, servingKey, err := signedCert(servingTemplate(now), caCert, caKey)
 	if err != nil {
 		return nil, fmt.Errorf("create serving certificate: %w", err)
 	}
-	admin := &x509.Certificate{
-		SerialNumber: big.NewInt(3),
-		Subject:      pkix.Name{CommonName: adminUser, Organization: []string{"system:masters"}},
-		NotBefore:    now,
-		NotAfter:     now.AddDate(10, 0, 0),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	if p.adminCertPEM, p.adminKeyPEM, err = signedCert(admin, caCert, caKey); err != nil {
+	if p.adminCertPEM, p.adminKeyPEM, err = signedCert(adminTemplate(now), caCert, caKey); err != nil {
 		return nil, fmt.Errorf("create admin certificate: %w", err)
 	}
-	saKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	saKey, saPub, err := serviceAccountKeys()
 	if err != nil {
-		return nil, fmt.Errorf("generate service-account key: %w", err)
-	}
-	saKeyDER, err := x509.MarshalECPrivateKey(saKey)
-	if err != nil {
-		return nil, fmt.Errorf("encode service-account key: %w", err)
-	}
-	saPubDER, err := x509.MarshalPKIXPublicKey(&saKey.PublicKey)
-	if err != nil {
-		return nil, fmt.Errorf("encode service-account public key: %w", err)
+		return nil, err
 	}
 	for path, content := range map[string][]byte{
 		p.CACert:            p.caPEM,
@@ -122,8 +77,8 @@ func newPKI(dir string) (*pki, error) {
 		p.ServingKey:        servingKey,
 		p.AdminCert:         p.adminCertPEM,
 		p.AdminKey:          p.adminKeyPEM,
-		p.ServiceAccountKey: pemBlock("EC PRIVATE KEY", saKeyDER),
-		p.ServiceAccountPub: pemBlock("PUBLIC KEY", saPubDER),
+		p.ServiceAccountKey: saKey,
+		p.ServiceAccountPub: saPub,
 		p.TokenFile:         fmt.Appendf(nil, "%s,%s,%s,%q\n", p.adminToken, adminUser, adminUser, "system:masters"),
 	} {
 		if err := os.WriteFile(path, content, 0o600); err != nil {
@@ -131,6 +86,77 @@ func newPKI(dir string) (*pki, error) {
 		}
 	}
 	return p, nil
+}
+
+// newCA makes the fleet's certificate authority, valid from notBefore for ten years, and keeps
+// its certificate as PEM.
+func (p *pki) newCA(notBefore time.Time) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("generate CA key: %w", err)
+	}
+	caTmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "flotilla-localfleet-ca"},
+		NotBefore:             notBefore,
+		NotAfter:              notBefore.AddDate(10, 0, 0),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create CA certificate: %w", err)
+	}
+	caCert, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parse CA certificate: %w", err)
+	}
+	p.caPEM = pemBlock("CERTIFICATE", caDER)
+	return caCert, caKey, nil
+}
+
+// servingTemplate is the API servers' serving certificate: loopback and the kubernetes Service.
+func servingTemplate(notBefore time.Time) *x509.Certificate {
+	return &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "kube-apiserver"},
+		NotBefore:    notBefore,
+		NotAfter:     notBefore.AddDate(10, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:     []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback, net.ParseIP(kubernetesServiceIP)},
+	}
+}
+
+// adminTemplate is the admin's client certificate, in system:masters.
+func adminTemplate(notBefore time.Time) *x509.Certificate {
+	return &x509.Certificate{
+		SerialNumber: big.NewInt(3),
+		Subject:      pkix.Name{CommonName: adminUser, Organization: []string{"system:masters"}},
+		NotBefore:    notBefore,
+		NotAfter:     notBefore.AddDate(10, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+}
+
+// serviceAccountKeys makes the key pair that signs service-account tokens, as PEM.
+func serviceAccountKeys() (private, public []byte, err error) {
+	saKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("generate service-account key: %w", err)
+	}
+	saKeyDER, err := x509.MarshalECPrivateKey(saKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode service-account key: %w", err)
+	}
+	saPubDER, err := x509.MarshalPKIXPublicKey(&saKey.PublicKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode service-account public key: %w", err)
+	}
+	return pemBlock("EC PRIVATE KEY", saKeyDER), pemBlock("PUBLIC KEY", saPubDER), nil
 }
 
 // signedCert creates a fresh key for tmpl and signs it with the CA; it returns both as PEM.
