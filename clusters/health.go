@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	kstatus "github.com/fluxcd/cli-utils/pkg/kstatus/status"
+
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -33,108 +35,61 @@ type ObjectHealth struct {
 	Reason string       `json:"reason,omitempty"`
 }
 
-// Evaluate judges a live object's health from its kind's rules: workload rollouts
-// (observedGeneration, updated and available replicas, ProgressDeadlineExceeded), Job completion,
-// CRD established, Namespace active, PVC bound, Istio status conditions, a generic Ready
-// condition; any other object is healthy once it exists.
+// Evaluate judges a live object's health with kstatus (github.com/fluxcd/cli-utils, what Flux
+// and kpt compute health with) for every kind it has rules for: workload rollouts, Jobs, CRDs,
+// PVCs, a generic Ready condition and the generic observedGeneration, Reconciling and Stalled
+// conventions. Flotilla's own rules cover what kstatus does not: Istio resources (their status
+// conditions and validation messages), a Namespace's phase, and the detail of a Deployment past
+// its progress deadline or of a failed Job (the condition's reason and message, which kstatus
+// leaves out).
 func Evaluate(obj *unstructured.Unstructured) ObjectHealth {
-	h := ObjectHealth{ID: object.IDOf(obj), Status: HealthHealthy}
+	h := ObjectHealth{ID: object.IDOf(obj)}
 	gk := obj.GroupVersionKind().GroupKind()
 	switch {
-	case gk == schema.GroupKind{Group: "apps", Kind: "Deployment"}:
-		h.Status, h.Reason = deploymentHealth(obj)
-	case gk == schema.GroupKind{Group: "apps", Kind: "StatefulSet"}:
-		h.Status, h.Reason = statefulSetHealth(obj)
-	case gk == schema.GroupKind{Group: "apps", Kind: "DaemonSet"}:
-		h.Status, h.Reason = daemonSetHealth(obj)
-	case gk == schema.GroupKind{Group: "batch", Kind: "Job"}:
-		h.Status, h.Reason = jobHealth(obj)
-	case gk == schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}:
-		if !conditionTrue(obj, "Established") {
-			h.Status, h.Reason = HealthProgressing, "not established yet"
-		}
+	case strings.HasSuffix(gk.Group, "istio.io"):
+		h.Status, h.Reason = istioHealth(obj)
+		return h
 	case gk == schema.GroupKind{Kind: "Namespace"}:
 		if phase, _, _ := unstructured.NestedString(obj.Object, "status", "phase"); phase != "" && phase != "Active" {
 			h.Status, h.Reason = HealthProgressing, "namespace is "+phase
+			return h
 		}
-	case gk == schema.GroupKind{Kind: "PersistentVolumeClaim"}:
-		if phase, _, _ := unstructured.NestedString(obj.Object, "status", "phase"); phase != "Bound" {
-			h.Status, h.Reason = HealthProgressing, "claim is "+orUnknown(phase)
+	case gk == schema.GroupKind{Group: "apps", Kind: "Deployment"}:
+		if status, reason, message := conditionStatus(obj, "Progressing"); status == "False" && reason == "ProgressDeadlineExceeded" {
+			h.Status, h.Reason = HealthDegraded, joinReason(reason, message)
+			return h
 		}
-	case strings.HasSuffix(gk.Group, "istio.io"):
-		h.Status, h.Reason = istioHealth(obj)
-	default:
-		if status, reason, message := conditionStatus(obj, "Ready"); status == "False" || status == "Unknown" {
-			h.Status, h.Reason = HealthProgressing, joinReason(reason, message)
+	case gk == schema.GroupKind{Group: "batch", Kind: "Job"}:
+		if status, reason, message := conditionStatus(obj, "Failed"); status == "True" {
+			h.Status, h.Reason = HealthDegraded, joinReason(reason, message)
+			return h
 		}
 	}
+	h.Status, h.Reason = kstatusHealth(obj)
 	return h
 }
 
-func deploymentHealth(obj *unstructured.Unstructured) (HealthStatus, string) {
-	if status, reason, message := conditionStatus(obj, "Progressing"); status == "False" && reason == "ProgressDeadlineExceeded" {
-		return HealthDegraded, joinReason(reason, message)
+// kstatusHealth maps kstatus's verdict: Current is healthy, Failed degraded, NotFound missing,
+// and anything else (InProgress, Terminating, Unknown) progressing, with kstatus's message.
+func kstatusHealth(obj *unstructured.Unstructured) (HealthStatus, string) {
+	res, err := kstatus.Compute(obj)
+	if err != nil {
+		return HealthProgressing, fmt.Sprintf("status not readable: %v", err)
 	}
-	if s, reason := generationObserved(obj); s != HealthHealthy {
-		return s, reason
-	}
-	want := replicas(obj)
-	updated, _, _ := nestedInt(obj, "status", "updatedReplicas")
-	total, _, _ := nestedInt(obj, "status", "replicas")
-	available, _, _ := nestedInt(obj, "status", "availableReplicas")
-	switch {
-	case updated < want:
-		return HealthProgressing, fmt.Sprintf("%d of %d replicas updated", updated, want)
-	case total > updated:
-		return HealthProgressing, fmt.Sprintf("%d old replicas pending termination", total-updated)
-	case available < updated:
-		return HealthProgressing, fmt.Sprintf("%d of %d updated replicas available", available, updated)
-	}
-	return HealthHealthy, ""
-}
-
-func statefulSetHealth(obj *unstructured.Unstructured) (HealthStatus, string) {
-	if s, reason := generationObserved(obj); s != HealthHealthy {
-		return s, reason
-	}
-	want := replicas(obj)
-	ready, _, _ := nestedInt(obj, "status", "readyReplicas")
-	updated, _, _ := nestedInt(obj, "status", "updatedReplicas")
-	current, _, _ := unstructured.NestedString(obj.Object, "status", "currentRevision")
-	update, _, _ := unstructured.NestedString(obj.Object, "status", "updateRevision")
-	switch {
-	case ready < want:
-		return HealthProgressing, fmt.Sprintf("%d of %d replicas ready", ready, want)
-	case update != "" && current != update && updated < want:
-		return HealthProgressing, fmt.Sprintf("%d of %d replicas updated", updated, want)
-	}
-	return HealthHealthy, ""
-}
-
-func daemonSetHealth(obj *unstructured.Unstructured) (HealthStatus, string) {
-	if s, reason := generationObserved(obj); s != HealthHealthy {
-		return s, reason
-	}
-	desired, _, _ := nestedInt(obj, "status", "desiredNumberScheduled")
-	updated, _, _ := nestedInt(obj, "status", "updatedNumberScheduled")
-	available, _, _ := nestedInt(obj, "status", "numberAvailable")
-	switch {
-	case updated < desired:
-		return HealthProgressing, fmt.Sprintf("%d of %d pods updated", updated, desired)
-	case available < desired:
-		return HealthProgressing, fmt.Sprintf("%d of %d pods available", available, desired)
-	}
-	return HealthHealthy, ""
-}
-
-func jobHealth(obj *unstructured.Unstructured) (HealthStatus, string) {
-	if status, reason, message := conditionStatus(obj, "Failed"); status == "True" {
-		return HealthDegraded, joinReason(reason, message)
-	}
-	if conditionTrue(obj, "Complete") {
+	switch res.Status {
+	case kstatus.CurrentStatus:
 		return HealthHealthy, ""
+	case kstatus.FailedStatus:
+		return HealthDegraded, res.Message
+	case kstatus.NotFoundStatus:
+		return HealthMissing, res.Message
 	}
-	return HealthProgressing, "job has not completed"
+	if res.Message == "" { // a Ready condition with a reason but no message
+		if _, reason, message := conditionStatus(obj, "Ready"); reason != "" || message != "" {
+			return HealthProgressing, joinReason(reason, message)
+		}
+	}
+	return HealthProgressing, res.Message
 }
 
 // istioHealth reads Istio's status conditions when its control plane writes them; without a
@@ -155,40 +110,6 @@ func istioHealth(obj *unstructured.Unstructured) (HealthStatus, string) {
 	return HealthHealthy, ""
 }
 
-// nestedInt reads a number at a path whether it decoded as int64 (API responses) or float64
-// (generic JSON or YAML).
-func nestedInt(obj *unstructured.Unstructured, fields ...string) (int64, bool, error) {
-	v, found, err := unstructured.NestedFieldNoCopy(obj.Object, fields...)
-	if !found || err != nil {
-		return 0, found, err
-	}
-	switch n := v.(type) {
-	case int64:
-		return n, true, nil
-	case float64:
-		return int64(n), true, nil
-	case int:
-		return int64(n), true, nil
-	}
-	return 0, false, fmt.Errorf("%v is not a number", v)
-}
-
-func generationObserved(obj *unstructured.Unstructured) (HealthStatus, string) {
-	observed, found, _ := nestedInt(obj, "status", "observedGeneration")
-	if !found || observed < obj.GetGeneration() {
-		return HealthProgressing, "the controller has not seen the latest spec yet"
-	}
-	return HealthHealthy, ""
-}
-
-func replicas(obj *unstructured.Unstructured) int64 {
-	n, found, _ := nestedInt(obj, "spec", "replicas")
-	if !found {
-		return 1
-	}
-	return n
-}
-
 func joinReason(reason, message string) string {
 	switch {
 	case reason == "":
@@ -197,13 +118,6 @@ func joinReason(reason, message string) string {
 		return reason
 	}
 	return reason + ": " + message
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "unknown"
-	}
-	return s
 }
 
 // Health reads the objects from the cluster, with one LIST per resource and namespace, and

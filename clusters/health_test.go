@@ -19,22 +19,28 @@ func TestEvaluate(t *testing.T) {
 kind: Deployment
 metadata: {name: d, generation: 2}
 spec: {replicas: 2}
-status: {observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2}`, HealthHealthy, ""},
+status:
+  observedGeneration: 2
+  replicas: 2
+  updatedReplicas: 2
+  readyReplicas: 2
+  availableReplicas: 2
+  conditions: [{type: Available, status: "True"}, {type: Progressing, status: "True", reason: NewReplicaSetAvailable}]`, HealthHealthy, ""},
 		{"deployment not observed yet", `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: d, generation: 3}
 spec: {replicas: 2}
-status: {observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2}`, HealthProgressing, "has not seen the latest spec"},
+status: {observedGeneration: 2, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2}`, HealthProgressing, "generation is 3, but latest observed generation is 2"},
 		{"deployment rolling", `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: d, generation: 2}
 spec: {replicas: 3}
-status: {observedGeneration: 2, replicas: 4, updatedReplicas: 3, availableReplicas: 3}`, HealthProgressing, "1 old replicas pending termination"},
+status: {observedGeneration: 2, replicas: 4, updatedReplicas: 3, readyReplicas: 4, availableReplicas: 3}`, HealthProgressing, "Pending termination: 1"},
 		{"deployment waiting for availability", `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: d, generation: 1}
 spec: {replicas: 2}
-status: {observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 1}`, HealthProgressing, "1 of 2 updated replicas available"},
+status: {observedGeneration: 1, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 1}`, HealthProgressing, "Available: 1/2"},
 		{"deployment past its deadline", `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: d, generation: 1}
@@ -46,16 +52,16 @@ status:
 kind: StatefulSet
 metadata: {name: s, generation: 1}
 spec: {replicas: 2}
-status: {observedGeneration: 1, readyReplicas: 2, updatedReplicas: 2, currentRevision: a, updateRevision: a}`, HealthHealthy, ""},
+status: {observedGeneration: 1, replicas: 2, readyReplicas: 2, currentReplicas: 2, updatedReplicas: 2, currentRevision: a, updateRevision: a}`, HealthHealthy, ""},
 		{"statefulset updating", `apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: s, generation: 2}
 spec: {replicas: 2}
-status: {observedGeneration: 2, readyReplicas: 2, updatedReplicas: 1, currentRevision: a, updateRevision: b}`, HealthProgressing, "1 of 2 replicas updated"},
+status: {observedGeneration: 2, replicas: 2, readyReplicas: 2, currentReplicas: 1, updatedReplicas: 1, currentRevision: a, updateRevision: b}`, HealthProgressing, "current: 1/2"},
 		{"daemonset not everywhere", `apiVersion: apps/v1
 kind: DaemonSet
 metadata: {name: ds, generation: 1}
-status: {observedGeneration: 1, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 2}`, HealthProgressing, "2 of 3 pods available"},
+status: {observedGeneration: 1, desiredNumberScheduled: 3, currentNumberScheduled: 3, updatedNumberScheduled: 3, numberReady: 3, numberAvailable: 2}`, HealthProgressing, "Available: 2/3"},
 		{"job complete", `apiVersion: batch/v1
 kind: Job
 metadata: {name: j}
@@ -66,11 +72,11 @@ metadata: {name: j}
 status: {conditions: [{type: Failed, status: "True", reason: BackoffLimitExceeded}]}`, HealthDegraded, "BackoffLimitExceeded"},
 		{"crd not established", `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
-metadata: {name: x.example.com}`, HealthProgressing, "not established"},
+metadata: {name: x.example.com}`, HealthProgressing, "Install in progress"},
 		{"pvc pending", `apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: {name: p}
-status: {phase: Pending}`, HealthProgressing, "claim is Pending"},
+status: {phase: Pending}`, HealthProgressing, "PVC is not Bound"},
 		{"namespace terminating", `apiVersion: v1
 kind: Namespace
 metadata: {name: n}
