@@ -35,20 +35,29 @@ type connection struct {
 	err    error
 }
 
-// connect starts reading the cluster: it connects and reads the App's inventory; with
-// prefetch (what a sync needs before it applies) it also lists what the inventory's objects look
-// like now and loads the cluster's schemas of the kinds they are.
-func (r *run) connect(ctx context.Context, prefetch bool) *connection {
+// reading is what connect reads of the cluster.
+type reading int
+
+const (
+	// readInventory: the client and the App's inventory, what a diff needs.
+	readInventory reading = iota
+	// readForApply: also what the inventory's objects look like now, and the cluster's schemas
+	// of their kinds, what a sync needs before it applies.
+	readForApply
+)
+
+// connect starts reading the cluster (see reading) in the background.
+func (r *run) connect(ctx context.Context, what reading) *connection {
 	readCtx, cancel := context.WithCancel(ctx)
 	c := &connection{cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
-		c.state, c.err = r.readCluster(ctx, readCtx, prefetch)
+		c.state, c.err = r.readCluster(ctx, readCtx, what)
 	}()
 	return c
 }
 
-func (r *run) readCluster(ctx, readCtx context.Context, prefetch bool) (*clusterState, error) {
+func (r *run) readCluster(ctx, readCtx context.Context, what reading) (*clusterState, error) {
 	target, err := r.syncer.Target(r.key.Cluster)
 	if err != nil {
 		return nil, err
@@ -58,7 +67,7 @@ func (r *run) readCluster(ctx, readCtx context.Context, prefetch bool) (*cluster
 	if st.inventory, err = clusters.ReadInventory(readCtx, target, app); err != nil {
 		return nil, fmt.Errorf("cluster %s unreachable or refusing: %w", r.key.Cluster.Metadata.Name, err)
 	}
-	if !prefetch {
+	if what != readForApply {
 		return st, nil
 	}
 	if st.schemas, err = target.LoadSchemas(readCtx); err != nil {

@@ -43,7 +43,7 @@ func (s *Syncer) diff(ctx context.Context, w work, opts Options) ClusterDiff {
 	}
 	d.Commit = w.checkout.Fetched.Revision.Commit
 	r := s.begin(w.key, w.checkout, opts)
-	conn := r.connect(ctx, false)
+	conn := r.connect(ctx, readInventory)
 	desired, err := r.render(ctx)
 	if err != nil {
 		conn.abandon()

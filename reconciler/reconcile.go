@@ -35,7 +35,7 @@ func (k AppCluster) String() string { return k.App.Metadata.Name + "/" + k.Clust
 func (s *Syncer) Reconcile(ctx context.Context, key AppCluster, rev *sources.Checkout, opts Options) Result {
 	defer s.locks.Lock(key.String())()
 	r := s.begin(key, rev, opts)
-	conn := r.connect(ctx, true)
+	conn := r.connect(ctx, readForApply)
 	desired, err := r.render(ctx)
 	if err != nil {
 		conn.abandon()

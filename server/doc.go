@@ -1,3 +1,3 @@
-// Package server serves HTTP: the API, webhook receivers for Git pushes, Prometheus metrics
-// and the web page that shows where each commit is live.
+// Package server is empty today: the HTTP API, webhook receivers, metrics and web page will
+// live here, with the long-running agent.
 package server
