@@ -18,24 +18,25 @@ var inertSettings = []inertSetting{
 	{field: "Source spec.interval", instead: "nothing polls yet; every command fetches once", set: func(c *Config) []string {
 		var names []string
 		for _, s := range c.Sources {
-			if s.Spec.Interval.Duration != 0 {
+			if s.Origin.Written("spec.interval") {
 				names = append(names, "Source/"+s.Metadata.Name)
 			}
 		}
 		return names
 	}},
-	{field: "App spec.sync.automated", instead: "nothing syncs on its own yet; flotilla sync applies when run", set: appsWhere(func(a *App) bool { return a.Spec.Sync.Automated })},
-	{field: "App spec.drift.mode", instead: "drift is found by flotilla diff and fixed by flotilla sync, not watched yet", set: appsWhere(func(a *App) bool { return a.Spec.Drift.Mode != "" })},
-	{field: "App spec.rollout", instead: "every selected cluster is synced at once", set: appsWhere(func(a *App) bool { return len(a.Spec.Rollout.Waves) > 0 })},
-	{field: "App spec.windows", instead: "syncs are not held to sync windows yet", set: appsWhere(func(a *App) bool { return len(a.Spec.Windows) > 0 })},
-	{field: "App spec.health.autoRollback", instead: "nothing is rolled back on its own yet", set: appsWhere(func(a *App) bool { return a.Spec.Health.AutoRollback })},
+	{field: "App spec.sync.automated", instead: "nothing syncs on its own yet; flotilla sync applies when run", set: appsWriting("spec.sync.automated")},
+	{field: "App spec.drift.mode", instead: "drift is found by flotilla diff and fixed by flotilla sync, not watched yet", set: appsWriting("spec.drift.mode")},
+	{field: "App spec.rollout", instead: "every selected cluster is synced at once", set: appsWriting("spec.rollout")},
+	{field: "App spec.windows", instead: "syncs are not held to sync windows yet", set: appsWriting("spec.windows")},
+	{field: "App spec.health.autoRollback", instead: "nothing is rolled back on its own yet", set: appsWriting("spec.health.autoRollback")},
 }
 
-func appsWhere(pred func(*App) bool) func(*Config) []string {
+// appsWriting lists the Apps whose documents write field out (a default does not count).
+func appsWriting(field string) func(*Config) []string {
 	return func(c *Config) []string {
 		var names []string
 		for i := range c.Apps {
-			if pred(&c.Apps[i]) {
+			if c.Apps[i].Origin.Written(field) {
 				names = append(names, "App/"+c.Apps[i].Metadata.Name)
 			}
 		}
@@ -43,8 +44,9 @@ func appsWhere(pred func(*App) bool) func(*Config) []string {
 	}
 }
 
-// InertWarnings returns one warning for each setting the configuration uses that is validated
-// but not acted on yet, naming who sets it and what happens instead.
+// InertWarnings returns one warning for each setting the configuration writes out that is
+// validated but not acted on yet, naming who sets it and what happens instead. Defaults do not
+// warn.
 func (c *Config) InertWarnings() []string {
 	var warnings []string
 	for _, s := range inertSettings {

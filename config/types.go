@@ -43,6 +43,13 @@ type Origin struct {
 	fields map[string]int // line of each field, by dotted path
 }
 
+// Written reports whether a field (dotted path such as "spec.interval") is written out in the
+// document, rather than left to its default.
+func (o Origin) Written(field string) bool {
+	_, ok := o.fields[field]
+	return ok
+}
+
 // LineOf returns the line of a field (dotted path such as "spec.ref.semver"), or the document's
 // first line if the field is not written out.
 func (o Origin) LineOf(field string) int {
