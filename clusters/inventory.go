@@ -216,7 +216,7 @@ func NextInventory(prev *Inventory, applied, pruned ChangeSet) *Inventory {
 		index[e.ID] = i
 	}
 	for _, c := range applied {
-		if c.Action == ActionFailed || c.Action == "" || c.Fields == "" {
+		if c.Action == ActionFailed || c.Version == "" { // not applied: Apply sets Version on every apply
 			continue
 		}
 		e := InventoryEntry{ID: c.ID, Version: c.Version, Fields: c.Fields}

@@ -82,7 +82,7 @@ func (r *Registry) Retain(names ...string) {
 func specKey(c *config.Cluster) (string, error) {
 	kubeconfig, err := os.ReadFile(c.Spec.Kubeconfig)
 	if err != nil {
-		return "", fmt.Errorf("Cluster/%s: read kubeconfig: %w", c.Metadata.Name, err)
+		return "", fmt.Errorf("Cluster/%s: kubeconfig %s, context %q: %w", c.Metadata.Name, c.Spec.Kubeconfig, c.Spec.Context, err)
 	}
 	labels := make([]string, 0, len(c.Metadata.Labels))
 	for k, v := range c.Metadata.Labels {

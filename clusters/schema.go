@@ -65,14 +65,20 @@ func (s *Schemas) Preload(ctx context.Context, gvs ...schema.GroupVersion) {
 	}
 }
 
+// CheckOptions tune Check.
+type CheckOptions struct {
+	// FileOf names the repository file an object came from ("" if unknown), for the messages
+	// of invalid objects; it is called for those only. Nil names none.
+	FileOf func(object.ID) string
+}
+
 // Check validates every object of the render whose group-version the cluster serves, except
 // the kinds that the render's own CRDs define (their new schema is not served until the CRD is
 // applied; the API server checks those objects then). It returns one error per invalid object,
-// "file: Kind/namespace/name: .field: problem" (fileOf names the file, "" if unknown; it is
-// called only for invalid objects), joined, or an error if a schema cannot be loaded. A render
-// found valid against the same schema documents (on another cluster, or in an earlier pass) is
-// not checked again.
-func (s *Schemas) Check(ctx context.Context, m *render.Manifests, fileOf func(object.ID) string) error {
+// "file: Kind/namespace/name: .field: problem", joined, or an error if a schema cannot be
+// loaded. A render found valid against the same schema documents (on another cluster, or in an
+// earlier pass) is not checked again.
+func (s *Schemas) Check(ctx context.Context, m *render.Manifests, opts CheckOptions) error {
 	if s == nil {
 		return nil
 	}
@@ -104,7 +110,7 @@ func (s *Schemas) Check(ctx context.Context, m *render.Manifests, fileOf func(ob
 		if _, err := tc.ObjectToTyped(obj); err != nil {
 			err = secretSafe(obj, err)
 			id := object.IDOf(obj)
-			if file := fileOf(id); file != "" {
+			if file := fileOf(opts, id); file != "" {
 				err = fmt.Errorf("%s: %s: %w", file, id, err)
 			} else {
 				err = fmt.Errorf("%s: %w", id, err)
@@ -122,6 +128,13 @@ func (s *Schemas) Check(ctx context.Context, m *render.Manifests, fileOf func(ob
 	cache.valid[key] = true
 	cache.mu.Unlock()
 	return nil
+}
+
+func fileOf(opts CheckOptions, id object.ID) string {
+	if opts.FileOf == nil {
+		return ""
+	}
+	return opts.FileOf(id)
 }
 
 // maxValidRenders bounds the renders remembered as valid.

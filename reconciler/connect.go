@@ -8,7 +8,6 @@ import (
 
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/internal/object"
-	"github.com/flotilla-dev/flotilla/sources/render"
 )
 
 // clusterState is what a reconcile knows of the cluster before it writes: the client, the
@@ -22,7 +21,8 @@ type clusterState struct {
 	live *clusters.LiveObjects
 	// schemas are the cluster's OpenAPI schemas, to check the render against before applying.
 	schemas *clusters.Schemas
-	// ids are the render's objects as the cluster names them (see desiredIDs).
+	// ids are the render's objects as the cluster names them (a namespaced object without a
+	// namespace is in "default"), set by the guard.
 	ids []object.ID
 }
 
@@ -108,13 +108,4 @@ func inventoryGroupVersions(inv *clusters.Inventory) []schema.GroupVersion {
 		}
 	}
 	return gvs
-}
-
-// desiredIDs are the render's objects as the cluster names them (a namespaced object without a
-// namespace is in "default"), worked out once per reconcile.
-func (st *clusterState) desiredIDs(desired *render.Manifests) []object.ID {
-	if st.ids == nil {
-		st.ids = st.manager.DesiredIDs(desired.Objects)
-	}
-	return st.ids
 }

@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
@@ -20,9 +21,10 @@ type ClusterDiff struct {
 	Err     error  `json:"-"`
 }
 
-// Diff compares every selected App × Cluster with Git without changing anything: each rendered
-// object that Git or someone in the cluster changed since the last sync is dry-run applied and
-// compared with the live one (see clusters.Manager.Diff); errors are as Sync's.
+// Diff compares every selected App × Cluster with Git without changing anything: the render
+// and the guard of a sync (without the schema check, which the dry runs make), then each
+// rendered object that Git or someone in the cluster changed since the last sync is dry-run
+// applied and compared with the live one (see clusters.Manager.Diff); errors are as Sync's.
 func (s *Syncer) Diff(ctx context.Context, cfg *config.Config, opts Options) ([]ClusterDiff, error) {
 	items, err := s.selectWork(ctx, cfg, opts)
 	if err != nil {
@@ -31,40 +33,41 @@ func (s *Syncer) Diff(ctx context.Context, cfg *config.Config, opts Options) ([]
 	return inParallel(items, func(w work) ClusterDiff { return s.diff(ctx, w, opts) }), nil
 }
 
-// diff is one App × Cluster's: the render, its guard, and the diff.
+// diff is one App × Cluster's: render, guard, and the diff. A prune the guard would refuse is
+// reported beside the diff; any other finding instead of it.
 func (s *Syncer) diff(ctx context.Context, w work, opts Options) ClusterDiff {
 	d := ClusterDiff{App: w.key.App.Metadata.Name, Cluster: w.key.Cluster.Metadata.Name}
 	fail := func(err error) ClusterDiff {
 		d.Err, d.Error = err, err.Error()
 		return d
 	}
-	if w.fetchErr != nil {
-		return fail(w.fetchErr)
+	if w.source.err != nil {
+		return fail(w.source.err)
 	}
-	d.Commit = w.checkout.Fetched.Revision.Commit
-	r := s.begin(w.key, w.checkout, opts)
+	d.Commit = w.source.checkout.Fetched.Revision.Commit
+	r := s.begin(w.key, w.source.checkout, opts)
 	conn := r.connect(ctx, readInventory)
 	desired, err := r.render(ctx)
 	if err != nil {
 		conn.abandon()
 		return fail(err)
 	}
-	live, connErr := conn.wait()
-	if err := checkEmpty(w.key.App, desired); err != nil {
-		return fail(err)
+	cluster, findings := r.guard(ctx, desired, conn)
+	var errs []error
+	for _, f := range findings {
+		if f.Check == CheckPrune {
+			d.Refusal = f.Err.Error()
+			continue
+		}
+		errs = append(errs, f.Err)
 	}
-	if connErr != nil {
-		return fail(connErr)
+	if len(errs) > 0 {
+		return fail(errors.Join(errs...))
 	}
 	app := w.key.App
-	if app.Spec.Sync.Prune {
-		if err := checkPrune(app, live.inventory, live.desiredIDs(desired)); err != nil {
-			d.Refusal = err.Error()
-		}
-	}
 	diffOpts := clusters.DefaultDiffOptions()
 	diffOpts.Prune, diffOpts.Adopt = app.Spec.Sync.Prune, app.Spec.Sync.Adopt
-	if d.Objects, err = live.manager.Diff(ctx, desired.Objects, live.inventory, diffOpts); err != nil {
+	if d.Objects, err = cluster.manager.Diff(ctx, desired.Objects, cluster.inventory, diffOpts); err != nil {
 		return fail(err)
 	}
 	return d

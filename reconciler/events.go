@@ -3,6 +3,7 @@ package reconciler
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"sync"
 )
 
@@ -14,8 +15,7 @@ type Event struct {
 	// App and Cluster name the App × Cluster the event is about; both are empty for an event
 	// of the whole pass (a Source fetched).
 	App, Cluster string
-	// Stage is the stage the event belongs to: fetch, render, guard, plan, apply, prune,
-	// record, health, or done.
+	// Stage is the stage the event belongs to.
 	Stage Stage
 	// Message says what happens, for people.
 	Message string
@@ -26,17 +26,18 @@ type Event struct {
 // Stage names a step of a reconcile.
 type Stage string
 
-// Stages, in the order a reconcile goes through them.
+// The stages that tell something, in the order a pass goes through them.
 const (
-	StageFetch  Stage = "fetch"
-	StageRender Stage = "render"
-	StageGuard  Stage = "guard"
-	StagePlan   Stage = "plan"
-	StageApply  Stage = "apply"
-	StagePrune  Stage = "prune"
-	StageRecord Stage = "record"
+	// StageFetch: a Source is fetched (an event of the whole pass).
+	StageFetch Stage = "fetch"
+	// StagePlan: a dry run previews its plan.
+	StagePlan Stage = "plan"
+	// StageApply: objects are applied, or a wait holds them up (a terminating Namespace).
+	StageApply Stage = "apply"
+	// StageHealth: the wait for health begins and goes on.
 	StageHealth Stage = "health"
-	StageDone   Stage = "done"
+	// StageDone: a reconcile finished; Event.Result says how.
+	StageDone Stage = "done"
 )
 
 // Observer is told every Event of a pass. Reconciles of several App × Cluster pairs run at once,
@@ -64,6 +65,35 @@ func ProgressLines(w io.Writer) Observer {
 			return
 		}
 		fmt.Fprintf(w, "%s/%s: %s\n", e.Cluster, e.App, e.Message)
+	})
+}
+
+// LogEvents is an Observer that logs each event at debug level and each result at info level,
+// with the App, cluster, stage (and status, commit, duration, error) as attributes.
+func LogEvents(logger *slog.Logger) Observer {
+	return ObserverFunc(func(e Event) {
+		attrs := []any{"stage", string(e.Stage)}
+		if e.App != "" {
+			attrs = append(attrs, "app", e.App, "cluster", e.Cluster)
+		}
+		if e.Result == nil {
+			logger.Debug(e.Message, attrs...)
+			return
+		}
+		attrs = append(attrs, "status", string(e.Result.Status), "commit", e.Result.Commit, "duration", e.Result.Duration.String())
+		if e.Result.Error != "" {
+			attrs = append(attrs, "error", e.Result.Error)
+		}
+		logger.Info("reconciled", attrs...)
+	})
+}
+
+// Observers is an Observer that tells each of observers every event.
+func Observers(observers ...Observer) Observer {
+	return ObserverFunc(func(e Event) {
+		for _, o := range observers {
+			observe(o, e)
+		}
 	})
 }
 

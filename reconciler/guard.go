@@ -12,34 +12,65 @@ import (
 	"github.com/flotilla-dev/flotilla/sources/render"
 )
 
-// Findings are the guard's reasons to stop a reconcile before anything is written. A
-// *policies.RefusalError among them makes the App Refused (a decision someone can override);
-// any other, Failed.
-type Findings []error
+// Checks the guard makes, in order.
+const (
+	CheckEmpty   = "empty render"
+	CheckCluster = "cluster"
+	CheckSchema  = "schema"
+	CheckPrune   = "prune share"
+)
+
+// Finding is one reason the guard gives for not applying a render.
+type Finding struct {
+	// Check is the check that found it (CheckEmpty, ...).
+	Check string
+	Err   error
+}
+
+// Findings are the guard's reasons, in the order of its checks.
+type Findings []Finding
 
 // Err joins the findings, nil when there are none.
-func (f Findings) Err() error { return errors.Join(f...) }
+func (f Findings) Err() error {
+	errs := make([]error, len(f))
+	for i, finding := range f {
+		errs[i] = finding.Err
+	}
+	return errors.Join(errs...)
+}
+
+// Status is what the first finding makes of the App: Refused for a *policies.RefusalError (a
+// decision someone can override), Failed for anything else.
+func (f Findings) Status() Status { return statusOf(f[0].Err) }
 
 // guard is the one place that decides whether a render may be applied to the cluster, before
-// anything is: the render must not be empty (unless allowed), the cluster must be reachable,
-// every object must pass the cluster's own schema, and the prune must not take more than the
-// App allows. It stops at the first finding. Sync windows, waves and mesh checks will join here.
-func (r *run) guard(ctx context.Context, desired *render.Manifests, live *clusterState, connErr error) Findings {
+// anything is. It judges the render alone first (it must not be empty, unless the App allows
+// it), which needs nothing from the cluster, so that a bad render is refused at once; then it
+// waits for the cluster read (the cluster must be reachable), and judges the render against
+// the cluster: every object must pass the cluster's own schema (read for a sync only), and
+// the prune must not take more than the App allows (unless the pass confirms it). It returns
+// what it read of the cluster, and every finding of the checks it could make. Sync windows,
+// waves and mesh checks will join here.
+func (r *run) guard(ctx context.Context, desired *render.Manifests, conn *connection) (*clusterState, Findings) {
 	if err := checkEmpty(r.key.App, desired); err != nil {
-		return Findings{err}
+		conn.abandon()
+		return nil, Findings{{CheckEmpty, err}}
 	}
-	if connErr != nil {
-		return Findings{connErr}
+	cluster, err := conn.wait()
+	if err != nil {
+		return nil, Findings{{CheckCluster, err}}
 	}
-	if err := live.schemas.Check(ctx, desired, r.fileOf()); err != nil {
-		return Findings{fmt.Errorf("the cluster's schema refuses the render; nothing was applied or pruned:\n%w", err)}
+	cluster.ids = cluster.manager.DesiredIDs(desired.Objects)
+	var findings Findings
+	if err := cluster.schemas.Check(ctx, desired, clusters.CheckOptions{FileOf: r.fileOf()}); err != nil {
+		findings = append(findings, Finding{CheckSchema, fmt.Errorf("the cluster's schema refuses the render; nothing was applied or pruned:\n%w", err)})
 	}
 	if r.key.App.Spec.Sync.Prune && !r.opts.ConfirmPrune {
-		if err := checkPrune(r.key.App, live.inventory, live.desiredIDs(desired)); err != nil {
-			return Findings{err}
+		if err := checkPrune(r.key.App, cluster.inventory, cluster.ids); err != nil {
+			findings = append(findings, Finding{CheckPrune, err})
 		}
 	}
-	return nil
+	return cluster, findings
 }
 
 // checkEmpty refuses an empty render unless the App allows it: a render that lost every object
@@ -51,13 +82,9 @@ func checkEmpty(app *config.App, desired *render.Manifests) error {
 // checkPrune asks the prune guard, before anything is applied, whether the sync may prune the
 // inventory's objects that the render no longer holds.
 func checkPrune(app *config.App, inv *clusters.Inventory, ids []object.ID) error {
-	desired := make(map[object.ID]bool, len(ids))
-	for _, id := range ids {
-		desired[id] = true
-	}
 	limit := app.Spec.Sync.MaxPrunePercent
 	guard := policies.PruneGuard{AllowEmpty: app.Spec.Sync.AllowEmpty, MaxShare: float64(limit) / 100}
-	err := guard.CheckPrune(len(inv.Entries), len(inv.Stale(desired)), len(desired))
+	err := guard.CheckPrune(len(inv.Entries), len(inv.Stale(idSet(ids))), len(ids))
 	switch {
 	case err == nil:
 		return nil

@@ -12,7 +12,7 @@ import (
 
 // health waits, up to the App's health timeout, until the objects just applied are healthy,
 // one is degraded, or the wait ends, and returns the App's status.
-func (r *run) health(ctx context.Context, live *clusterState, applied clusters.ChangeSet) (Status, error) {
+func (r *run) health(ctx context.Context, cluster *clusterState, applied clusters.ChangeSet) (Status, error) {
 	timeout := healthTimeout(r.key.App)
 	r.event(StageHealth, fmt.Sprintf("waiting until healthy (up to %s)", timeout))
 	ids := make([]object.ID, 0, len(applied))
@@ -32,7 +32,7 @@ func (r *run) health(ctx context.Context, live *clusterState, applied clusters.C
 		}
 		r.event(StageHealth, fmt.Sprintf("waiting for %d of %d objects to become healthy; %s", pending, len(health), firstUnhealthy(health)))
 	}
-	health, err := live.manager.WaitHealthy(ctx, ids, versions, opts)
+	health, err := cluster.manager.WaitHealthy(ctx, ids, versions, opts)
 	r.result.Health = health
 	if err != nil {
 		return StatusFailed, err

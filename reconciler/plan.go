@@ -5,50 +5,42 @@ import (
 	"errors"
 	"fmt"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/sources/render"
 )
 
-// Plan is what a sync would do on one cluster.
+// Plan is what a sync of one App would do on one cluster.
 type Plan struct {
-	// IDs are the render's objects as the cluster names them, in apply order.
+	// IDs are the render's objects as the cluster names them, in apply order: what apply
+	// creates or configures (or finds unchanged).
 	IDs []object.ID
-	// Prune are the inventory's objects that left Git, when the App prunes.
+	// Prune are the inventory's objects that left Git, when the App prunes: what prune
+	// deletes once everything applied.
 	Prune []clusters.InventoryEntry
-	// Changes says, for a dry run, what the sync would do to each object (see preview).
-	Changes clusters.ChangeSet
 }
 
-// plan works out what a sync would do. For a dry run, which stops here, it previews each
-// object with server-side dry runs; a sync goes on to apply, which skips objects unchanged on
-// both sides without asking the server.
-func (r *run) plan(ctx context.Context, desired *render.Manifests, live *clusterState) (*Plan, error) {
-	p := &Plan{IDs: live.desiredIDs(desired)}
+// plan works out what a sync would do from the render and what the guard read of the cluster,
+// without asking the cluster anything more.
+func (r *run) plan(desired *render.Manifests, cluster *clusterState) *Plan {
+	p := &Plan{IDs: cluster.ids}
 	if r.key.App.Spec.Sync.Prune {
-		p.Prune = live.inventory.Stale(idSet(p.IDs))
+		p.Prune = cluster.inventory.Stale(idSet(p.IDs))
 	}
-	if !r.opts.DryRun {
-		return p, nil
-	}
-	r.event(StagePlan, fmt.Sprintf("planning %d objects", len(desired.Objects)))
-	var err error
-	p.Changes, err = r.preview(ctx, live, desired.Objects, p.IDs)
-	return p, err
+	return p
 }
 
-// preview is what a sync --dry-run reports: the change a sync would make to each object, found
-// with the diff (server-side dry runs of what changed, nothing written): created, configured,
-// unchanged, pruned, or failed where the sync would fail (a conflict without --force-conflicts,
-// an object it may not take over), for objs, whose IDs in the cluster are ids. The error joins
-// what would fail.
-func (r *run) preview(ctx context.Context, live *clusterState, objs []*unstructured.Unstructured, ids []object.ID) (clusters.ChangeSet, error) {
+// preview is what a dry run reports, and where it stops: the change a sync would make to each
+// object of the plan, found with the diff (server-side dry runs of what changed, nothing
+// written): created, configured, unchanged, pruned, or failed where the sync would fail (a
+// conflict without --force-conflicts, an object it may not take over). The error joins what
+// would fail.
+func (r *run) preview(ctx context.Context, desired *render.Manifests, cluster *clusterState, plan *Plan) (clusters.ChangeSet, error) {
+	r.event(StagePlan, fmt.Sprintf("planning %d objects", len(desired.Objects)))
 	app := r.key.App
 	opts := clusters.DefaultDiffOptions()
 	opts.Prune, opts.Adopt, opts.ForceConflicts = app.Spec.Sync.Prune, app.Spec.Sync.Adopt, r.opts.ForceConflicts
-	diffs, err := live.manager.Diff(ctx, objs, live.inventory, opts)
+	diffs, err := cluster.manager.Diff(ctx, desired.Objects, cluster.inventory, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +50,7 @@ func (r *run) preview(ctx context.Context, live *clusterState, objs []*unstructu
 	}
 	var changes clusters.ChangeSet
 	var blocked []error
-	for _, id := range ids {
+	for _, id := range plan.IDs {
 		change := clusters.Change{ID: id, Action: clusters.ActionUnchanged}
 		if d, ok := byID[id]; ok {
 			change.Action, change.Reason = d.Action, d.Note

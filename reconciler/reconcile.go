@@ -18,52 +18,67 @@ type AppCluster struct {
 // String is "App/Cluster".
 func (k AppCluster) String() string { return k.App.Metadata.Name + "/" + k.Cluster.Metadata.Name }
 
-// Reconcile brings one App on one cluster to the revision rev, in the stages of DESIGN.md's
-// data flow, each a function of its own that takes the previous stage's result:
+// Reconcile brings one App on one cluster to the revision rev, stage by stage, each a function
+// of its own (a file each) that takes what the stages before it produced:
 //
-//	render  the App's kustomization for the cluster (the cluster is read meanwhile: connect)
-//	guard   refuse, with findings, what must not be applied: an empty render, objects the
-//	        cluster's schema refuses, a prune of too much
-//	plan    what a sync would create, configure and prune; a dry run stops here
+//	render  the App's kustomization for the cluster, while connect reads the cluster
+//	guard   refuse what must not be applied, with findings: an empty render, an unreachable
+//	        cluster, objects the cluster's schema refuses, a prune of too much
+//	plan    what a sync would create, configure and prune; a dry run previews it and stops
 //	apply   server-side apply, CRDs and Namespaces first
 //	prune   what left Git, only after every apply succeeded
 //	record  what changed (today: the cluster's inventory), before anything else can change it
 //	health  wait for the objects to become healthy (with opts.Wait)
 //
-// Nothing is written unless render and guard passed, nothing is pruned unless apply
-// succeeded, and one App × Cluster is never reconciled twice at once.
+// Nothing is written unless render and guard passed, nothing is pruned unless apply succeeded,
+// and one App × Cluster is never reconciled twice at once: a second Reconcile of the same pair
+// waits for the first (or for ctx). opts.App and opts.Cluster are not used: they select pairs
+// for Sync and Diff. The observer's done event comes after the pair is free again.
 func (s *Syncer) Reconcile(ctx context.Context, key AppCluster, rev *sources.Checkout, opts Options) Result {
-	defer s.locks.Lock(key.String())()
 	r := s.begin(key, rev, opts)
+	unlock, err := s.locks.LockContext(ctx, key.String())
+	if err != nil {
+		return r.done(r.finish(StatusFailed, err))
+	}
+	result := r.reconcile(ctx)
+	unlock()
+	return r.done(result)
+}
+
+// reconcile runs the stages in order (see Reconcile).
+func (r *run) reconcile(ctx context.Context) Result {
+	if r.rev == nil {
+		return r.finish(StatusFailed, errors.New("no revision to reconcile"))
+	}
 	conn := r.connect(ctx, readForApply)
 	desired, err := r.render(ctx)
 	if err != nil {
 		conn.abandon()
 		return r.finish(StatusFailed, err)
 	}
-	live, connErr := conn.wait()
-	if err := r.guard(ctx, desired, live, connErr).Err(); err != nil {
-		return r.finish(statusOf(err), err)
+	cluster, findings := r.guard(ctx, desired, conn)
+	if len(findings) > 0 {
+		return r.finish(findings.Status(), findings.Err())
 	}
-	plan, err := r.plan(ctx, desired, live)
-	if opts.DryRun || err != nil {
-		r.result.Changes = plan.Changes
+	plan := r.plan(desired, cluster)
+	if r.opts.DryRun {
+		r.result.Changes, err = r.preview(ctx, desired, cluster, plan)
 		return r.finish(orFailed(StatusPlanned, err), err)
 	}
-	applied, err := r.apply(ctx, desired, live)
+	applied, err := r.apply(ctx, desired, cluster)
 	r.result.Changes = applied
 	if err != nil {
-		return r.finish(StatusFailed, errors.Join(err, r.record(ctx, desired, live, applied, nil)))
+		return r.finish(StatusFailed, errors.Join(err, r.record(ctx, desired, cluster, applied, nil)))
 	}
-	pruned, err := r.prune(ctx, live, applied)
+	pruned, err := r.prune(ctx, cluster, plan, applied)
 	r.result.Changes = append(r.result.Changes, pruned...)
-	if err := errors.Join(err, r.record(ctx, desired, live, applied, pruned)); err != nil {
+	if err := errors.Join(err, r.record(ctx, desired, cluster, applied, pruned)); err != nil {
 		return r.finish(StatusFailed, err)
 	}
-	if !opts.Wait {
+	if !r.opts.Wait {
 		return r.finish(StatusSynced, nil)
 	}
-	return r.finish(r.health(ctx, live, applied))
+	return r.finish(r.health(ctx, cluster, applied))
 }
 
 // run is one reconcile under way: what it works on and the result it builds.
@@ -87,7 +102,8 @@ func (s *Syncer) begin(key AppCluster, rev *sources.Checkout, opts Options) *run
 
 // failed is the result of a reconcile that could not start: its Source could not be fetched.
 func (s *Syncer) failed(key AppCluster, opts Options, err error) Result {
-	return s.begin(key, nil, opts).finish(StatusFailed, err)
+	r := s.begin(key, nil, opts)
+	return r.done(r.finish(StatusFailed, err))
 }
 
 // event tells the observer what this reconcile does.
@@ -95,14 +111,18 @@ func (r *run) event(stage Stage, message string) {
 	observe(r.opts.Observer, Event{App: r.result.App, Cluster: r.result.Cluster, Stage: stage, Message: message})
 }
 
-// finish completes the result with its status and error and tells the observer.
+// finish completes the result with its status and error.
 func (r *run) finish(status Status, err error) Result {
 	r.result.Status = status
 	r.result.Duration = config.Duration{Duration: time.Since(r.started).Round(time.Millisecond)}
 	if err != nil {
 		r.result.Err, r.result.Error = err, err.Error()
 	}
-	result := r.result
+	return r.result
+}
+
+// done tells the observer the result.
+func (r *run) done(result Result) Result {
 	observe(r.opts.Observer, Event{App: result.App, Cluster: result.Cluster, Stage: StageDone,
 		Message: string(result.Status) + result.summary(), Result: &result})
 	return result

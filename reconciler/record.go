@@ -21,8 +21,10 @@ type Record struct {
 }
 
 // Recorder keeps what reconciles changed. It is called once per reconcile that wrote to the
-// cluster (or tried to), after apply and prune and before health is waited for, so that what
-// exists is recorded before anything else can change it; an error fails the reconcile.
+// cluster (or tried to), after apply and prune and before health is waited for: a wait can
+// take minutes, and what exists must be recorded before anything else can change it (a crash
+// then must not lose an object that can no longer be pruned). An error fails the reconcile.
+// The health outcome comes after, in the Result.
 type Recorder interface {
 	Record(ctx context.Context, rec Record) error
 }
@@ -41,13 +43,13 @@ func (InventoryRecorder) Record(ctx context.Context, rec Record) error {
 
 // record computes the App's next inventory from the previous one and what apply and prune did
 // (see clusters.NextInventory) and hands both to the Syncer's Recorder.
-func (r *run) record(ctx context.Context, desired *render.Manifests, live *clusterState, applied, pruned clusters.ChangeSet) error {
-	next := clusters.NextInventory(live.inventory, applied, pruned)
+func (r *run) record(ctx context.Context, desired *render.Manifests, cluster *clusterState, applied, pruned clusters.ChangeSet) error {
+	next := clusters.NextInventory(cluster.inventory, applied, pruned)
 	next.Revision, next.Digest = r.rev.Fetched.Revision.Commit, desired.Digest
 	changes := append(append(clusters.ChangeSet{}, applied...), pruned...)
 	return r.syncer.Recorder.Record(ctx, Record{
-		App: r.result.App, Cluster: r.result.Cluster, Target: live.target,
+		App: r.result.App, Cluster: r.result.Cluster, Target: cluster.target,
 		Commit: next.Revision, Digest: next.Digest, Changes: changes,
-		Previous: live.inventory, Next: next,
+		Previous: cluster.inventory, Next: next,
 	})
 }

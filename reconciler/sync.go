@@ -37,8 +37,8 @@ type Syncer struct {
 	// Recorder keeps what each reconcile changed (see Recorder).
 	Recorder Recorder
 
-	// locks serialises reconciles of one App × Cluster (DESIGN invariant 3: every change is
-	// recorded before the next change to the same App × Cluster).
+	// locks serialises reconciles of one App × Cluster, so that every change is recorded
+	// before the next change to the same pair.
 	locks keylock.Map
 }
 
@@ -67,9 +67,9 @@ func (s *Syncer) Sync(ctx context.Context, cfg *config.Config, opts Options) ([]
 		return nil, err
 	}
 	return inParallel(items, func(w work) Result {
-		if w.fetchErr != nil {
-			return s.failed(w.key, opts, w.fetchErr)
+		if w.source.err != nil {
+			return s.failed(w.key, opts, w.source.err)
 		}
-		return s.Reconcile(ctx, w.key, w.checkout, opts)
+		return s.Reconcile(ctx, w.key, w.source.checkout, opts)
 	}), nil
 }

@@ -12,19 +12,23 @@ import (
 	"github.com/flotilla-dev/flotilla/sources"
 )
 
-// work is one App on one cluster at one revision, or with the error that kept its Source from
+// work is one App on one cluster, with its Source's revision or the error that kept it from
 // being fetched.
 type work struct {
-	key      AppCluster
-	checkout *sources.Checkout
-	fetchErr error
+	key    AppCluster
+	source *fetched
 }
 
-// selectWork lists every App × Cluster the options select, and fetches each Source they need
+// fetched is a Source's revision, or why it could not be fetched.
+type fetched struct {
+	checkout *sources.Checkout
+	err      error
+}
+
+// selectWork lists every App × Cluster the options select, then fetches each Source they need
 // once. A Source that cannot be fetched fails its Apps only.
 func (s *Syncer) selectWork(ctx context.Context, cfg *config.Config, opts Options) ([]work, error) {
 	var items []work
-	fetched := map[string]work{} // by Source: its checkout or error
 	for i := range cfg.Apps {
 		app := &cfg.Apps[i]
 		if opts.App != "" && app.Metadata.Name != opts.App {
@@ -35,25 +39,27 @@ func (s *Syncer) selectWork(ctx context.Context, cfg *config.Config, opts Option
 			return nil, fmt.Errorf("App/%s: %w", app.Metadata.Name, err)
 		}
 		for _, c := range selected {
-			if opts.Cluster != "" && c.Metadata.Name != opts.Cluster {
-				continue
+			if opts.Cluster == "" || c.Metadata.Name == opts.Cluster {
+				items = append(items, work{key: AppCluster{App: app, Cluster: c}})
 			}
-			source, ok := fetched[app.Spec.Source]
-			if !ok {
-				source = s.fetch(ctx, cfg.Source(app.Spec.Source), opts)
-				fetched[app.Spec.Source] = source
-			}
-			items = append(items, work{key: AppCluster{App: app, Cluster: c}, checkout: source.checkout, fetchErr: source.fetchErr})
 		}
 	}
 	if len(items) == 0 {
 		return nil, errors.New(nothingSelected(cfg, opts))
 	}
+	revisions := map[string]*fetched{}
+	for i, w := range items {
+		name := w.key.App.Spec.Source
+		if revisions[name] == nil {
+			revisions[name] = s.fetch(ctx, cfg.Source(name), opts)
+		}
+		items[i].source = revisions[name]
+	}
 	return items, nil
 }
 
 // fetch fetches a Source's revision, telling the observer.
-func (s *Syncer) fetch(ctx context.Context, src *config.Source, opts Options) work {
+func (s *Syncer) fetch(ctx context.Context, src *config.Source, opts Options) *fetched {
 	say := func(format string, args ...any) {
 		observe(opts.Observer, Event{Stage: StageFetch, Message: fmt.Sprintf(format, args...)})
 	}
@@ -61,11 +67,11 @@ func (s *Syncer) fetch(ctx context.Context, src *config.Source, opts Options) wo
 	checkout, err := sources.Fetch(ctx, s.Fetcher, src, s.Limits, s.Cache)
 	if err != nil {
 		say("%v", err)
-		return work{fetchErr: err}
+		return &fetched{err: err}
 	}
 	rev := checkout.Fetched.Revision
 	say("Source/%s at %s (%s): %s", src.Metadata.Name, rev.ShortCommit(), rev.Ref, rev.Subject())
-	return work{checkout: checkout}
+	return &fetched{checkout: checkout}
 }
 
 // maxParallel bounds the App × Cluster syncs that run at once; each also bounds its own writes.

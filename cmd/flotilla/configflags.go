@@ -56,16 +56,21 @@ func (f *configFlags) fetcher() (*gitrepo.Fetcher, error) {
 	return gitrepo.NewFetcher(dir), nil
 }
 
-// syncer is the Syncer of the command's source cache, reporting progress on stderr, with the
-// options restricted to --app and --cluster.
-func (f *configFlags) syncer(g *globals, opts *reconciler.Options) (*reconciler.Syncer, error) {
+// syncer is the Syncer of the command's source cache.
+func (f *configFlags) syncer() (*reconciler.Syncer, error) {
 	dir, err := f.sourceCache()
 	if err != nil {
 		return nil, err
 	}
-	opts.App, opts.Cluster = f.app, f.cluster
-	opts.Observer = reconciler.ProgressLines(g.stderr)
 	return reconciler.NewSyncer(dir), nil
+}
+
+// passOptions are opts for a pass over --app and --cluster, reporting progress on stderr and
+// events to the command's logger.
+func (f *configFlags) passOptions(g *globals, opts reconciler.Options) reconciler.Options {
+	opts.App, opts.Cluster = f.app, f.cluster
+	opts.Observer = reconciler.Observers(reconciler.ProgressLines(g.stderr), reconciler.LogEvents(g.logger))
+	return opts
 }
 
 // sourceCacheDir is flag, or the default cache of fetched repositories.

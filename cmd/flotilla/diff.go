@@ -30,11 +30,11 @@ Exit status, as kubectl diff: 0 no differences, 1 differences, 2 an error.`,
 			if err != nil {
 				return withExitCode(err, 2)
 			}
-			syncer, err := flags.syncer(g, &opts)
+			syncer, err := flags.syncer()
 			if err != nil {
 				return withExitCode(err, 2)
 			}
-			diffs, err := syncer.Diff(cmd.Context(), cfg, opts)
+			diffs, err := syncer.Diff(cmd.Context(), cfg, flags.passOptions(g, opts))
 			if err != nil {
 				return withExitCode(err, 2)
 			}

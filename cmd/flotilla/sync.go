@@ -32,11 +32,11 @@ cluster, then a summary. Exits 1 if any App on any cluster failed, was refused o
 			if err != nil {
 				return err
 			}
-			syncer, err := flags.syncer(g, &opts)
+			syncer, err := flags.syncer()
 			if err != nil {
 				return err
 			}
-			results, err := syncer.Sync(cmd.Context(), cfg, opts)
+			results, err := syncer.Sync(cmd.Context(), cfg, flags.passOptions(g, opts))
 			if err != nil {
 				return err
 			}

@@ -1,25 +1,57 @@
 package keylock
 
-import "sync"
+import (
+	"context"
+	"sync"
+)
 
-// Map holds one mutex per key. The zero value is ready to use.
+// Map holds one lock per key, made on first use and dropped when nobody holds or waits for
+// it. The zero value is ready to use.
 type Map struct {
 	mu    sync.Mutex
-	locks map[string]*sync.Mutex
+	locks map[string]*entry
 }
 
-// Lock locks key's mutex and returns its unlock function.
+// entry is one key's lock: a channel of one slot, so that a wait can end with its context.
+type entry struct {
+	slot  chan struct{}
+	users int // holders and waiters
+}
+
+// Lock locks key and returns its unlock function.
 func (m *Map) Lock(key string) (unlock func()) {
+	unlock, _ = m.LockContext(context.Background(), key)
+	return unlock
+}
+
+// LockContext locks key, or gives up when ctx ends first (returning ctx's error).
+func (m *Map) LockContext(ctx context.Context, key string) (unlock func(), err error) {
 	m.mu.Lock()
 	if m.locks == nil {
-		m.locks = map[string]*sync.Mutex{}
+		m.locks = map[string]*entry{}
 	}
-	l, ok := m.locks[key]
+	e, ok := m.locks[key]
 	if !ok {
-		l = &sync.Mutex{}
-		m.locks[key] = l
+		e = &entry{slot: make(chan struct{}, 1)}
+		m.locks[key] = e
 	}
+	e.users++
 	m.mu.Unlock()
-	l.Lock()
-	return l.Unlock
+	select {
+	case e.slot <- struct{}{}:
+		return func() { <-e.slot; m.release(key, e) }, nil
+	case <-ctx.Done():
+		m.release(key, e)
+		return nil, ctx.Err()
+	}
+}
+
+// release forgets a key nobody uses any more.
+func (m *Map) release(key string, e *entry) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e.users--
+	if e.users == 0 {
+		delete(m.locks, key)
+	}
 }

@@ -1,6 +1,8 @@
 package keylock
 
 import (
+	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,4 +35,27 @@ func TestMapSerialisesPerKey(t *testing.T) {
 	unlockB := m.Lock("b")
 	unlockB()
 	unlockA()
+}
+
+// TestLockContextGivesUp: a wait for a held key ends with its context, and keys nobody holds
+// are forgotten.
+func TestLockContextGivesUp(t *testing.T) {
+	var m Map
+	unlock := m.Lock("held")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := m.LockContext(ctx, "held"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("LockContext on a held key with a cancelled context: %v", err)
+	}
+	unlock()
+	again, err := m.LockContext(context.Background(), "held")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.locks) != 0 {
+		t.Errorf("%d keys remembered after every lock was released", len(m.locks))
+	}
 }

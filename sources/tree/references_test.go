@@ -93,3 +93,30 @@ func TestCheckKustomizationsRefusesWithoutRendering(t *testing.T) {
 		})
 	}
 }
+
+// TestViewIsReadOnlyAndCanBeAbandoned: every write is refused, and an abandoned view refuses
+// every read.
+func TestViewIsReadOnlyAndCanBeAbandoned(t *testing.T) {
+	view, err := FromFiles(map[string]string{"app/cm.yaml": "a: b\n"}, DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, write := range map[string]func() error{
+		"WriteFile": func() error { return view.WriteFile("/app/x.yaml", []byte("x")) },
+		"MkdirAll":  func() error { return view.MkdirAll("/app/new") },
+		"Mkdir":     func() error { return view.Mkdir("/app/new") },
+		"RemoveAll": func() error { return view.RemoveAll("/app") },
+		"Create":    func() error { _, err := view.Create("/app/x.yaml"); return err },
+	} {
+		if err := write(); !errors.Is(err, ErrReadOnly) {
+			t.Errorf("%s: %v, want ErrReadOnly", name, err)
+		}
+	}
+	if data, err := view.ReadFile("/app/cm.yaml"); err != nil || string(data) != "a: b\n" {
+		t.Fatalf("read: %q, %v", data, err)
+	}
+	view.Abandon()
+	if _, err := view.ReadFile("/app/cm.yaml"); !errors.Is(err, ErrAbandoned) {
+		t.Errorf("read after Abandon: %v, want ErrAbandoned", err)
+	}
+}
