@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"sort"
+	"text/template"
 )
 
 // Source returns the Source with that name, or nil.
@@ -53,6 +55,19 @@ func (a *App) PathFor(c *Cluster) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("App/%s: spec.path: %w", a.Metadata.Name, err)
 	}
+	path, err := resolvePath(tmpl, c)
+	if err != nil {
+		return "", fmt.Errorf("App/%s: spec.path %q for Cluster/%s: %w", a.Metadata.Name, brief(a.Spec.Path), c.Metadata.Name, err)
+	}
+	return path, nil
+}
+
+// resolvePath executes a template parsePath accepted for a cluster, and checks the path it
+// resolves to.
+func resolvePath(tmpl *template.Template, c *Cluster) (string, error) {
+	if key := missingLabel(pathLabelKeys(tmpl), c.Metadata.Labels); key != "" {
+		return "", fmt.Errorf("the cluster has no label %q (its labels: %s)", key, labelKeys(c.Metadata.Labels))
+	}
 	var data pathData
 	data.Cluster.Name = c.Metadata.Name
 	data.Cluster.Labels = c.Metadata.Labels
@@ -62,13 +77,26 @@ func (a *App) PathFor(c *Cluster) (string, error) {
 	var out limitedWriter
 	if err := tmpl.Execute(&out, data); err != nil {
 		if errors.Is(err, errPathTooLong) {
-			return "", fmt.Errorf("App/%s: spec.path: %w for Cluster/%s", a.Metadata.Name, err, c.Metadata.Name)
+			return "", errPathTooLong
 		}
-		return "", fmt.Errorf("App/%s: spec.path %q for Cluster/%s: %w", a.Metadata.Name, a.Spec.Path, c.Metadata.Name, err)
+		return "", err
 	}
 	path := out.b.String()
 	if problem := pathProblem(path); problem != "" {
-		return "", fmt.Errorf("App/%s: spec.path %q for Cluster/%s: resolved path %q %s", a.Metadata.Name, a.Spec.Path, c.Metadata.Name, path, problem)
+		return "", fmt.Errorf("resolved path %q %s", path, problem)
 	}
 	return path, nil
+}
+
+// labelKeys lists the keys of a cluster's labels, sorted, or says there are none.
+func labelKeys(labels map[string]string) string {
+	if len(labels) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return listNames(keys)
 }

@@ -98,8 +98,8 @@ func TestPathForChecksTemplates(t *testing.T) {
 		name, path, want string
 	}{
 		{"printf width bomb", `{{ printf "%0100000000d" 0 }}`, `App/web: spec.path: function "printf" is not allowed`}, // 100 MB, if it ran
-		{"output bound", strings.Repeat("{{.Cluster.Name}}", 100), "App/web: spec.path: template output longer than 4096 bytes for Cluster/" + long.Metadata.Name},
-		{"missing label", `{{ .Cluster.Labels.region }}`, `map has no entry for key "region"`},
+		{"output bound", strings.Repeat("{{.Cluster.Name}}", 100), "for Cluster/" + long.Metadata.Name + ": template output longer than 4096 bytes"},
+		{"missing label", `{{ .Cluster.Labels.region }}`, `the cluster has no label "region" (its labels: empty, env)`},
 		{"missing label via index", `{{ index .Cluster.Labels "topology.kubernetes.io/zone" }}`, `the cluster has no label "topology.kubernetes.io/zone"`},
 		{"empty label climbs out", `..{{ .Cluster.Labels.empty }}/x`, `resolved path "../x" climbs out of the repository with ".."`},
 		{"empty label makes an absolute path", `{{ .Cluster.Labels.empty }}/x`, `resolved path "/x" is absolute`},
@@ -139,4 +139,67 @@ func FuzzPathFor(f *testing.F) {
 			t.Fatalf("PathFor(%q) = %q", path, got)
 		}
 	})
+}
+
+// TestLoadChecksPathForSelectedClusters: a path template is resolved at load time for every
+// Cluster the App selects, so a label key typo is reported at the App's spec.path line, naming
+// the clusters without the label and the key they do have.
+func TestLoadChecksPathForSelectedClusters(t *testing.T) {
+	cluster := func(name, labels string) string {
+		return "---\n" + doc("Cluster", name, "  labels: "+labels+"\nspec: {kubeconfig: k}\n")
+	}
+	clusters := cluster("dev-1", "{env: dev}") + cluster("dev-2", "{env: dev}") + cluster("prod-1", "{env: prod, region: eu}")
+	app := func(path, selector string) string {
+		return "---\n" + doc("App", "web", "spec:\n  source: s\n  path: "+quoteYAML(path)+"\n"+selector)
+	}
+	tests := []struct {
+		name, yaml string
+		want       []string // each must appear in the error; none means Load accepts it
+	}{
+		{"label typo", app("overlays/{{ .Cluster.Labels.evn }}", ""), []string{
+			`c.yaml:36: App/web: spec.path: label "evn" is not set on 3 selected clusters: Cluster/dev-1 (c.yaml:13), Cluster/dev-2 (c.yaml:20), Cluster/prod-1 (c.yaml:27); labels they have: env, region; did you mean "env"? Fix the key in spec.path, or add the label to the Cluster`,
+		}},
+		{"label only some have", app(`regions/{{ index .Cluster.Labels "region" }}`, ""), []string{
+			`c.yaml:36: App/web: spec.path: label "region" is not set on 2 selected clusters: Cluster/dev-1 (c.yaml:13), Cluster/dev-2 (c.yaml:20); labels they have: env; fix the key`,
+		}},
+		{"the selector leaves out clusters without the label", app("regions/{{ .Cluster.Labels.region }}", "  clusterSelector: {matchLabels: {env: prod}}\n"), nil},
+		{"one selected cluster", app("{{ .Cluster.Labels.regoin }}", "  clusterSelector: {matchLabels: {env: prod}}\n"), []string{
+			`App/web: spec.path: label "regoin" is not set on the selected Cluster/prod-1 (c.yaml:27); its labels: env, region; did you mean "region"?`,
+		}},
+		{"name typo is caught by the template check", app("clusters/{{ .Cluster.Nme }}", ""), []string{
+			`c.yaml:36: App/web: spec.path: field .Cluster.Nme is not defined; use .Cluster.Name`,
+		}},
+		{"a selector no cluster matches", app("{{ .Cluster.Labels.nothing }}", "  clusterSelector: {matchLabels: {env: qa}}\n"), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadBytes("c.yaml", []byte(doc("Source", "s", goodSource)+clusters+tt.yaml))
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("Load refused it: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Load accepted it; want %q", tt.want)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("err = %v\nwant it to contain %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+// TestLoadChecksResolvedPathForSelectedClusters: a label value that makes the resolved path
+// absolute is reported at load time too, naming the cluster.
+func TestLoadChecksResolvedPathForSelectedClusters(t *testing.T) {
+	yaml := doc("Source", "s", goodSource) + "---\n" + doc("Cluster", "c1", "  labels: {env: \"\"}\nspec: {kubeconfig: k}\n") +
+		"---\n" + doc("App", "web", "spec:\n  source: s\n  path: \"{{ .Cluster.Labels.env }}/x\"\n")
+	_, err := LoadBytes("c.yaml", []byte(yaml))
+	want := `c.yaml:22: App/web: spec.path: for Cluster/c1 (c.yaml:13): resolved path "/x" is absolute; give a folder relative to the repository's root; change the template or the Cluster's labels`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v\nwant it to contain %q", err, want)
+	}
 }

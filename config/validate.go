@@ -73,6 +73,7 @@ func (l *loader) validate() {
 		p := objectProblems{l: l, origin: a.Origin, object: KindApp + "/" + a.Metadata.Name}
 		checkName(p, a.Metadata.Name, apps, a.Origin)
 		a.Spec.validate(p, sources)
+		a.Spec.checkPathForClusters(p, l.cfg.Clusters)
 	}
 }
 
