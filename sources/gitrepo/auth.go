@@ -36,7 +36,7 @@ func readSecret(ref config.SecretRef) (string, error) {
 	case ref.Env != "":
 		v, ok := os.LookupEnv(ref.Env)
 		if !ok || v == "" {
-			return "", fmt.Errorf("environment variable %s is not set", ref.Env)
+			return "", fmt.Errorf("environment variable %s is not set: set it where flotilla runs, or name a file instead", ref.Env)
 		}
 		return v, nil
 	}
@@ -53,13 +53,13 @@ func credentialsFor(src *config.Source) (credentials, error) {
 	case a.Basic != nil:
 		password, err := readSecret(a.Basic.Password)
 		if err != nil {
-			return credentials{}, fmt.Errorf("spec.auth.basic.password: %w", err)
+			return credentials{}, inField("spec.auth.basic.password", err)
 		}
 		return credentials{auth: &githttp.BasicAuth{Username: a.Basic.Username, Password: password}, secrets: []string{password}}, nil
 	case a.Token != nil:
 		token, err := readSecret(*a.Token)
 		if err != nil {
-			return credentials{}, fmt.Errorf("spec.auth.token: %w", err)
+			return credentials{}, inField("spec.auth.token", err)
 		}
 		return credentials{auth: &githttp.TokenAuth{Token: token}, secrets: []string{token}}, nil
 	case a.SSH != nil:
@@ -71,13 +71,13 @@ func credentialsFor(src *config.Source) (credentials, error) {
 func sshCredentials(rawURL string, a *config.SSHAuth) (credentials, error) {
 	key, err := readSecret(a.PrivateKey)
 	if err != nil {
-		return credentials{}, fmt.Errorf("spec.auth.ssh.privateKey: %w", err)
+		return credentials{}, inField("spec.auth.ssh.privateKey", err)
 	}
 	creds := credentials{secrets: []string{key}}
 	passphrase := ""
 	if a.Passphrase != nil {
 		if passphrase, err = readSecret(*a.Passphrase); err != nil {
-			return credentials{}, fmt.Errorf("spec.auth.ssh.passphrase: %w", err)
+			return credentials{}, inField("spec.auth.ssh.passphrase", err)
 		}
 		creds.secrets = append(creds.secrets, passphrase)
 	}
@@ -87,14 +87,14 @@ func sshCredentials(rawURL string, a *config.SSHAuth) (credentials, error) {
 	}
 	keys, err := gitssh.NewPublicKeys(user, []byte(key), passphrase)
 	if err != nil {
-		return credentials{}, fmt.Errorf("spec.auth.ssh.privateKey: cannot parse the key (wrong passphrase?): %w", errors.New(scrub(err.Error(), creds.secrets)))
+		return credentials{}, inField("spec.auth.ssh.privateKey", fmt.Errorf("cannot parse the key (wrong passphrase?): %w", errors.New(scrub(err.Error(), creds.secrets))))
 	}
 	if a.InsecureIgnoreHostKey {
 		keys.HostKeyCallback = ssh.InsecureIgnoreHostKey() //nolint:gosec // opted into by the Source, for tests
 	} else {
 		callback, err := knownhosts.New(a.KnownHosts)
 		if err != nil {
-			return credentials{}, fmt.Errorf("spec.auth.ssh.knownHosts: %w", err)
+			return credentials{}, inField("spec.auth.ssh.knownHosts", err)
 		}
 		keys.HostKeyCallback = callback
 	}

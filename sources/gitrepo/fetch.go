@@ -62,13 +62,14 @@ type HistoryRewrite struct {
 }
 
 // Fetch resolves the Source's ref on the remote, downloads what is missing and returns the
-// revision. When the signature policy refuses the revision it returns *SignatureError.
+// revision. Its errors are *FetchError, naming the field of the Source to look at; when the
+// signature policy refuses the revision, a *SignatureError is inside.
 func (f *Fetcher) Fetch(ctx context.Context, src *config.Source) (*Fetched, error) {
 	unlock := f.locks.Lock(src.Metadata.Name)
 	defer unlock()
 	fetched, err := f.fetch(ctx, src)
 	if err != nil {
-		return nil, fmt.Errorf("Source/%s: %w", src.Metadata.Name, err)
+		return nil, newFetchError(src, err)
 	}
 	return fetched, nil
 }
@@ -86,13 +87,14 @@ func (f *Fetcher) fetch(ctx context.Context, src *config.Source) (*Fetched, erro
 	if err != nil {
 		return nil, fmt.Errorf("cached repository: %w", err)
 	}
+	url := config.RedactURL(src.Spec.URL)
 	advertised, err := remote.ListContext(ctx, &git.ListOptions{Auth: creds.auth, PeelingOption: git.AppendPeeled})
 	if err != nil {
-		return nil, fmt.Errorf("list refs of %s: %w", config.RedactURL(src.Spec.URL), creds.redact(err))
+		return nil, transportError("list refs of", url, creds.redact(err), src.Spec.Auth != nil)
 	}
-	want, err := resolveRef(src.Spec.Ref, advertised)
+	want, err := resolveRef(src.Spec.Ref, url, advertised)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", config.RedactURL(src.Spec.URL), err)
+		return nil, err
 	}
 	out := &Fetched{}
 	if !hasObject(repo, want.hash) {
@@ -100,7 +102,7 @@ func (f *Fetcher) fetch(ctx context.Context, src *config.Source) (*Fetched, erro
 			RemoteName: "origin", RefSpecs: want.refSpecs, Auth: creds.auth, Tags: git.NoTags, Force: true,
 		})
 		if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-			return nil, fmt.Errorf("fetch %s: %w", config.RedactURL(src.Spec.URL), creds.redact(err))
+			return nil, transportError("fetch", url, creds.redact(err), src.Spec.Auth != nil)
 		}
 		out.Downloaded = true
 	}
@@ -112,7 +114,7 @@ func (f *Fetcher) fetch(ctx context.Context, src *config.Source) (*Fetched, erro
 	commit, tag, err := peel(repo, want.hash)
 	if err != nil {
 		if want.localRef == "" {
-			return nil, fmt.Errorf("commit %s is not on any branch or tag of %s", want.hash, config.RedactURL(src.Spec.URL))
+			return nil, inField("spec.ref.commit", fmt.Errorf("commit %s is not on any branch or tag of %s: give a commit that is, or a branch or tag", want.hash, url))
 		}
 		return nil, fmt.Errorf("resolve %s: %w", want.describe, err)
 	}
@@ -126,7 +128,7 @@ func (f *Fetcher) fetch(ctx context.Context, src *config.Source) (*Fetched, erro
 			return nil, err
 		}
 		if out.Revision.Signature.Status != SignatureVerified {
-			return nil, &SignatureError{Source: src.Metadata.Name, Commit: commit.Hash.String(), Check: out.Revision.Signature}
+			return nil, inField("spec.verify", &SignatureError{Source: src.Metadata.Name, Commit: commit.Hash.String(), Check: out.Revision.Signature})
 		}
 	}
 	if want.tracksRewrites {

@@ -189,18 +189,18 @@ func TestFetchErrors(t *testing.T) {
 			wrong := filepath.Join(t.TempDir(), "wrong")
 			os.WriteFile(wrong, []byte("Wr0ng-Passw0rd-Value"), 0o600)
 			s.Spec.Auth.Basic.Password.File = wrong
-		}, "Source/fleet: list refs of " + srv.RepoURL("fleet") + ": authentication required"},
+		}, "Source/fleet: spec.auth: list refs of " + srv.RepoURL("fleet") + ": authentication required; the server refused the credentials in spec.auth"},
 		{"missing password variable", func(s *config.Source) {
 			s.Spec.Auth.Basic.Password = config.SecretRef{Env: "FLOTILLA_TEST_UNSET_PASSWORD"}
 		}, "Source/fleet: spec.auth.basic.password: environment variable FLOTILLA_TEST_UNSET_PASSWORD is not set"},
 		{"unknown branch", func(s *config.Source) { s.Spec.Ref = config.GitRef{Branch: "mian"} },
-			`branch "mian" not found on the remote; the remote has branches dev, main`},
+			`Source/fleet: spec.ref.branch: branch "mian" not found on ` + srv.RepoURL("fleet") + `; the remote has branches dev, main: set spec.ref.branch to one of them`},
 		{"no matching tag", func(s *config.Source) { s.Spec.Ref = config.GitRef{Semver: "^9"} },
-			`no tag matches semver range "^9"; the remote has no tags`},
+			`Source/fleet: spec.ref.semver: no tag of ` + srv.RepoURL("fleet") + ` matches semver range "^9"; the remote has no tags`},
 		{"unknown commit", func(s *config.Source) { s.Spec.Ref = config.GitRef{Commit: strings.Repeat("ab", 20)} },
 			"commit abababababababababababababababababababab is not on any branch or tag"},
 		{"unreachable server", func(s *config.Source) { s.Spec.URL = "http://127.0.0.1:1/fleet.git" },
-			"Source/fleet: list refs of http://127.0.0.1:1/fleet.git"},
+			"Source/fleet: spec.url: list refs of http://127.0.0.1:1/fleet.git: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -26,8 +26,8 @@ type target struct {
 	tracksRewrites bool
 }
 
-// resolveRef finds the Source's ref among the remote's advertised refs.
-func resolveRef(ref flotillaconfig.GitRef, advertised []*plumbing.Reference) (target, error) {
+// resolveRef finds the Source's ref among the advertised refs of the remote at url (redacted).
+func resolveRef(ref flotillaconfig.GitRef, url string, advertised []*plumbing.Reference) (target, error) {
 	byName := map[plumbing.ReferenceName]plumbing.Hash{}
 	for _, r := range advertised {
 		if r.Type() == plumbing.HashReference {
@@ -39,18 +39,22 @@ func resolveRef(ref flotillaconfig.GitRef, advertised []*plumbing.Reference) (ta
 		name := plumbing.NewBranchReferenceName(ref.Branch)
 		hash, ok := byName[name]
 		if !ok {
-			return target{}, fmt.Errorf("branch %q not found on the remote%s", ref.Branch, listNames(byName, "refs/heads/", "branches"))
+			return target{}, inField("spec.ref.branch", &RefNotFoundError{Kind: "branch", Name: ref.Branch, URL: url, Available: shortNames(byName, "refs/heads/")})
 		}
 		return target{hash: hash, localRef: name, refSpecs: []config.RefSpec{refSpec(name)}, describe: "branch " + ref.Branch, tracksRewrites: true}, nil
 	case ref.Tag != "":
 		name := plumbing.NewTagReferenceName(ref.Tag)
 		hash, ok := byName[name]
 		if !ok {
-			return target{}, fmt.Errorf("tag %q not found on the remote%s", ref.Tag, listNames(byName, "refs/tags/", "tags"))
+			return target{}, inField("spec.ref.tag", &RefNotFoundError{Kind: "tag", Name: ref.Tag, URL: url, Available: shortNames(byName, "refs/tags/")})
 		}
 		return target{hash: hash, localRef: name, refSpecs: []config.RefSpec{refSpec(name)}, describe: "tag " + ref.Tag, tag: ref.Tag, tracksRewrites: true}, nil
 	case ref.Semver != "":
-		return resolveSemver(ref.Semver, byName)
+		t, err := resolveSemver(ref.Semver, url, byName)
+		if err != nil {
+			return target{}, inField("spec.ref.semver", err)
+		}
+		return t, nil
 	case ref.Commit != "":
 		return target{
 			hash:     plumbing.NewHash(ref.Commit),
@@ -61,7 +65,7 @@ func resolveRef(ref flotillaconfig.GitRef, advertised []*plumbing.Reference) (ta
 	return target{}, fmt.Errorf("the Source names no ref")
 }
 
-func resolveSemver(constraint string, byName map[plumbing.ReferenceName]plumbing.Hash) (target, error) {
+func resolveSemver(constraint, url string, byName map[plumbing.ReferenceName]plumbing.Hash) (target, error) {
 	c, err := semver.NewConstraint(constraint)
 	if err != nil {
 		return target{}, fmt.Errorf("semver range %q: %w", constraint, err)
@@ -81,7 +85,11 @@ func resolveSemver(constraint string, byName map[plumbing.ReferenceName]plumbing
 		}
 	}
 	if best == nil {
-		return target{}, fmt.Errorf("no tag matches semver range %q%s", constraint, listNames(byName, "refs/tags/", "tags"))
+		tags := shortNames(byName, "refs/tags/")
+		if len(tags) == 0 {
+			return target{}, fmt.Errorf("no tag of %s matches semver range %q; the remote has no tags: push a release tag, or fix the URL", url, constraint)
+		}
+		return target{}, fmt.Errorf("no tag of %s matches semver range %q; the remote has tags %s: widen the range or push a matching tag", url, constraint, namesList(tags))
 	}
 	return target{
 		hash: byName[bestName], localRef: bestName, refSpecs: []config.RefSpec{refSpec(bestName)},
@@ -93,22 +101,32 @@ func refSpec(name plumbing.ReferenceName) config.RefSpec {
 	return config.RefSpec("+" + name.String() + ":" + name.String())
 }
 
-// listNames lists up to 10 advertised names under prefix, for an error that says what exists.
-func listNames(byName map[plumbing.ReferenceName]plumbing.Hash, prefix, what string) string {
+// shortNames lists the advertised names under prefix without it, sorted.
+func shortNames(byName map[plumbing.ReferenceName]plumbing.Hash, prefix string) []string {
 	var names []string
 	for name := range byName {
-		if strings.HasPrefix(name.String(), prefix) {
-			names = append(names, strings.TrimPrefix(name.String(), prefix))
+		if short, ok := strings.CutPrefix(name.String(), prefix); ok {
+			names = append(names, short)
 		}
 	}
-	if len(names) == 0 {
-		return "; the remote has no " + what
-	}
 	sort.Strings(names)
-	more := ""
-	if len(names) > 10 {
-		more = fmt.Sprintf(" and %d more", len(names)-10)
-		names = names[:10]
+	return names
+}
+
+// DescribeRef says which revision a Source's ref asks for, as Revision.Ref says which one it
+// resolved to: "branch main", "tag v1.2.0", "semver >=1.0.0", "commit 0123456789ab".
+func DescribeRef(ref flotillaconfig.GitRef) string {
+	switch {
+	case ref.Branch != "":
+		return "branch " + ref.Branch
+	case ref.Tag != "":
+		return "tag " + ref.Tag
+	case ref.Semver != "":
+		return "semver " + ref.Semver
+	case len(ref.Commit) > 12:
+		return "commit " + ref.Commit[:12]
+	case ref.Commit != "":
+		return "commit " + ref.Commit
 	}
-	return fmt.Sprintf("; the remote has %s %s%s", what, strings.Join(names, ", "), more)
+	return ""
 }

@@ -51,7 +51,7 @@ type SignatureError struct {
 }
 
 func (e *SignatureError) Error() string {
-	return fmt.Sprintf("Source/%s: revision %s is refused: %s %s: %s", e.Source, e.Commit, e.Check.Object, e.Check.Status, e.Check.Reason)
+	return fmt.Sprintf("revision %s is refused: %s %s: %s", e.Commit, e.Check.Object, e.Check.Status, e.Check.Reason)
 }
 
 // trustedKeys are the keys a Source's policy accepts.
@@ -65,25 +65,25 @@ func loadTrustedKeys(v *config.Verification) (*trustedKeys, error) {
 	for _, file := range v.OpenPGPKeys {
 		f, err := os.Open(file)
 		if err != nil {
-			return nil, fmt.Errorf("spec.verify.openpgpKeys: %w", err)
+			return nil, inField("spec.verify.openpgpKeys", err)
 		}
 		list, err := openpgp.ReadArmoredKeyRing(f)
 		f.Close()
 		if err != nil {
-			return nil, fmt.Errorf("spec.verify.openpgpKeys: %s: not an armored OpenPGP public key: %w", file, err)
+			return nil, inField("spec.verify.openpgpKeys", fmt.Errorf("%s: not an armored OpenPGP public key: %w", file, err))
 		}
 		keys.openpgp = append(keys.openpgp, list...)
 	}
 	for _, file := range v.SSHKeys {
 		b, err := os.ReadFile(file)
 		if err != nil {
-			return nil, fmt.Errorf("spec.verify.sshKeys: %w", err)
+			return nil, inField("spec.verify.sshKeys", err)
 		}
 		for rest := b; len(bytes.TrimSpace(rest)) > 0; {
 			var pub ssh.PublicKey
 			pub, _, _, rest, err = ssh.ParseAuthorizedKey(rest)
 			if err != nil {
-				return nil, fmt.Errorf("spec.verify.sshKeys: %s: not an SSH public key: %w", file, err)
+				return nil, inField("spec.verify.sshKeys", fmt.Errorf("%s: not an SSH public key: %w", file, err))
 			}
 			keys.ssh = append(keys.ssh, pub)
 		}
