@@ -85,21 +85,21 @@ func (a *AppSpec) checkPathForClusters(p objectProblems, clusters []Cluster) {
 			continue
 		}
 		if _, err := resolvePath(tmpl, c); err != nil {
-			p.add("spec.path", "for Cluster/%s (%s): %v; change the template or the Cluster's labels", c.Metadata.Name, clusterLine(c), err)
+			p.add("spec.path", "for Cluster/%s (%s): %v; change the template or the Cluster's labels", c.Metadata.Name, clusterLine(c, p.origin.File), err)
 		}
 	}
 	for _, key := range order {
-		p.add("spec.path", "%s", missingLabelMessage(key, lacking[key]))
+		p.add("spec.path", "%s", missingLabelMessage(key, lacking[key], p.origin.File))
 	}
 }
 
 // missingLabelMessage says which selected clusters lack a label the path template reads, which
 // labels they have instead, and the likely intended key.
-func missingLabelMessage(key string, lacking []*Cluster) string {
+func missingLabelMessage(key string, lacking []*Cluster, appFile string) string {
 	names := make([]string, len(lacking))
 	have := map[string]bool{}
 	for i, c := range lacking {
-		names[i] = fmt.Sprintf("Cluster/%s (%s)", c.Metadata.Name, clusterLine(c))
+		names[i] = fmt.Sprintf("Cluster/%s (%s)", c.Metadata.Name, clusterLine(c, appFile))
 		for k := range c.Metadata.Labels {
 			have[k] = true
 		}
@@ -126,9 +126,14 @@ func missingLabelMessage(key string, lacking []*Cluster) string {
 	return msg + "; fix the key in spec.path, or add the label to the Cluster"
 }
 
-// clusterLine is where a Cluster's labels are written, file:line.
-func clusterLine(c *Cluster) string {
-	return fmt.Sprintf("%s:%d", c.Origin.File, c.Origin.LineOf("metadata.labels"))
+// clusterLine is where a Cluster's labels are written: "line N" in the App's own file, else
+// file:line.
+func clusterLine(c *Cluster, appFile string) string {
+	line := c.Origin.LineOf("metadata.labels")
+	if c.Origin.File == appFile {
+		return fmt.Sprintf("line %d", line)
+	}
+	return fmt.Sprintf("%s:%d", c.Origin.File, line)
 }
 
 // listNames joins up to maxListed names, then "…".

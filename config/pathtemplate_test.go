@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -157,14 +159,14 @@ func TestLoadChecksPathForSelectedClusters(t *testing.T) {
 		want       []string // each must appear in the error; none means Load accepts it
 	}{
 		{"label typo", app("overlays/{{ .Cluster.Labels.evn }}", ""), []string{
-			`c.yaml:36: App/web: spec.path: label "evn" is not set on 3 selected clusters: Cluster/dev-1 (c.yaml:13), Cluster/dev-2 (c.yaml:20), Cluster/prod-1 (c.yaml:27); labels they have: env, region; did you mean "env"? Fix the key in spec.path, or add the label to the Cluster`,
+			`c.yaml:36: App/web: spec.path: label "evn" is not set on 3 selected clusters: Cluster/dev-1 (line 13), Cluster/dev-2 (line 20), Cluster/prod-1 (line 27); labels they have: env, region; did you mean "env"? Fix the key in spec.path, or add the label to the Cluster`,
 		}},
 		{"label only some have", app(`regions/{{ index .Cluster.Labels "region" }}`, ""), []string{
-			`c.yaml:36: App/web: spec.path: label "region" is not set on 2 selected clusters: Cluster/dev-1 (c.yaml:13), Cluster/dev-2 (c.yaml:20); labels they have: env; fix the key`,
+			`c.yaml:36: App/web: spec.path: label "region" is not set on 2 selected clusters: Cluster/dev-1 (line 13), Cluster/dev-2 (line 20); labels they have: env; fix the key`,
 		}},
 		{"the selector leaves out clusters without the label", app("regions/{{ .Cluster.Labels.region }}", "  clusterSelector: {matchLabels: {env: prod}}\n"), nil},
 		{"one selected cluster", app("{{ .Cluster.Labels.regoin }}", "  clusterSelector: {matchLabels: {env: prod}}\n"), []string{
-			`App/web: spec.path: label "regoin" is not set on the selected Cluster/prod-1 (c.yaml:27); its labels: env, region; did you mean "region"?`,
+			`App/web: spec.path: label "regoin" is not set on the selected Cluster/prod-1 (line 27); its labels: env, region; did you mean "region"?`,
 		}},
 		{"name typo is caught by the template check", app("clusters/{{ .Cluster.Nme }}", ""), []string{
 			`c.yaml:36: App/web: spec.path: field .Cluster.Nme is not defined; use .Cluster.Name`,
@@ -198,7 +200,27 @@ func TestLoadChecksResolvedPathForSelectedClusters(t *testing.T) {
 	yaml := doc("Source", "s", goodSource) + "---\n" + doc("Cluster", "c1", "  labels: {env: \"\"}\nspec: {kubeconfig: k}\n") +
 		"---\n" + doc("App", "web", "spec:\n  source: s\n  path: \"{{ .Cluster.Labels.env }}/x\"\n")
 	_, err := LoadBytes("c.yaml", []byte(yaml))
-	want := `c.yaml:22: App/web: spec.path: for Cluster/c1 (c.yaml:13): resolved path "/x" is absolute; give a folder relative to the repository's root; change the template or the Cluster's labels`
+	want := `c.yaml:22: App/web: spec.path: for Cluster/c1 (line 13): resolved path "/x" is absolute; give a folder relative to the repository's root; change the template or the Cluster's labels`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v\nwant it to contain %q", err, want)
+	}
+}
+
+// TestLoadChecksPathAcrossFiles: a Cluster defined in another file of the folder is named with
+// its file and line.
+func TestLoadChecksPathAcrossFiles(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"apps.yaml":     doc("Source", "s", goodSource) + "---\n" + doc("App", "web", "spec:\n  source: s\n  path: \"{{ .Cluster.Labels.evn }}\"\n"),
+		"clusters.yaml": doc("Cluster", "c1", "  labels: {env: dev}\nspec: {kubeconfig: k}\n"),
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := Load(dir)
+	want := filepath.Join(dir, "apps.yaml") + `:15: App/web: spec.path: label "evn" is not set on the selected Cluster/c1 (` + filepath.Join(dir, "clusters.yaml") + `:5); its labels: env; did you mean "env"?`
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("err = %v\nwant it to contain %q", err, want)
 	}
