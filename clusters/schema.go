@@ -70,6 +70,11 @@ type CheckOptions struct {
 	// FileOf names the repository file an object came from ("" if unknown), for the messages
 	// of invalid objects; it is called for those only. Nil names none.
 	FileOf func(object.ID) string
+	// OriginOf tells where an object came from (a zero Origin if unknown), for the messages of
+	// invalid objects, in place of FileOf: a field that a patch set is blamed on the patch's
+	// file, with the object's ("overlays/prod/patch.yaml (patch of base/app.yaml)"), each field
+	// of an object on its own file. It is called for invalid objects only.
+	OriginOf func(object.ID) render.Origin
 }
 
 // Check validates every object of the render whose group-version the cluster serves, except
@@ -108,14 +113,7 @@ func (s *Schemas) Check(ctx context.Context, m *render.Manifests, opts CheckOpti
 			return err
 		}
 		if _, err := tc.ObjectToTyped(obj); err != nil {
-			err = secretSafe(obj, err)
-			id := object.IDOf(obj)
-			if file := fileOf(opts, id); file != "" {
-				err = fmt.Errorf("%s: %s: %w", file, id, err)
-			} else {
-				err = fmt.Errorf("%s: %w", id, err)
-			}
-			invalid = append(invalid, err)
+			invalid = append(invalid, invalidObject(opts, obj, err)...)
 		}
 	}
 	if len(invalid) > 0 {
@@ -130,12 +128,105 @@ func (s *Schemas) Check(ctx context.Context, m *render.Manifests, opts CheckOpti
 	return nil
 }
 
-func fileOf(opts CheckOptions, id object.ID) string {
-	if opts.FileOf == nil {
+// invalidObject describes the schema error of obj, "file: Kind/namespace/name: .field:
+// problem", as one error per file that the options blame for its fields.
+func invalidObject(opts CheckOptions, obj *unstructured.Unstructured, err error) []error {
+	err = secretSafe(obj, err)
+	id := object.IDOf(obj)
+	if opts.OriginOf != nil {
+		if origin := opts.OriginOf(id); origin.File != "" {
+			return blame(origin, id, err)
+		}
+	}
+	if opts.FileOf != nil {
+		if file := opts.FileOf(id); file != "" {
+			return []error{fmt.Errorf("%s: %s: %w", file, id, err)}
+		}
+	}
+	return []error{fmt.Errorf("%s: %w", id, err)}
+}
+
+// blame names the file that set each field of a schema error (origin.FileOf), and returns one
+// error per file, with the fields blamed on it.
+func blame(origin render.Origin, id object.ID, err error) []error {
+	var files []string
+	byFile := map[string][]string{}
+	pathless := false
+	for _, e := range fieldErrors(err.Error()) {
+		field := fieldPath(e)
+		pathless = pathless || field == ""
+		file := origin.FileOf(field)
+		if _, seen := byFile[file]; !seen {
+			files = append(files, file)
+		}
+		byFile[file] = append(byFile[file], e)
+	}
+	switch {
+	case len(files) == 1:
+		return []error{fmt.Errorf("%s: %s: %w", files[0], id, err)}
+	case len(files) == 0 || pathless: // a message not split safely: the object's own file
+		return []error{fmt.Errorf("%s: %s: %w", origin.File, id, err)}
+	}
+	slices.Sort(files) // the fields come in map order
+	out := make([]error, 0, len(files))
+	for _, file := range files {
+		part := byFile[file][0]
+		if len(byFile[file]) > 1 {
+			part = "errors:\n  " + strings.Join(byFile[file], "\n  ")
+		}
+		out = append(out, fmt.Errorf("%s: %s: %w", file, id, &partError{msg: part, err: err}))
+	}
+	return out
+}
+
+// fieldErrors splits the message of a schema error into its errors, each ".field: problem"
+// (or a problem without a field): structured-merge-diff lists several after "errors:", one a
+// line, indented.
+func fieldErrors(msg string) []string {
+	list, ok := strings.CutPrefix(msg, "errors:\n")
+	if !ok {
+		return []string{msg}
+	}
+	var out []string
+	for _, line := range strings.Split(list, "\n") {
+		out = append(out, strings.TrimPrefix(line, "  "))
+	}
+	return out
+}
+
+// fieldPath returns the field path that starts an error, ".spec.template.spec.containers[name=
+// \"web\"].image" of ".spec.template.spec.containers[name=\"web\"].image: problem", or "".
+func fieldPath(e string) string {
+	if !strings.HasPrefix(e, ".") && !strings.HasPrefix(e, "[") {
 		return ""
 	}
-	return opts.FileOf(id)
+	quoted, depth := false, 0
+	for i := 0; i < len(e); i++ {
+		switch c := e[i]; {
+		case quoted && c == '\\':
+			i++
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '[':
+			depth++
+		case c == ']':
+			depth--
+		case c == ':' && depth == 0 && strings.HasPrefix(e[i:], ": "):
+			return e[:i]
+		}
+	}
+	return ""
 }
+
+// partError is some of the errors of a schema error: errors.As still finds the whole.
+type partError struct {
+	msg string
+	err error
+}
+
+func (e *partError) Error() string { return e.msg }
+func (e *partError) Unwrap() error { return e.err }
 
 // maxValidRenders bounds the renders remembered as valid.
 const maxValidRenders = 1024

@@ -11,4 +11,10 @@
 // Namespaces, other cluster-scoped objects, then namespaced ones; kustomize's order within each
 // group), each checked for apiVersion, kind and name, no two with the same ID, and a sha256
 // digest of their canonical form.
+//
+// For error messages only, Origins renders once more with kustomize's origin tracking and tells
+// where each object came from: its file, and the patches of the render's kustomizations that
+// apply to it (read by Flotilla from the kustomizations: kustomize records no patch file), so
+// that a field a patch set is blamed on the patch (origin.go, patches.go, fieldpath.go).
+// Rendered Manifests never carry tracking annotations.
 package render
