@@ -19,5 +19,10 @@ check:
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
+# The binary, stamped with its commit (-buildvcs=true: `go run`, and GOFLAGS=-buildvcs=false,
+# leave it out, and `flotilla --version` then only says "devel"); FLOTILLA_VERSION=v1.2.3 sets the
+# version it prints.
+BIN ?= bin/flotilla
+FLOTILLA_VERSION ?=
 build:
-	$(GO) build -o bin/flotilla ./cmd/flotilla
+	$(GO) build -buildvcs=true $(if $(FLOTILLA_VERSION),-ldflags "-X main.version=$(FLOTILLA_VERSION)") -o $(BIN) ./cmd/flotilla

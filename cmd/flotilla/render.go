@@ -43,7 +43,8 @@ resolved for the cluster.`,
 		Example: `  flotilla render examples/overlays/dev
   flotilla render --config ~/.local/state/flotilla/fleet/flotilla.yaml --app bookinfo --cluster dev --revision
   flotilla render examples/overlays/prod -o json --show-secrets | kubectl apply -f -`,
-		Args: cobra.MaximumNArgs(1),
+		Args:        cobra.MaximumNArgs(1),
+		Annotations: map[string]string{outputFormats: "yaml,json"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := f.render(cmd.Context(), g, args)
 			if err != nil {
@@ -75,13 +76,7 @@ func (f *renderFlags) render(ctx context.Context, g *globals, args []string) (*r
 	if err != nil {
 		return nil, err
 	}
-	app, cluster := cfg.App(f.app), cfg.Cluster(f.cluster)
-	if app == nil {
-		return nil, fmt.Errorf("App %q is not defined in %s", f.app, f.path)
-	}
-	if cluster == nil {
-		return nil, fmt.Errorf("Cluster %q is not defined in %s", f.cluster, f.path)
-	}
+	app, cluster := cfg.App(f.app), cfg.Cluster(f.cluster) // load checked that both exist
 	fetcher, err := f.fetcher()
 	if err != nil {
 		return nil, err

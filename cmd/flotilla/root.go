@@ -90,10 +90,8 @@ Try it:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			switch g.output {
-			case "table", "json", "yaml":
-			default:
-				return fmt.Errorf("--output %q is not one of table, json, yaml", g.output)
+			if err := checkOutput(cmd, g); err != nil {
+				return err
 			}
 			g.logger = newLogger(g.stderr, g.verbosity)
 			// Libraries that print through the standard logger (kustomize's deprecation warnings)
@@ -105,7 +103,7 @@ Try it:
 	}
 	root.SetVersionTemplate("flotilla {{.Version}}\n")
 	root.PersistentFlags().IntVarP(&g.verbosity, "verbosity", "v", 0, "log detail: 0 warnings and errors, 1 info, 2 debug")
-	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "output format of commands that print data: table, json or yaml")
+	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "output format of commands that print data: table, json or yaml (render: yaml or json)")
 	root.AddCommand(newQuickstartCommand(g), newSyncCommand(g), newDiffCommand(g), newRenderCommand(g), newSourcesCommand(g), newFleetCommand(g))
 	return root
 }
@@ -130,18 +128,57 @@ func (b logBridge) Write(p []byte) (int, error) {
 }
 
 func buildVersion() string {
-	if version != "" {
-		return version
-	}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "(unknown)"
+		info = nil
 	}
-	v := info.Main.Version
-	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " (" + s.Value[:12] + ")"
+	return versionText(version, info)
+}
+
+// versionText is what --version prints after "flotilla": the version set with -ldflags, else the
+// module's, then the commit, whether it had uncommitted changes and its time, and the Go version
+// (from runtime/debug.ReadBuildInfo, which holds what `go build` stamped). A binary built
+// without VCS information (`go run`, or GOFLAGS=-buildvcs=false) says so, and how to get it.
+func versionText(ldVersion string, info *debug.BuildInfo) string {
+	if info == nil {
+		if ldVersion != "" {
+			return ldVersion
 		}
+		return "(unknown: built without module information; use make build)"
 	}
-	return v
+	v := ldVersion
+	if v == "" {
+		v = info.Main.Version
+	}
+	vcs := map[string]string{}
+	for _, s := range info.Settings {
+		vcs[s.Key] = s.Value
+	}
+	revision := vcs["vcs.revision"]
+	if revision == "" {
+		if v == "" || v == "(devel)" {
+			return "(devel, built without VCS information; use make build)"
+		}
+		return fmt.Sprintf("%s (%s)", v, info.GoVersion)
+	}
+	if v == "" || v == "(devel)" {
+		v = "devel"
+	}
+	details := []string{"commit " + shortRevision(revision)}
+	if vcs["vcs.modified"] == "true" {
+		details = append(details, "with uncommitted changes")
+	}
+	if t := vcs["vcs.time"]; t != "" {
+		details = append(details, "committed "+t)
+	}
+	details = append(details, info.GoVersion)
+	return fmt.Sprintf("%s (%s)", v, strings.Join(details, ", "))
+}
+
+// shortRevision is a commit's first 12 hex digits.
+func shortRevision(revision string) string {
+	if len(revision) > 12 {
+		return revision[:12]
+	}
+	return revision
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -24,12 +25,18 @@ func newSourcesCommand(g *globals) *cobra.Command {
 
 // sourceCheck is one row of `sources check`.
 type sourceCheck struct {
-	Source     string                  `json:"source"`
-	URL        string                  `json:"url"`
+	Source string `json:"source"`
+	URL    string `json:"url"`
+	// Ref is the revision the Source asks for ("branch main"); Revision.Ref says what it
+	// resolved to.
+	Ref        string                  `json:"ref"`
 	Revision   *gitrepo.Revision       `json:"revision,omitempty"`
 	Downloaded bool                    `json:"downloaded"`
 	Rewrite    *gitrepo.HistoryRewrite `json:"historyRewrite,omitempty"`
 	Error      string                  `json:"error,omitempty"`
+	// commit is the COMMIT column of a failed check: "not found" for a ref the remote lacks,
+	// the refused commit for a signature refusal, "-" otherwise.
+	commit string
 }
 
 func newSourcesCheckCommand(g *globals) *cobra.Command {
@@ -74,10 +81,10 @@ func checkSources(ctx context.Context, fetcher *gitrepo.Fetcher, srcs []config.S
 	for i := range srcs {
 		src := &srcs[i]
 		wg.Go(func() {
-			c := sourceCheck{Source: src.Metadata.Name, URL: config.RedactURL(src.Spec.URL)}
+			c := sourceCheck{Source: src.Metadata.Name, URL: config.RedactURL(src.Spec.URL), Ref: gitrepo.DescribeRef(src.Spec.Ref)}
 			fetched, err := fetcher.Fetch(ctx, src)
 			if err != nil {
-				c.Error = redactURLIn(err.Error(), src.Spec.URL)
+				c.Error, c.commit = redactURLIn(err.Error(), src.Spec.URL), failedCommit(err)
 			} else {
 				c.Revision, c.Downloaded, c.Rewrite = &fetched.Revision, fetched.Downloaded, fetched.Rewrite
 			}
@@ -86,6 +93,20 @@ func checkSources(ctx context.Context, fetcher *gitrepo.Fetcher, srcs []config.S
 	}
 	wg.Wait()
 	return checks
+}
+
+// failedCommit is the COMMIT column of a Source that could not be fetched: "not found" when
+// its branch or tag is not on the remote, the commit a signature policy refused, else "-".
+func failedCommit(err error) string {
+	var notFound *gitrepo.RefNotFoundError
+	var refused *gitrepo.SignatureError
+	switch {
+	case errors.As(err, &notFound):
+		return "not found"
+	case errors.As(err, &refused) && len(refused.Commit) >= 12:
+		return refused.Commit[:12]
+	}
+	return "-"
 }
 
 // redactURLIn replaces a Source URL in a message by its redacted form (config.RedactURL):
@@ -103,7 +124,7 @@ func printSourceChecks(w io.Writer, checks []sourceCheck) {
 	var notes []string
 	for _, c := range checks {
 		if c.Error != "" {
-			fmt.Fprintf(t, "%s\t-\t-\t-\t-\tFAILED\n", c.Source)
+			fmt.Fprintf(t, "%s\t%s\t%s\t-\t-\tFAILED\n", c.Source, c.Ref, c.commit)
 			notes = append(notes, "error: "+c.Error)
 			continue
 		}
