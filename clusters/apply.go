@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -36,13 +37,18 @@ func NewManager(t *Target, app string) *Manager {
 
 // ApplyOptions tune Apply.
 type ApplyOptions struct {
-	// ForceConflicts takes ownership of fields another field manager owns.
+	// ForceConflicts takes back fields that another field manager changed (Git wins: the
+	// App's drift.mode is enforce, or the pass says so), and writes Git's whole list where
+	// someone changed the key of an entry (see listHeal). Each change says which manager lost
+	// which field.
 	ForceConflicts bool
 	// Adopt takes over objects that exist but were not created by Flotilla.
 	Adopt bool
 	// EstablishTimeout bounds the wait for applied CRDs to be served, and for a terminating
 	// Namespace to be gone.
 	EstablishTimeout time.Duration
+	// Schemas are the cluster's, to heal lists with (loaded when needed if nil).
+	Schemas *Schemas
 	// Live is what Prefetch listed, to be used instead of listing again where it suffices.
 	Live *LiveObjects
 	// Progress, when set, is told about waits a user should know of (a Namespace that is
@@ -86,6 +92,10 @@ func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 			phases[2] = append(phases[2], obj)
 		}
 	}
+	prepared := m.prepareAll(objs)
+	if opts.Progress != nil {
+		opts.Progress("%s", toWriteMessage(len(objs), m.toWrite(objs, prepared, inv, opts.Live)))
+	}
 	var changes ChangeSet
 	var errs []error
 	created := map[string]bool{} // namespaces this sync created: nothing is in them yet
@@ -93,7 +103,7 @@ func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 		if len(phase) == 0 {
 			continue
 		}
-		cs, err := m.applyPhase(ctx, phase, inv, opts, created)
+		cs, err := m.applyPhase(ctx, phase, prepared, inv, opts, created)
 		changes = append(changes, cs...)
 		if err != nil {
 			errs = append(errs, err)
@@ -118,12 +128,15 @@ func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 
 // applyPhase applies objects that do not depend on each other. Objects in the empty namespaces
 // need no LIST to know that they do not exist.
-func (m *Manager) applyPhase(ctx context.Context, objs []*unstructured.Unstructured, inv *Inventory, opts ApplyOptions, empty map[string]bool) (ChangeSet, error) {
+func (m *Manager) applyPhase(ctx context.Context, objs []*unstructured.Unstructured, prepared map[*unstructured.Unstructured]*desiredObject, inv *Inventory, opts ApplyOptions, empty map[string]bool) (ChangeSet, error) {
 	changes := make(ChangeSet, len(objs))
 	errs := make([]error, len(objs))
 	desired := make([]*desiredObject, len(objs))
 	for i, obj := range objs {
-		d, err := m.prepare(obj)
+		d, err := prepared[obj], error(nil)
+		if d == nil { // a kind a CRD of this render brings, served now
+			d, err = m.prepare(obj)
+		}
 		changes[i] = Change{ID: object.IDOf(obj)}
 		if err != nil {
 			changes[i].Action, changes[i].Reason = ActionFailed, err.Error()
@@ -144,14 +157,15 @@ func (m *Manager) applyPhase(ctx context.Context, objs []*unstructured.Unstructu
 			return
 		}
 		entry, inInventory := recorded[d.id]
-		action, state, err := m.applyOne(ctx, d, live[d.id], entry, inInventory, opts)
-		changes[i].Action = action
+		change, err := m.applyOne(ctx, d, live[d.id], entry, inInventory, opts)
+		change.ID = d.id
 		if err != nil {
-			changes[i].Reason = err.Error()
+			change.Reason = err.Error()
 			errs[i] = &ApplyError{Cluster: m.target.Name, ID: d.id, Err: err}
-			return
+		} else {
+			change.Version = d.obj.GroupVersionKind().Version
 		}
-		changes[i].Version, changes[i].Fields = d.obj.GroupVersionKind().Version, state
+		changes[i] = change
 	})
 	return changes, errors.Join(errs...)
 }
@@ -175,32 +189,76 @@ func (m *Manager) prepare(obj *unstructured.Unstructured) (*desiredObject, error
 	return d, nil
 }
 
-// applyOne decides what one object needs and does it. It returns the action and the fields
+// applyOne decides what one object needs and does it. It returns what it did, with the fields
 // Flotilla owns afterwards.
-func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.PartialObjectMetadata, entry InventoryEntry, inInventory bool, opts ApplyOptions) (Action, string, error) {
-	force := opts.ForceConflicts
+func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.PartialObjectMetadata, entry InventoryEntry, inInventory bool, opts ApplyOptions) (Change, error) {
 	if inInventory && unchangedSinceApply(d, live, entry) {
-		return ActionUnchanged, entry.Fields, nil
+		return Change{Action: ActionUnchanged, Fields: entry.Fields}, nil
 	}
 	adopting, err := m.checkOwner(live, inInventory, opts.Adopt)
 	if err != nil {
-		return ActionFailed, "", err
+		return Change{Action: ActionFailed}, err
 	}
-	force = force || adopting // adopting: take over the fields its creator owns
-	applied, err := m.target.applyMetadata(ctx, d, force)
+	// Adopting takes over the fields the object's creator owns; otherwise a conflict is only
+	// forced when the pass says so, to report which manager lost which field.
+	applied, err := m.target.applyMetadata(ctx, d, adopting)
+	reason := ""
+	switch conflicts := conflictsOf(err); {
+	case conflicts != nil && opts.ForceConflicts:
+		reason = tookBack(conflicts)
+		applied, err = m.target.applyMetadata(ctx, d, true)
+	case conflicts != nil:
+		err = fmt.Errorf("%w (%s)", err, conflictAdvice)
+	}
+	if apierrors.IsInvalid(err) && live != nil {
+		applied, reason, err = m.applyHealed(ctx, d, err, opts)
+	}
 	if err != nil {
-		return ActionFailed, "", secretSafe(d.obj, describeApplyError(err))
+		return Change{Action: ActionFailed}, secretSafe(d.obj, err)
 	}
 	if applied.DeletionTimestamp != nil && d.id.Group == "" && d.id.Kind == "Namespace" {
-		return m.recreateNamespace(ctx, d, opts)
+		action, fields, err := m.recreateNamespace(ctx, d, opts)
+		return Change{Action: action, Fields: fields}, err
 	}
+	change := Change{Action: ActionConfigured, Fields: ownedFields(applied), Reason: reason}
 	switch {
 	case live == nil || applied.UID != live.UID: // or deleted since it was listed
-		return ActionCreated, ownedFields(applied), nil
+		change.Action = ActionCreated
 	case applied.GetResourceVersion() == live.ResourceVersion:
-		return ActionUnchanged, ownedFields(applied), nil
+		change.Action = ActionUnchanged
 	}
-	return ActionConfigured, ownedFields(applied), nil
+	return change, nil
+}
+
+// applyHealed is the apply of an existing object that the API server refused (applyErr): if
+// someone changed the key of an entry in a list Git sets, it writes Git's list (see listHeal)
+// when the pass may take fields back, and applies again. Otherwise the refusal is Git's and
+// stands.
+func (m *Manager) applyHealed(ctx context.Context, d *desiredObject, applyErr error, opts ApplyOptions) (*metav1.PartialObjectMetadata, string, error) {
+	live, err := m.target.resource(d.mapping, d.obj.GetNamespace()).Get(ctx, d.obj.GetName(), metav1.GetOptions{})
+	if err != nil {
+		return nil, "", applyErr
+	}
+	heal, err := m.planHeal(ctx, d, live, opts.Schemas)
+	switch {
+	case err != nil:
+		return nil, "", fmt.Errorf("%w (and Git's lists cannot be written over it: %v)", applyErr, err)
+	case heal == nil:
+		return nil, "", applyErr
+	case !opts.ForceConflicts:
+		return nil, "", fmt.Errorf("%w (%s; the App's drift.mode is not enforce: sync with --force-conflicts or set spec.drift.mode: enforce to write Git's list)", applyErr, heal.describe())
+	}
+	if _, err := m.writeHeal(ctx, d, heal, false); err != nil {
+		return nil, "", fmt.Errorf("write Git's %s: %w", strings.Join(heal.lists, ", "), err)
+	}
+	applied, err := m.target.applyMetadata(ctx, d, true)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := m.dropUpdateEntry(ctx, d, applied); err != nil {
+		return nil, "", err
+	}
+	return applied, heal.describe(), nil
 }
 
 // checkOwner refuses to apply over an existing object that another App manages, or that
@@ -230,8 +288,8 @@ func unchangedSinceApply(d *desiredObject, live *metav1.PartialObjectMetadata, e
 
 // describeApplyError adds what to do next to errors users can act on.
 func describeApplyError(err error) error {
-	if apierrors.IsConflict(err) {
-		return fmt.Errorf("%w (another field manager owns these fields; sync with --force-conflicts to take them over)", err)
+	if conflictsOf(err) != nil {
+		return fmt.Errorf("%w (%s)", err, conflictAdvice)
 	}
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/pmezard/go-difflib/difflib"
@@ -23,27 +24,33 @@ import (
 // ObjectDiff is how one object in the cluster differs from Git.
 type ObjectDiff struct {
 	ID object.ID `json:"id"`
-	// Action is what a sync would do: created, configured or pruned.
+	// Action is what a sync would do: created, configured, pruned, skipped (left in the
+	// cluster as it leaves the inventory; Note says why), or failed (Note says why).
 	Action Action `json:"action"`
 	// Diff is a unified diff of the object's YAML, live (-) to desired (+), with server-filled
 	// fields removed and Secret values masked.
 	Diff string `json:"diff"`
-	// Note says what a sync would run into, e.g. a conflict with another field manager.
+	// Note says what a sync would run into or do beyond the diff: fields it takes back from
+	// another manager, a list it writes whole, why it fails.
 	Note string `json:"note,omitempty"`
 	// Blocked says that a sync with the same options would fail on this object (Note says why):
-	// a conflict without ForceConflicts, or an object Flotilla may not take over.
+	// a conflict without ForceConflicts, or an object Flotilla may not take over. The Diff is
+	// what it would change once allowed.
 	Blocked bool `json:"blocked,omitempty"`
 }
 
 // DiffOptions say what the sync that a diff previews would do. The zero value, which
 // DefaultDiffOptions returns, previews a sync that neither prunes, adopts nor forces.
 type DiffOptions struct {
-	// Prune lists the inventory's objects that left Git as pruned.
+	// Prune lists the inventory's objects that left Git as pruned (or skipped).
 	Prune bool
 	// Adopt: the sync would take over existing objects that Flotilla did not create.
 	Adopt bool
-	// ForceConflicts: the sync would take over fields that another manager owns.
+	// ForceConflicts: the sync would take back fields that another manager changed (see
+	// ApplyOptions.ForceConflicts).
 	ForceConflicts bool
+	// Schemas are the cluster's, to preview list heals with (loaded when needed if nil).
+	Schemas *Schemas
 }
 
 // DefaultDiffOptions previews a sync that neither prunes, adopts nor forces.
@@ -53,17 +60,18 @@ func DefaultDiffOptions() DiffOptions { return DiffOptions{} }
 // server-side dry run and the result compared with the live object, so defaults and
 // server-filled fields never show as differences. An object unchanged on both sides since
 // Flotilla's last apply (the test Apply makes: desired hash and owned-field fingerprint) has
-// no difference and costs no request beyond one metadata LIST per kind and namespace. With
-// opts.Prune, inventory objects that left Git are listed as pruned. An object that the sync
-// would fail on (a conflict, an object it may not take over) is listed Blocked, with the
-// reason in its Note, even without a difference. Objects without differences
-// are left out; the others come in apply order. Secret values are replaced by tokens that
-// differ when the values differ, and mean nothing outside this diff. Objects are compared
-// m.Concurrency at a time; the error joins every object's.
+// no difference and costs no request beyond one metadata LIST per kind and namespace. An
+// object the sync would fail on is listed as failed, or Blocked (a conflict without
+// ForceConflicts, an object it may not take over), with the reason in its Note. With
+// opts.Prune, and only when no object would fail (a sync prunes only after every apply
+// succeeded), inventory objects that left Git are listed as the sync's prune would treat them.
+// Objects without differences are left out; the others come in apply order. Secret values are
+// replaced by tokens that differ when the values differ, and mean nothing outside this diff.
+// Objects are compared m.Concurrency at a time. The error is the cluster's (a LIST that
+// failed), not an object's.
 func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, inv *Inventory, opts DiffOptions) ([]ObjectDiff, error) {
 	mask := newSecretMask()
 	found := make([]*ObjectDiff, len(objs))
-	errs := make([]error, len(objs))
 	desired := make([]*desiredObject, len(objs))
 	newKinds := render.CRDKinds(objs)
 	for i, obj := range objs {
@@ -72,9 +80,9 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 		switch {
 		case err != nil && newKind:
 			// Of a kind that a CRD of this render brings: nothing of it exists yet.
-			found[i], errs[i] = m.newKindObject(obj, !clusterScoped, mask)
+			found[i] = m.newKindObject(obj, !clusterScoped, mask)
 		case err != nil:
-			errs[i] = &ApplyError{Cluster: m.target.Name, ID: object.IDOf(obj), Err: err}
+			found[i] = failedDiff(object.IDOf(obj), obj, err)
 		default:
 			desired[i] = d
 		}
@@ -93,21 +101,17 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 		if inInventory && unchangedSinceApply(d, live[d.id], entry) {
 			return
 		}
-		adopting, ownerErr := m.checkOwner(live[d.id], inInventory, opts.Adopt)
-		var err error
-		if found[i], err = m.diffOne(ctx, d, mask, opts.ForceConflicts || adopting); err != nil {
-			errs[i] = &ApplyError{Cluster: m.target.Name, ID: d.id, Err: secretSafe(d.obj, err)}
-		}
-		if ownerErr != nil && err == nil {
-			if found[i] == nil {
-				found[i] = &ObjectDiff{ID: d.id, Action: ActionConfigured}
-			}
-			found[i].Note, found[i].Blocked = ownerErr.Error(), true
-		}
+		found[i] = m.diffOne(ctx, d, mask, live[d.id] != nil, inInventory, opts)
 	})
-	if err := errors.Join(errs...); err != nil || !opts.Prune {
-		return compact(found), err
+	diffs := compact(found)
+	if !opts.Prune || slices.ContainsFunc(diffs, func(d ObjectDiff) bool { return d.Action == ActionFailed || d.Blocked }) {
+		return diffs, nil
 	}
+	return append(diffs, m.diffPrune(ctx, inv, desired, mask)...), nil
+}
+
+// diffPrune previews the prune: the inventory's objects that left Git, as pruneOne treats them.
+func (m *Manager) diffPrune(ctx context.Context, inv *Inventory, desired []*desiredObject, mask *secretMask) []ObjectDiff {
 	isDesired := make(map[object.ID]bool, len(desired))
 	for _, d := range desired {
 		if d != nil {
@@ -118,22 +122,31 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 	pruned := make([]*ObjectDiff, len(stale))
 	forEach(len(stale), m.Concurrency, func(i int) {
 		e := stale[i]
-		mapping, err := m.target.mapping(e.GroupVersionKind())
-		if err != nil {
-			return
+		decision, err := m.decidePrune(ctx, e)
+		d := &ObjectDiff{ID: e.ID, Action: decision.action, Note: decision.reason}
+		switch {
+		case err != nil:
+			d.Note = err.Error()
+		case decision.action == ActionPruned && decision.live == nil: // already gone
+			d = nil
+		case decision.action == ActionPruned:
+			d.Diff = unified(e.ID, mask.yaml(normalize(decision.live)), "")
+		case decision.keep:
+			d.Diff = unified(e.ID, mask.yaml(normalize(decision.live)), mask.yaml(normalize(released(decision.live))))
 		}
-		live, err := m.target.resource(mapping, e.Namespace).Get(ctx, e.Name, metav1.GetOptions{})
-		if err != nil || live.GetLabels()[LabelApp] != m.app || live.GetAnnotations()[AnnotationPrune] == "disabled" {
-			return
-		}
-		pruned[i] = &ObjectDiff{ID: e.ID, Action: ActionPruned, Diff: unified(e.ID, mask.yaml(normalize(live)), "")}
+		pruned[i] = d
 	})
-	return append(compact(found), compact(pruned)...), nil
+	return compact(pruned)
+}
+
+// failedDiff is an object a sync would fail on, with the error (without Secret values).
+func failedDiff(id object.ID, obj *unstructured.Unstructured, err error) *ObjectDiff {
+	return &ObjectDiff{ID: id, Action: ActionFailed, Note: secretSafe(obj, err).Error()}
 }
 
 // newKindObject is the diff of an object whose kind the cluster does not serve yet: created, in
 // the namespace it will have (namespaced says the kind's scope, from its CRD).
-func (m *Manager) newKindObject(obj *unstructured.Unstructured, namespaced bool, mask *secretMask) (*ObjectDiff, error) {
+func (m *Manager) newKindObject(obj *unstructured.Unstructured, namespaced bool, mask *secretMask) *ObjectDiff {
 	if namespace := namespaceIn(obj, namespaced); namespace != obj.GetNamespace() {
 		obj = obj.DeepCopy()
 		obj.SetNamespace(namespace)
@@ -141,38 +154,72 @@ func (m *Manager) newKindObject(obj *unstructured.Unstructured, namespaced bool,
 	id := object.IDOf(obj)
 	labelled, _, err := owned(obj, m.app)
 	if err != nil {
-		return nil, &ApplyError{Cluster: m.target.Name, ID: id, Err: err}
+		return failedDiff(id, obj, err)
 	}
-	return &ObjectDiff{ID: id, Action: ActionCreated, Diff: unified(id, "", mask.yaml(normalize(labelled))), Note: "its kind comes with a CRD of this render"}, nil
+	return &ObjectDiff{ID: id, Action: ActionCreated, Diff: unified(id, "", mask.yaml(normalize(labelled))), Note: "its kind comes with a CRD of this render"}
 }
 
-// diffOne compares one desired object with its live version; nil means no difference.
-func (m *Manager) diffOne(ctx context.Context, d *desiredObject, mask *secretMask, force bool) (*ObjectDiff, error) {
+// diffOne compares one desired object with its live version as a sync would apply it; nil
+// means no difference.
+func (m *Manager) diffOne(ctx context.Context, d *desiredObject, mask *secretMask, exists, inInventory bool, opts DiffOptions) *ObjectDiff {
 	client := m.target.resource(d.mapping, d.obj.GetNamespace())
-	live, err := client.Get(ctx, d.obj.GetName(), metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return &ObjectDiff{ID: d.id, Action: ActionCreated, Diff: unified(d.id, "", mask.yaml(normalize(d.obj)))}, nil
+	var live *unstructured.Unstructured
+	if exists {
+		var err error
+		live, err = client.Get(ctx, d.obj.GetName(), metav1.GetOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return failedDiff(d.id, d.obj, err)
+		}
 	}
+	if live == nil {
+		return &ObjectDiff{ID: d.id, Action: ActionCreated, Diff: unified(d.id, "", mask.yaml(normalize(d.obj)))}
+	}
+	adopting, ownerErr := m.checkOwner(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Labels: live.GetLabels()}}, inInventory, opts.Adopt)
+	dry, note, blocked, err := m.dryRunApply(ctx, d, live, adopting, opts.ForceConflicts || adopting, opts.Schemas)
 	if err != nil {
-		return nil, err
+		return failedDiff(d.id, d.obj, err)
 	}
-	dryRun := metav1.ApplyOptions{FieldManager: FieldManager, DryRun: []string{metav1.DryRunAll}, Force: force}
-	conflict := ""
-	dry, err := client.Apply(ctx, d.obj.GetName(), d.obj, dryRun)
-	if apierrors.IsConflict(err) {
+	if ownerErr != nil {
+		note, blocked = ownerErr.Error(), true
+	}
+	before, after := mask.yaml(normalize(live)), mask.yaml(normalize(dry))
+	if before == after && note == "" {
+		return nil
+	}
+	return &ObjectDiff{ID: d.id, Action: ActionConfigured, Diff: unified(d.id, before, after), Note: secretSafe(d.obj, errors.New(note)).Error(), Blocked: blocked}
+}
+
+// dryRunApply is what the object would become with the apply a sync makes (Apply's applyOne):
+// a server-side dry run (forced from the start when adopting), forced when a conflict arises
+// (with a note naming who loses which field, blocked unless force), or, where someone changed the key of an entry in a list Git
+// sets, a dry run of the list heal. The error is the API server's refusal of Git's object.
+func (m *Manager) dryRunApply(ctx context.Context, d *desiredObject, live *unstructured.Unstructured, adopting, force bool, schemas *Schemas) (dry *unstructured.Unstructured, note string, blocked bool, err error) {
+	client := m.target.resource(d.mapping, d.obj.GetNamespace())
+	dryRun := metav1.ApplyOptions{FieldManager: FieldManager, DryRun: []string{metav1.DryRunAll}, Force: adopting}
+	dry, err = client.Apply(ctx, d.obj.GetName(), d.obj, dryRun)
+	if conflicts := conflictsOf(err); conflicts != nil {
 		// Someone else changed fields Flotilla set: show what Git says anyway.
-		conflict = secretSafe(d.obj, describeApplyError(err)).Error()
+		note, blocked = tookBack(conflicts), !force
+		if blocked {
+			note = conflictNote(conflicts)
+		}
 		dryRun.Force = true
 		dry, err = client.Apply(ctx, d.obj.GetName(), d.obj, dryRun)
 	}
-	if err != nil {
-		return nil, describeApplyError(err)
+	if !apierrors.IsInvalid(err) {
+		return dry, note, blocked, err
 	}
-	before, after := mask.yaml(normalize(live)), mask.yaml(normalize(dry))
-	if before == after && conflict == "" {
-		return nil, nil
+	heal, healErr := m.planHeal(ctx, d, live, schemas)
+	if healErr != nil || heal == nil {
+		return nil, "", false, err
 	}
-	return &ObjectDiff{ID: d.id, Action: ActionConfigured, Diff: unified(d.id, before, after), Note: conflict, Blocked: conflict != ""}, nil
+	if dry, err = m.writeHeal(ctx, d, heal, true); err != nil {
+		return nil, "", false, err
+	}
+	if !force {
+		return dry, fmt.Sprintf("%s; the App's drift.mode is not enforce: sync with --force-conflicts or set spec.drift.mode: enforce to write Git's list", heal.describe()), true, nil
+	}
+	return dry, heal.describe(), blocked, nil
 }
 
 // compact drops the nils.

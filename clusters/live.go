@@ -8,6 +8,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/flotilla-dev/flotilla/internal/object"
@@ -139,4 +140,58 @@ func (m *Manager) listKeys(ctx context.Context, keys map[resourceKey]bool) (map[
 		}
 	})
 	return lists, errors.Join(errs...)
+}
+
+// prepareAll prepares the objects whose kinds the cluster serves (the others may come with a
+// CRD of the render: Apply prepares them once it is served), by object.
+func (m *Manager) prepareAll(objs []*unstructured.Unstructured) map[*unstructured.Unstructured]*desiredObject {
+	prepared := make(map[*unstructured.Unstructured]*desiredObject, len(objs))
+	for _, obj := range objs {
+		if d, err := m.prepare(obj); err == nil {
+			prepared[obj] = d
+		}
+	}
+	return prepared
+}
+
+// toWrite counts the objects Apply will write, as far as the prefetched metadata tells: all but
+// those unchanged on both sides since the last apply.
+func (m *Manager) toWrite(objs []*unstructured.Unstructured, prepared map[*unstructured.Unstructured]*desiredObject, inv *Inventory, live *LiveObjects) int {
+	recorded := inv.byID()
+	byName := map[resourceKey]map[string]*metav1.PartialObjectMetadata{}
+	n := 0
+	for _, obj := range objs {
+		d := prepared[obj]
+		if d == nil {
+			n++
+			continue
+		}
+		key := resourceKey{d.mapping.Resource, d.obj.GetNamespace()}
+		names, ok := byName[key]
+		if !ok {
+			items, _ := live.list(key)
+			names = make(map[string]*metav1.PartialObjectMetadata, len(items))
+			for i := range items {
+				names[items[i].Name] = &items[i]
+			}
+			byName[key] = names
+		}
+		entry, inInventory := recorded[d.id]
+		if !inInventory || !unchangedSinceApply(d, names[d.obj.GetName()], entry) {
+			n++
+		}
+	}
+	return n
+}
+
+// toWriteMessage is "28 objects: 1 to write".
+func toWriteMessage(objects, writes int) string {
+	noun := "objects"
+	if objects == 1 {
+		noun = "object"
+	}
+	if writes == 0 {
+		return fmt.Sprintf("%d %s: nothing to write", objects, noun)
+	}
+	return fmt.Sprintf("%d %s: %d to write", objects, noun, writes)
 }

@@ -25,7 +25,6 @@ var inertSettings = []inertSetting{
 		return names
 	}},
 	{field: "App spec.sync.automated", instead: "nothing syncs on its own yet; flotilla sync applies when run", set: appsWriting("spec.sync.automated")},
-	{field: "App spec.drift.mode", instead: "drift is found by flotilla diff and fixed by flotilla sync, not watched yet", set: appsWriting("spec.drift.mode")},
 	{field: "App spec.rollout", instead: "every selected cluster is synced at once", set: appsWriting("spec.rollout")},
 	{field: "App spec.windows", instead: "syncs are not held to sync windows yet", set: appsWriting("spec.windows")},
 	{field: "App spec.health.autoRollback", instead: "nothing is rolled back on its own yet", set: appsWriting("spec.health.autoRollback")},

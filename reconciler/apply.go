@@ -5,16 +5,16 @@ import (
 	"fmt"
 
 	"github.com/flotilla-dev/flotilla/clusters"
+	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/sources/render"
 )
 
 // apply server-side applies the render (see clusters.Manager.Apply) and returns what it did to
-// each object.
+// each object. Its first event says how many objects it will write.
 func (r *run) apply(ctx context.Context, desired *render.Manifests, cluster *clusterState) (clusters.ChangeSet, error) {
-	r.event(StageApply, fmt.Sprintf("applying %d objects", len(desired.Objects)))
 	opts := clusters.DefaultApplyOptions()
-	opts.ForceConflicts, opts.Adopt = r.opts.ForceConflicts, r.key.App.Spec.Sync.Adopt
-	opts.Live = cluster.live
+	opts.ForceConflicts, opts.Adopt = r.forceConflicts(), r.key.App.Spec.Sync.Adopt
+	opts.Live, opts.Schemas = cluster.live, cluster.schemas
 	opts.Progress = func(format string, args ...any) { r.event(StageApply, fmt.Sprintf(format, args...)) }
 	return cluster.manager.Apply(ctx, desired.Objects, cluster.inventory, opts)
 }
@@ -30,4 +30,11 @@ func (r *run) prune(ctx context.Context, cluster *clusterState, plan *Plan, appl
 		desired[c.ID] = true
 	}
 	return cluster.manager.Prune(ctx, cluster.inventory, desired, clusters.DefaultPruneOptions())
+}
+
+// forceConflicts says whether Git wins over other field managers: the App's drift.mode is
+// enforce, or the pass says so (--force-conflicts). The fields taken back are reported with
+// each change; with warn (the default) or ignore, a conflict fails the object.
+func (r *run) forceConflicts() bool {
+	return r.opts.ForceConflicts || r.key.App.Spec.Drift.Mode == config.DriftEnforce
 }

@@ -64,11 +64,20 @@ func (s *Syncer) diff(ctx context.Context, w work, opts Options) ClusterDiff {
 	if len(errs) > 0 {
 		return fail(errors.Join(errs...))
 	}
-	app := w.key.App
-	diffOpts := clusters.DefaultDiffOptions()
-	diffOpts.Prune, diffOpts.Adopt = app.Spec.Sync.Prune, app.Spec.Sync.Adopt
-	if d.Objects, err = cluster.manager.Diff(ctx, desired.Objects, cluster.inventory, diffOpts); err != nil {
+	if d.Objects, err = cluster.manager.Diff(ctx, desired.Objects, cluster.inventory, r.diffOptions()); err != nil {
 		return fail(err)
 	}
 	return d
+}
+
+// Failed counts the objects whose diff failed: the API server refuses Git's object (a sync
+// would fail on it), or it could not be read. Blocked objects are not counted: their diff shows.
+func (d ClusterDiff) Failed() int {
+	n := 0
+	for _, o := range d.Objects {
+		if o.Action == clusters.ActionFailed {
+			n++
+		}
+	}
+	return n
 }

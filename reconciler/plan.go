@@ -32,14 +32,14 @@ func (r *run) plan(desired *render.Manifests, cluster *clusterState) *Plan {
 
 // preview is what a dry run reports, and where it stops: the change a sync would make to each
 // object of the plan, found with the diff (server-side dry runs of what changed, nothing
-// written): created, configured, unchanged, pruned, or failed where the sync would fail (a
-// conflict without --force-conflicts, an object it may not take over). The error joins what
+// written): created, configured, unchanged, failed where the sync would fail (the API server
+// refuses the object, a conflict the App does not force, an object it may not take over), and,
+// when nothing would fail, pruned or skipped as the sync's prune would. The error joins what
 // would fail.
 func (r *run) preview(ctx context.Context, desired *render.Manifests, cluster *clusterState, plan *Plan) (clusters.ChangeSet, error) {
 	r.event(StagePlan, fmt.Sprintf("planning %d objects", len(desired.Objects)))
-	app := r.key.App
-	opts := clusters.DefaultDiffOptions()
-	opts.Prune, opts.Adopt, opts.ForceConflicts = app.Spec.Sync.Prune, app.Spec.Sync.Adopt, r.opts.ForceConflicts
+	opts := r.diffOptions()
+	opts.Schemas = cluster.schemas
 	diffs, err := cluster.manager.Diff(ctx, desired.Objects, cluster.inventory, opts)
 	if err != nil {
 		return nil, err
@@ -49,24 +49,34 @@ func (r *run) preview(ctx context.Context, desired *render.Manifests, cluster *c
 		byID[d.ID] = d
 	}
 	var changes clusters.ChangeSet
-	var blocked []error
+	var failed []error
 	for _, id := range plan.IDs {
 		change := clusters.Change{ID: id, Action: clusters.ActionUnchanged}
 		if d, ok := byID[id]; ok {
 			change.Action, change.Reason = d.Action, d.Note
 			if d.Blocked {
 				change.Action = clusters.ActionFailed
-				blocked = append(blocked, fmt.Errorf("%s: %s", id, d.Note))
+			}
+			if change.Action == clusters.ActionFailed {
+				failed = append(failed, fmt.Errorf("%s: %s", id, d.Note))
 			}
 		}
 		changes = append(changes, change)
 	}
 	for _, d := range diffs {
-		if d.Action == clusters.ActionPruned {
-			changes = append(changes, clusters.Change{ID: d.ID, Action: clusters.ActionPruned})
+		if d.Action == clusters.ActionPruned || d.Action == clusters.ActionSkipped {
+			changes = append(changes, clusters.Change{ID: d.ID, Action: d.Action, Reason: d.Note})
 		}
 	}
-	return changes, errors.Join(blocked...)
+	return changes, errors.Join(failed...)
+}
+
+// diffOptions are those of the sync a diff previews.
+func (r *run) diffOptions() clusters.DiffOptions {
+	app := r.key.App
+	opts := clusters.DefaultDiffOptions()
+	opts.Prune, opts.Adopt, opts.ForceConflicts = app.Spec.Sync.Prune, app.Spec.Sync.Adopt, r.forceConflicts()
+	return opts
 }
 
 // idSet indexes ids.

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/flotilla-dev/flotilla/clusters"
@@ -132,7 +134,20 @@ func TestChangedObjectIsTheOnlyWrite(t *testing.T) {
 	repo.Write(map[string]string{"app/cm-07.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-07}\ndata: {value: \"2\"}\n"})
 	repo.Commit("change one")
 	before := writes(t, s, cfg)
-	for _, r := range syncOK(t, s, cfg, reconciler.Options{}) {
+	var mu sync.Mutex
+	progress := map[string][]string{}
+	observe := reconciler.ObserverFunc(func(e reconciler.Event) {
+		if e.Stage == reconciler.StageApply {
+			mu.Lock()
+			progress[e.Cluster] = append(progress[e.Cluster], e.Message)
+			mu.Unlock()
+		}
+	})
+	for _, r := range syncOK(t, s, cfg, reconciler.Options{Observer: observe}) {
+		// Progress says what will be written, not how many objects there are.
+		if want := []string{"20 objects: 1 to write"}; !slices.Equal(progress[r.Cluster], want) {
+			t.Errorf("%s: apply progress %q, want %q", r.Cluster, progress[r.Cluster], want)
+		}
 		if r.Changes.Count(clusters.ActionConfigured) != 1 || r.Changes.Count(clusters.ActionUnchanged) != 19 {
 			t.Errorf("%s: %+v, want 1 configured and 19 unchanged", r.Cluster, r.Changes)
 		}

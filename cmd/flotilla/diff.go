@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/reconciler"
 )
 
@@ -20,7 +21,11 @@ objects are applied as a server-side dry run, so defaults and server-filled fiel
 differences; an object that neither Git nor anyone in the cluster changed since the last sync
 needs no dry run. Prints a unified diff per object and cluster; Secret values are masked.
 
-Exit status, as kubectl diff: 0 no differences, 1 differences, 2 an error.`,
+An object that the sync would fail on (the API server refuses it, a conflict the App does not
+force, an object Flotilla may not take over) is shown as such, beside the others' diffs.
+
+Exit status, as kubectl diff: 0 no differences, 1 differences, 2 an error (including an
+object the API server refuses).`,
 		Example: `  flotilla diff --config ~/.local/state/flotilla/fleet/flotilla.yaml   # the quickstart's fleet
   flotilla diff --config fleet/ --app bookinfo --cluster prod`,
 		Args:        cobra.NoArgs,
@@ -44,7 +49,7 @@ Exit status, as kubectl diff: 0 no differences, 1 differences, 2 an error.`,
 			code := 0
 			for _, d := range diffs {
 				switch {
-				case d.Error != "":
+				case d.Error != "" || d.Failed() > 0:
 					code = 2
 				case (len(d.Objects) > 0 || d.Refusal != "") && code == 0:
 					code = 1
@@ -74,6 +79,10 @@ func printDiffs(w io.Writer, diffs []reconciler.ClusterDiff) {
 			fmt.Fprintf(w, "# %s/%s: a sync would be %s\n", d.Cluster, d.App, d.Refusal)
 		}
 		for _, o := range d.Objects {
+			if o.Action == clusters.ActionFailed {
+				fmt.Fprintf(w, "# %s: a sync would fail on it: %s\n", o.ID, o.Note)
+				continue
+			}
 			fmt.Fprintf(w, "# %s: would be %s\n", o.ID, o.Action)
 			switch {
 			case o.Blocked:

@@ -55,7 +55,7 @@ cluster, then a summary. Exits 1 if any App on any cluster failed, was refused o
 	flags.register(cmd, "flotilla.yaml", "sync only this App", "sync only this cluster")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "ask the clusters what would change (server-side dry run); write nothing")
 	cmd.Flags().BoolVar(&opts.Wait, "wait", false, "wait until every object is healthy, up to the App's health timeout")
-	cmd.Flags().BoolVar(&opts.ForceConflicts, "force-conflicts", false, "take over fields that another field manager owns")
+	cmd.Flags().BoolVar(&opts.ForceConflicts, "force-conflicts", false, "take back fields another field manager changed, as an App with spec.drift.mode: enforce always does")
 	cmd.Flags().BoolVar(&opts.ConfirmPrune, "confirm-prune", false, "sync even when the prune guard refuses: pruning all of an App's objects, or more than its spec.sync.maxPrunePercent")
 	return cmd
 }
@@ -63,22 +63,34 @@ cluster, then a summary. Exits 1 if any App on any cluster failed, was refused o
 func printSyncResults(w io.Writer, results []reconciler.Result) {
 	fmt.Fprintln(w)
 	t := newTable(w)
-	fmt.Fprintln(t, "APP\tCLUSTER\tCOMMIT\tCREATED\tCONFIGURED\tUNCHANGED\tPRUNED\tFAILED\tHEALTH\tSTATUS\tTIME")
-	var problems []string
+	fmt.Fprintln(t, "APP\tCLUSTER\tCOMMIT\tCREATED\tCONFIGURED\tUNCHANGED\tPRUNED\tSKIPPED\tFAILED\tHEALTH\tSTATUS\tTIME")
+	var problems, notes []string
 	for _, r := range results {
 		commit := r.Commit
 		if len(commit) > 12 {
 			commit = commit[:12]
 		}
 		cs := r.Changes
-		fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", r.App, r.Cluster, commit,
+		fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", r.App, r.Cluster, commit,
 			cs.Count(clusters.ActionCreated), cs.Count(clusters.ActionConfigured), cs.Count(clusters.ActionUnchanged),
-			cs.Count(clusters.ActionPruned), cs.Count(clusters.ActionFailed), healthSummary(r.Health), r.Status, r.Duration)
+			cs.Count(clusters.ActionPruned), cs.Count(clusters.ActionSkipped), cs.Count(clusters.ActionFailed),
+			healthSummary(r.Health), r.Status, r.Duration)
+		for _, c := range cs {
+			if c.Reason != "" && c.Action != clusters.ActionFailed {
+				notes = append(notes, fmt.Sprintf("%s/%s: %s %s: %s", r.Cluster, r.App, c.ID, c.Action, c.Reason))
+			}
+		}
 		if r.Error != "" {
 			problems = append(problems, fmt.Sprintf("%s/%s: %s", r.Cluster, r.App, strings.ReplaceAll(r.Error, "\n", "\n  ")))
 		}
 	}
 	t.Flush()
+	if len(notes) > 0 {
+		fmt.Fprintln(w)
+		for _, n := range notes {
+			fmt.Fprintln(w, n)
+		}
+	}
 	if len(problems) > 0 {
 		fmt.Fprintln(w)
 		for _, p := range problems {
