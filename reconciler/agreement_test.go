@@ -94,6 +94,10 @@ func agreementCases() []agreementCase {
 			if got := fleettest.Kubectl(t, c, "-n", ns, "get", "service/reviews", "-o", "jsonpath={.spec.ports[*].port}"); got != "9080" {
 				t.Errorf("ports = %s after the heal, want 9080 alone", got)
 			}
+			// The update that wrote the list must not keep fields Git may remove later.
+			if got := fleettest.Kubectl(t, c, "-n", ns, "get", "service/reviews", "-o", "jsonpath={range .metadata.managedFields[*]}{.manager}/{.operation} {end}"); strings.Contains(got, clusters.FieldManager+"/Update") {
+				t.Errorf("managedFields after the heal: %s, want no update entry of Flotilla's", got)
+			}
 		},
 	}, {
 		name:   "a value the API server refuses fails that object alone",

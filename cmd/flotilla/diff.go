@@ -66,6 +66,7 @@ object the API server refuses).`,
 }
 
 func printDiffs(w io.Writer, diffs []reconciler.ClusterDiff) {
+	errs := pairErrors{}
 	for _, d := range diffs {
 		switch n := len(d.Objects); {
 		case n == 0 && d.Error == "" && d.Refusal == "":
@@ -93,7 +94,7 @@ func printDiffs(w io.Writer, diffs []reconciler.ClusterDiff) {
 			fmt.Fprint(w, o.Diff)
 		}
 		if d.Error != "" {
-			fmt.Fprintf(w, "# %s/%s: error: %s\n", d.Cluster, d.App, d.Error)
+			fmt.Fprintf(w, "# %s/%s: error: %s\n", d.Cluster, d.App, errs.text(d.Err, d.Error))
 		}
 	}
 }

@@ -65,6 +65,9 @@ func TestMissingRepositoryReportedOncePerSource(t *testing.T) {
 			if strings.Count(res.stderr, "repository not found") != 1 {
 				t.Errorf("stderr repeats the error:\n%s", res.stderr)
 			}
+			if strings.Count(res.stdout, "repository not found") != 1 {
+				t.Errorf("the summary gives the error %d times, want once:\n%s", strings.Count(res.stdout, "repository not found"), res.stdout)
+			}
 			if !strings.Contains(res.stderr, "dev-2/settings: Failed: Source/fleet could not be fetched (see above)") && command == "sync" {
 				t.Errorf("the pairs do not name the Source:\n%s", res.stderr)
 			}

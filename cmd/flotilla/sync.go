@@ -65,6 +65,7 @@ func printSyncResults(w io.Writer, results []reconciler.Result) {
 	t := newTable(w)
 	fmt.Fprintln(t, "APP\tCLUSTER\tCOMMIT\tCREATED\tCONFIGURED\tUNCHANGED\tPRUNED\tSKIPPED\tFAILED\tHEALTH\tSTATUS\tTIME")
 	var problems, notes []string
+	errs := pairErrors{}
 	for _, r := range results {
 		commit := r.Commit
 		if len(commit) > 12 {
@@ -81,7 +82,7 @@ func printSyncResults(w io.Writer, results []reconciler.Result) {
 			}
 		}
 		if r.Error != "" {
-			problems = append(problems, fmt.Sprintf("%s/%s: %s", r.Cluster, r.App, strings.ReplaceAll(r.Error, "\n", "\n  ")))
+			problems = append(problems, fmt.Sprintf("%s/%s: %s", r.Cluster, r.App, strings.ReplaceAll(errs.text(r.Err, r.Error), "\n", "\n  ")))
 		}
 	}
 	t.Flush()
