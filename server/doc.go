@@ -1,3 +1,67 @@
-// Package server is empty today: the HTTP API, webhook receivers, metrics and web page will
-// live here, with the long-running agent.
+// Package server is the agent's HTTP side: the status API, the webhook receivers, bearer-token
+// auth, Prometheus metrics and health endpoints. It owns HTTP only: what an App's state is, what
+// a sync does and which Sources a push concerns belong to the agent, which the server reaches
+// through the Agent interface it defines (the consumer owns the interface); payload signatures
+// and parsing belong to package sources/webhook.
+//
+// # Routes
+//
+//	GET  /api/v1/apps                      viewer    {"apps": [AppStatus…]}, sorted by name
+//	GET  /api/v1/apps/{app}                viewer    AppStatus; 404 for an unknown App
+//	POST /api/v1/apps/{app}/sync           operator  202 SyncAccepted; query: cluster=C,
+//	                                                 forceConflicts, confirmPrune, dryRun (a flag
+//	                                                 alone means true; =true/=false also work);
+//	                                                 400 for another parameter, 404 for an unknown
+//	                                                 App or a cluster it does not select
+//	POST /api/v1/sources/{source}/refresh  operator  202 {"source": S}; 404 for an unknown Source
+//	POST /hooks/github|gitlab|gitea|generic  secret  202 {"sources": [S…]} once their fetch is
+//	                                                 queued (empty when no Source follows the
+//	                                                 push); 202 {"sources": [], "ignored": true}
+//	                                                 for an event that is not a push (a ping);
+//	                                                 401 bad signature, 400 malformed payload, 413
+//	                                                 body over webhook.MaxBody, 404 for a provider
+//	                                                 with no secret configured
+//	GET  /metrics                          none      Prometheus metrics (Metrics); loopback
+//	                                                 clients only unless Options.PublicMetrics
+//	GET  /healthz                          none      200 while the server serves
+//	GET  /readyz                           none      200 once every cluster has been listed
+//	                                                 once (Agent.Ready), 503 before
+//
+// Every error is JSON, {"error": "…"}, with a message the server writes itself: never a token,
+// a file path, an error's internals or a stack (those go to the log). Another method on a known
+// path is 405 with Allow; any other path is 404.
+//
+// # Auth
+//
+// The API takes bearer tokens (`Authorization: Bearer TOKEN`), each with a role:
+//
+//   - viewer: GET /api/v1/… (read the fleet's state);
+//   - operator: what viewer may, and POST /api/v1/… (sync, refresh, and later rollback).
+//
+// A request without a token or with an unknown one gets 401 {"error": "unauthorized"}, the same
+// either way; a viewer token on a POST gets 403 {"error": "forbidden"}. Tokens are compared in
+// constant time (SHA-256 of the presented token against that of every known token). The
+// webhook endpoints take no token: each provider is checked with its own secret
+// (Options.WebhookSecrets) by sources/webhook. /healthz, /readyz and /metrics take no token:
+// they say nothing about the fleet beyond counts and names, and /metrics answers loopback
+// clients only unless Options.PublicMetrics is set.
+//
+// A token file (LoadTokens) holds one token per line, three fields separated by spaces or tabs:
+//
+//	# ROLE    NAME      TOKEN
+//	viewer    grafana   3f9c0e…   (at least 16 characters, no spaces)
+//	operator  ci        a41b77…
+//
+// Blank lines and lines starting with # are skipped; names and tokens must be unique. The file
+// must be mode 0600 (no access for group or other), or it is refused.
+//
+// On first start the agent creates an operator token named "local" in its state folder
+// (EnsureLocalToken: STATE/token, mode 0600, 32 random bytes as hex on one line) and reuses it on
+// later starts; the local CLI reads that file to talk to the agent.
+//
+// # Listening
+//
+// The server listens on 127.0.0.1:7070 unless told otherwise, and refuses an address that is not
+// loopback (another IP, a host name, or every interface) unless it has a TLS certificate and key
+// or Options.AllowInsecureNonLoopback is set. Serve shuts down gracefully when its context ends.
 package server

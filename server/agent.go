@@ -1,0 +1,119 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/flotilla-dev/flotilla/sources/webhook"
+)
+
+// Agent is what the server asks of the running agent. The server owns this interface; the
+// reconciler's agent implements it. Every method must be safe for concurrent use: requests are
+// served in parallel.
+type Agent interface {
+	// Apps returns every App, sorted by name.
+	Apps() []AppStatus
+	// App returns one App by name, and false if there is none.
+	App(name string) (AppStatus, bool)
+	// Sync queues a sync of an App (on one cluster, or on every cluster it selects when
+	// req.Cluster is empty) and returns what it queued; an error wrapping ErrNotFound for an
+	// unknown App or cluster.
+	Sync(ctx context.Context, req SyncRequest) (SyncAccepted, error)
+	// Refresh queues a fetch of the Source; an error wrapping ErrNotFound if there is none.
+	Refresh(ctx context.Context, source string) error
+	// Push queues a fetch of each Source a webhook push concerns and returns their names
+	// (none when no Source matches). What gets applied is always what Git says after the
+	// fetch, never what the payload says.
+	Push(ctx context.Context, push webhook.Push) (sources []string)
+	// Ready reports whether every cluster has been listed once.
+	Ready() bool
+}
+
+// ErrNotFound is what Agent.Sync and Agent.Refresh wrap for an App, cluster or Source that the
+// configuration does not define.
+var ErrNotFound = errors.New("not found")
+
+// SyncRequest asks for a sync of one App, with the options of `flotilla sync`'s flags.
+type SyncRequest struct {
+	// App is the App's name.
+	App string `json:"app"`
+	// Cluster limits the sync to one cluster; empty means every cluster the App selects.
+	Cluster string `json:"cluster,omitempty"`
+	// ForceConflicts takes back fields another manager owns (--force-conflicts).
+	ForceConflicts bool `json:"forceConflicts,omitempty"`
+	// ConfirmPrune lets a prune the prune guard refused go ahead (--confirm-prune).
+	ConfirmPrune bool `json:"confirmPrune,omitempty"`
+	// DryRun plans without writing (--dry-run).
+	DryRun bool `json:"dryRun,omitempty"`
+}
+
+// SyncAccepted is what a sync request queued: the App and the clusters it will be synced on.
+type SyncAccepted struct {
+	// App is the App's name.
+	App string `json:"app"`
+	// Clusters are the clusters a sync was queued for.
+	Clusters []string `json:"clusters"`
+}
+
+// AppStatus is an App and its state on each cluster it selects.
+type AppStatus struct {
+	// Name is the App's name.
+	Name string `json:"name"`
+	// Source is the name of the App's Source.
+	Source string `json:"source"`
+	// Automated is the App's spec.sync.automated: whether the agent applies new revisions by
+	// itself or only reports them (OutOfSync).
+	Automated bool `json:"automated"`
+	// Clusters is the App's state on each cluster it selects, sorted by cluster name.
+	Clusters []ClusterStatus `json:"clusters"`
+}
+
+// The states a ClusterStatus reports.
+const (
+	StateSynced    = "Synced"
+	StateOutOfSync = "OutOfSync"
+	StateDrifted   = "Drifted"
+	StateFighting  = "Fighting"
+	StateFailed    = "Failed"
+	StateRefused   = "Refused"
+	StateUnknown   = "Unknown"
+)
+
+// ClusterStatus is one App's state on one cluster.
+type ClusterStatus struct {
+	// Cluster is the cluster's name.
+	Cluster string `json:"cluster"`
+	// WantedRevision is the commit Git says the App should be at.
+	WantedRevision string `json:"wantedRevision"`
+	// AppliedRevision is the commit last applied to the cluster.
+	AppliedRevision string `json:"appliedRevision"`
+	// State is one of Synced, OutOfSync, Drifted, Fighting, Failed, Refused, Unknown.
+	State string `json:"state"`
+	// Health is the App's health on the cluster (Healthy, Progressing, Degraded, …).
+	Health string `json:"health"`
+	// LastSync is when the last sync ended; zero (and left out) before the first one.
+	LastSync time.Time `json:"lastSync,omitzero"`
+	// LastDuration is how long the last sync took, as a Go duration ("1.2s").
+	LastDuration string `json:"lastDuration"`
+	// LastError is the last sync's error, if it failed or was refused.
+	LastError string `json:"lastError,omitempty"`
+	// Drifted lists the objects someone else changed since the last sync.
+	Drifted []DriftedObject `json:"drifted,omitempty"`
+	// Writes is how many objects the last sync wrote.
+	Writes int `json:"writes"`
+}
+
+// DriftedObject is a managed object someone else changed.
+type DriftedObject struct {
+	// ID is the object, Kind/namespace/name.
+	ID string `json:"id"`
+	// Manager is the field manager that made the change (kubectl-edit, an HPA, …).
+	Manager string `json:"manager"`
+	// Fields are the fields that changed, as field paths (.spec.replicas).
+	Fields []string `json:"fields"`
+	// Deleted is set when the object was deleted.
+	Deleted bool `json:"deleted"`
+	// Seen is when the change was noticed.
+	Seen time.Time `json:"seen"`
+}
