@@ -29,7 +29,8 @@ type Options struct {
 	// Tokens are the bearer tokens the API accepts (LoadTokens, EnsureLocalToken). Without any,
 	// every API request gets 401.
 	Tokens []Token
-	// WebhookSecrets holds each provider's secret; a provider without one answers 404.
+	// WebhookSecrets holds each provider's secret, used as given (trim a file's trailing
+	// newline first); a provider without one answers 404 to every request.
 	WebhookSecrets map[webhook.Provider][]byte
 	// TLSCertFile and TLSKeyFile, both or neither, make the server speak HTTPS only. They are
 	// read once, by New.
