@@ -3,6 +3,7 @@ package reconciler_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -135,5 +136,38 @@ func TestOneReconcilePerPairAtATime(t *testing.T) {
 	<-held
 	if waited.Status != reconciler.StatusFailed || !errors.Is(waited.Err, context.DeadlineExceeded) {
 		t.Errorf("a reconcile of a busy pair: %s %v; want Failed when its context ends", waited.Status, waited.Err)
+	}
+}
+
+// TestInterruptedSyncsObjectsCanBePruned: the objects a reconcile is about to create are in the
+// inventory before they exist, so a sync that created them and then died (here: its record
+// fails, as if killed after the apply) leaves nothing that a later commit dropping them cannot
+// prune.
+func TestInterruptedSyncsObjectsCanBePruned(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	repo := appRepo(t, ns, map[string]string{"a.yaml": configMap("a", "1"), "b.yaml": configMap("b", "1")})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app", Sync: config.SyncPolicy{Prune: true}}, ns)
+	key := reconciler.AppCluster{App: &cfg.Apps[0], Cluster: &cfg.Clusters[0]}
+	dying := reconciler.NewSyncer(t.TempDir())
+	dying.Recorder = failingRecorder{}
+	if r := dying.Reconcile(context.Background(), key, checkoutOf(t, dying, cfg), reconciler.Options{}); r.Changes.Count(clusters.ActionCreated) != 2 {
+		t.Fatalf("the interrupted sync: %s, %+v; want a and b created", r.Status, r.Changes)
+	}
+	inventory := fleettest.Kubectl(t, c, "-n", clusters.InventoryNamespace, "get", "configmap", "inventory-"+ns, "-o", "jsonpath={.data.inventory}")
+	for _, name := range []string{`"name":"a"`, `"name":"b"`} {
+		if !strings.Contains(inventory, name) {
+			t.Fatalf("the inventory left by the interrupted sync lacks %s: %s", name, inventory)
+		}
+	}
+
+	writeApp(t, repo, ns, map[string]string{"a.yaml": configMap("a", "1")})
+	r := syncOne(t, reconciler.NewSyncer(t.TempDir()), cfg, reconciler.Options{Cluster: "dev"})
+	if got := actions(r); got["ConfigMap/b"] != clusters.ActionPruned || got["ConfigMap/a"] != clusters.ActionUnchanged {
+		t.Errorf("the next sync: %s %s, %v; want a unchanged and b pruned", r.Status, r.Error, got)
+	}
+	if names := fleettest.Kubectl(t, c, "-n", ns, "get", "configmaps", "-l", clusters.LabelApp, "-o", "jsonpath={.items[*].metadata.name}"); names != "a" {
+		t.Errorf("configmaps left: %q, want a", names)
 	}
 }
