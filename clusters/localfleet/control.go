@@ -131,7 +131,7 @@ func RestartSupervised(ctx context.Context, dir string, progress io.Writer) ([]s
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("ask the supervisor of the fleet in %s to restart what stopped: %w (one started by an older flotilla takes no requests: stop it with `flotilla fleet down --dir %s`)", abs, err, abs)
+		return nil, fmt.Errorf("ask the supervisor of the fleet in %s to restart what stopped: %w; it may still be starting the fleet (try again once it is ready), or be one of an older flotilla, which takes no requests (stop it with `flotilla fleet down --dir %s`)", abs, err, abs)
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })

@@ -179,7 +179,8 @@ func (f *Fleet) start(ctx context.Context, opts Options, bins *Binaries, prev *s
 		name := opts.clusterName(i + 1)
 		f.Clusters[i] = &Cluster{Name: name, dir: filepath.Join(f.Dir, "clusters", name)}
 		if prev != nil {
-			f.Clusters[i].port = urlPort(prev.Clusters[i].Server)
+			c := prev.Clusters[i]
+			f.Clusters[i].port, f.Clusters[i].Server, f.Clusters[i].Kubeconfig = urlPort(c.Server), c.Server, c.Kubeconfig
 		}
 	}
 	if prev != nil {
@@ -210,19 +211,18 @@ func (f *Fleet) up(ctx context.Context, out io.Writer) ([]string, error) {
 		wg.Go(func() { perCluster[i], errs[i] = c.up(ctx, setup) })
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
 	for i, c := range f.Clusters {
 		for _, name := range perCluster[i] {
 			started = append(started, c.Name+"/"+name)
 		}
 	}
+	// Record what runs now even if a cluster failed, so that status and down find it.
 	f.Kubeconfig = filepath.Join(f.Dir, kubeconfigName)
-	if err := writeKubeconfig(f.Kubeconfig, setup.pki, adminToken, f.Clusters...); err != nil {
+	errs = append(errs, writeKubeconfig(f.Kubeconfig, setup.pki, adminToken, f.Clusters...), writeState(f.Dir, f.state()))
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	return started, writeState(f.Dir, f.state())
+	return started, nil
 }
 
 func (f *Fleet) state() *state {
