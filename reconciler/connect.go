@@ -74,6 +74,7 @@ func (r *run) readCluster(ctx, readCtx context.Context, what reading) (*clusterS
 	}
 	app := r.key.App.Metadata.Name
 	st := &clusterState{target: target, manager: clusters.NewManager(target, app)}
+	st.manager.Namespace = r.key.App.Spec.Namespace
 	if st.inventory, err = clusters.ReadInventory(readCtx, target, app); err != nil {
 		return nil, fmt.Errorf("cluster %s unreachable or refusing: %w", r.key.Cluster.Metadata.Name, err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/flotilla-dev/flotilla/reconciler"
 	"github.com/flotilla-dev/flotilla/sources"
 	"github.com/flotilla-dev/flotilla/sources/gitrepo"
+	"github.com/flotilla-dev/flotilla/sources/gittest"
 )
 
 // failingRecorder refuses to record.
@@ -169,5 +170,28 @@ func TestInterruptedSyncsObjectsCanBePruned(t *testing.T) {
 	}
 	if names := fleettest.Kubectl(t, c, "-n", ns, "get", "configmaps", "-l", clusters.LabelApp, "-o", "jsonpath={.items[*].metadata.name}"); names != "a" {
 		t.Errorf("configmaps left: %q, want a", names)
+	}
+}
+
+// TestAppNamespaceHoldsObjectsThatNameNone: spec.namespace puts the App's namespaced objects
+// that name no namespace there, not in "default"; one that names its own keeps it.
+func TestAppNamespaceHoldsObjectsThatNameNone(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	other := fleettest.Namespace(t, c)
+	repo := gittest.NewRepo(t, t.TempDir(), "fleet")
+	repo.Write(map[string]string{
+		"app/kustomization.yaml": "resources: [a.yaml, b.yaml]\n",
+		"app/a.yaml":             configMap("a", "1"),
+		"app/b.yaml":             strings.Replace(configMap("b", "1"), "{name: b}", "{name: b, namespace: "+other+"}", 1),
+	})
+	repo.Commit("no namespace in the kustomization")
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app", Namespace: ns}, ns)
+	syncOK(t, reconciler.NewSyncer(t.TempDir()), cfg, reconciler.Options{Cluster: "dev"})
+	fleettest.Kubectl(t, c, "-n", ns, "get", "configmap/a")
+	fleettest.Kubectl(t, c, "-n", other, "get", "configmap/b")
+	if _, err := fleettest.KubectlResult(c, "-n", "default", "get", "configmap/a"); err == nil {
+		t.Error("configmap a landed in default")
 	}
 }
