@@ -170,7 +170,8 @@ version again. --purge removes it too, and with it the whole folder.
 Succeeds when there is no fleet.`,
 		Example: `  flotilla fleet down            # keep the quickstart's example repository
   flotilla fleet down --purge    # remove everything`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{outputFormats: ""},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir, err := resolveFleetDir(dir)
 			if err != nil {
