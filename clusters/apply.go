@@ -23,6 +23,8 @@ type Manager struct {
 	app    string
 	// Concurrency bounds the requests each verb has in flight to the cluster at once.
 	Concurrency int
+	// Namespace is where the App's namespaced objects that name none go ("": "default").
+	Namespace string
 }
 
 // DefaultConcurrency is a Manager's Concurrency unless changed: measured on three local API
@@ -178,7 +180,7 @@ func (m *Manager) prepare(obj *unstructured.Unstructured) (*desiredObject, error
 		return nil, fmt.Errorf("the cluster serves no %s: %w", obj.GroupVersionKind(), err)
 	}
 	d.mapping = mapping
-	if namespace := namespaceIn(obj, mapping.Scope.Name() == meta.RESTScopeNameNamespace); namespace != obj.GetNamespace() {
+	if namespace := m.namespaceIn(obj, mapping.Scope.Name() == meta.RESTScopeNameNamespace); namespace != obj.GetNamespace() {
 		obj = obj.DeepCopy()
 		obj.SetNamespace(namespace)
 	}

@@ -147,7 +147,7 @@ func failedDiff(id object.ID, obj *unstructured.Unstructured, err error) *Object
 // newKindObject is the diff of an object whose kind the cluster does not serve yet: created, in
 // the namespace it will have (namespaced says the kind's scope, from its CRD).
 func (m *Manager) newKindObject(obj *unstructured.Unstructured, namespaced bool, mask *secretMask) *ObjectDiff {
-	if namespace := namespaceIn(obj, namespaced); namespace != obj.GetNamespace() {
+	if namespace := m.namespaceIn(obj, namespaced); namespace != obj.GetNamespace() {
 		obj = obj.DeepCopy()
 		obj.SetNamespace(namespace)
 	}

@@ -11,7 +11,8 @@ import (
 )
 
 // DesiredIDs returns, in order, the IDs that the rendered objects will have in the cluster, before anything
-// is applied: namespaced objects without a namespace go to "default", and a cluster-scoped
+// is applied: namespaced objects without a namespace go to the App's (m.Namespace, else
+// "default"), and a cluster-scoped
 // object's namespace is dropped. Kinds that a CRD among objs defines take their scope from it
 // (the cluster may not serve them yet); kinds the cluster does not serve keep the ID the render
 // gives them (applying them will fail).
@@ -32,7 +33,7 @@ func (m *Manager) DesiredIDs(objs []*unstructured.Unstructured) []object.ID {
 			namespaced[gvk] = scope
 		}
 		if scope != nil {
-			id.Namespace = namespaceIn(obj, *scope)
+			id.Namespace = m.namespaceIn(obj, *scope)
 		}
 		ids = append(ids, id)
 	}
@@ -42,13 +43,15 @@ func (m *Manager) DesiredIDs(objs []*unstructured.Unstructured) []object.ID {
 func ptr[T any](v T) *T { return &v }
 
 // namespaceIn is the namespace that the cluster stores obj in, given whether its kind is
-// namespaced.
-func namespaceIn(obj *unstructured.Unstructured, namespaced bool) string {
+// namespaced: its own, or the App's default namespace.
+func (m *Manager) namespaceIn(obj *unstructured.Unstructured, namespaced bool) string {
 	switch {
 	case !namespaced:
 		return ""
-	case obj.GetNamespace() == "":
-		return metav1.NamespaceDefault
+	case obj.GetNamespace() != "":
+		return obj.GetNamespace()
+	case m.Namespace != "":
+		return m.Namespace
 	}
-	return obj.GetNamespace()
+	return metav1.NamespaceDefault
 }

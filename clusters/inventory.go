@@ -204,6 +204,29 @@ func (inv *Inventory) Clone() *Inventory {
 	return &out
 }
 
+// IntendedInventory is prev with an entry, without a fingerprint, for each object of the render
+// (objs, as the cluster names them: ids) that prev does not hold yet; nil when it holds them
+// all. Written before the first create, it lets a later sync prune what an interrupted one
+// created: the object is in the inventory from before it exists.
+func IntendedInventory(prev *Inventory, objs []*unstructured.Unstructured, ids []object.ID) *Inventory {
+	held := make(map[object.ID]bool, len(prev.Entries))
+	for _, e := range prev.Entries {
+		held[e.ID] = true
+	}
+	var next *Inventory
+	for i, id := range ids {
+		if held[id] {
+			continue
+		}
+		if next == nil {
+			next = prev.Clone()
+		}
+		held[id] = true
+		next.Entries = append(next.Entries, InventoryEntry{ID: id, Version: objs[i].GroupVersionKind().Version})
+	}
+	return next
+}
+
 // NextInventory is the inventory after a sync, computed from the one before it and what the
 // sync did, without changing either: objects applied or found unchanged are recorded with
 // their new fingerprint (one that failed keeps its old entry, if any, so that it can still be

@@ -15,16 +15,6 @@ type inertSetting struct {
 // inertSettings lists the settings that the one-shot commands validate but do not act on. Each
 // leaves this list when the feature that acts on it lands.
 var inertSettings = []inertSetting{
-	{field: "Source spec.interval", instead: "nothing polls yet; every command fetches once", set: func(c *Config) []string {
-		var names []string
-		for _, s := range c.Sources {
-			if s.Origin.Written("spec.interval") {
-				names = append(names, "Source/"+s.Metadata.Name)
-			}
-		}
-		return names
-	}},
-	{field: "App spec.sync.automated", instead: "nothing syncs on its own yet; flotilla sync applies when run", set: appsWriting("spec.sync.automated")},
 	{field: "App spec.rollout", instead: "every selected cluster is synced at once", set: appsWriting("spec.rollout")},
 	{field: "App spec.windows", instead: "syncs are not held to sync windows yet", set: appsWriting("spec.windows")},
 	{field: "App spec.health.autoRollback", instead: "nothing is rolled back on its own yet", set: appsWriting("spec.health.autoRollback")},

@@ -6,8 +6,9 @@ import (
 )
 
 // TestInertWarnings: one warning per setting written out that nothing acts on yet, naming who
-// writes it; settings left to their defaults do not warn, nor do settings sync acts on
-// (spec.drift.mode decides who wins a conflict).
+// writes it; settings left to their defaults do not warn, nor do settings something acts
+// on (spec.drift.mode decides who wins a conflict in sync; the agent polls on spec.interval
+// and applies what spec.sync.automated allows).
 func TestInertWarnings(t *testing.T) {
 	source := func(name, extra string) string {
 		return "apiVersion: flotilla.dev/v1alpha1\nkind: Source\nmetadata: {name: " + name + "}\nspec:\n  url: https://git.example.com/fleet.git\n  ref: {branch: main}\n" + extra + "---\n"
@@ -19,7 +20,7 @@ func TestInertWarnings(t *testing.T) {
 	doc.WriteString(source("fleet", "  interval: 5m\n"))
 	doc.WriteString(source("defaults", ""))
 	for _, name := range []string{"a", "b", "c", "d", "e"} {
-		extra := "  sync: {automated: true}\n"
+		extra := "  sync: {automated: true}\n  windows: [{kind: deny, schedule: \"0 22 * * *\", duration: 8h}]\n"
 		if name == "a" {
 			extra += "  drift: {mode: enforce}\n"
 		}
@@ -32,8 +33,7 @@ func TestInertWarnings(t *testing.T) {
 	}
 	got := cfg.InertWarnings()
 	want := []string{
-		"Source spec.interval (Source/fleet) is not acted on yet",
-		"App spec.sync.automated (App/a, App/b, App/c and 2 more) is not acted on yet",
+		"App spec.windows (App/a, App/b, App/c and 2 more) is not acted on yet",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("warnings:\n%s", strings.Join(got, "\n"))

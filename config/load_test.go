@@ -341,3 +341,13 @@ func FuzzLoadBytes(f *testing.F) {
 		}
 	})
 }
+
+// TestAppNamespaceMustBeANamespaceName: spec.namespace is checked at load, at its line.
+func TestAppNamespaceMustBeANamespaceName(t *testing.T) {
+	doc := "apiVersion: flotilla.dev/v1alpha1\nkind: Source\nmetadata: {name: fleet}\nspec: {url: https://git.example.com/fleet.git, ref: {branch: main}}\n---\n" +
+		"apiVersion: flotilla.dev/v1alpha1\nkind: App\nmetadata: {name: web}\nspec:\n  source: fleet\n  path: app\n  namespace: Not_A_Namespace\n"
+	_, err := LoadBytes("flotilla.yaml", []byte(doc))
+	if err == nil || !strings.Contains(err.Error(), "spec.namespace") || !strings.Contains(err.Error(), "Not_A_Namespace") {
+		t.Fatalf("error %v, want one naming spec.namespace and the value", err)
+	}
+}

@@ -173,6 +173,9 @@ type AppSpec struct {
 	// "overlays/{{ .Cluster.Labels.env }}" or "clusters/{{ .Cluster.Name }}". It may use field
 	// access, index .Cluster.Labels "KEY", lower and upper, nothing else (see the package doc).
 	Path string `json:"path"`
+	// Namespace is where the App's namespaced objects that name no namespace go (default:
+	// "default", as kubectl would put them).
+	Namespace string `json:"namespace,omitempty"`
 	// ClusterSelector picks the clusters by their labels; an empty selector picks all.
 	ClusterSelector metav1.LabelSelector `json:"clusterSelector,omitempty"`
 	Sync            SyncPolicy           `json:"sync,omitempty"`

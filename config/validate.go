@@ -277,6 +277,11 @@ func (a *AppSpec) validate(p objectProblems, sources map[string]Origin) {
 	} else if _, err := parsePath(a.Path); err != nil {
 		p.add("spec.path", "%v", err)
 	}
+	if a.Namespace != "" {
+		for _, msg := range validation.IsDNS1123Label(a.Namespace) {
+			p.add("spec.namespace", "%q is not a namespace name: %s", brief(a.Namespace), msg)
+		}
+	}
 	validateSelector(p, "spec.clusterSelector", a.ClusterSelector)
 	if n := a.Sync.MaxPrunePercent; n < 0 || n > 100 {
 		p.add("spec.sync.maxPrunePercent", "%d is not a percentage from 1 to 100", n)

@@ -12,6 +12,7 @@ import (
 	"github.com/flotilla-dev/flotilla/clusters/localfleet/fleettest"
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/reconciler"
+	"github.com/flotilla-dev/flotilla/sources/gittest"
 )
 
 // agreementCase is a state of the cluster and of Git over which dry run, diff and sync must
@@ -274,4 +275,25 @@ func dryRunStatus(sync reconciler.Status) reconciler.Status {
 		return reconciler.StatusPlanned
 	}
 	return sync
+}
+
+// TestSchemaErrorInAPatchNamesThePatch: a field an overlay's patch adds, refused by the
+// cluster's schema, is blamed on the patch file (and the base it patches), not on the base.
+func TestSchemaErrorInAPatchNamesThePatch(t *testing.T) {
+	fleet := shared.Fleet(t)
+	ns := fleettest.Namespace(t, fleet.Clusters[0])
+	repo := gittest.NewRepo(t, t.TempDir(), "fleet")
+	repo.Write(map[string]string{
+		"base/kustomization.yaml":         "resources: [app.yaml]\n",
+		"base/app.yaml":                   deployment,
+		"overlays/dev/kustomization.yaml": "namespace: " + ns + "\nresources: [../../base]\npatches: [{path: patch.yaml}]\n",
+		"overlays/dev/patch.yaml":         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replica: 3}\n",
+	})
+	repo.Commit("an overlay with a typo")
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "overlays/dev"}, ns)
+	r := syncOne(t, reconciler.NewSyncer(t.TempDir()), cfg, reconciler.Options{Cluster: "dev"})
+	want := "overlays/dev/patch.yaml (patch of base/app.yaml): Deployment.apps/" + ns + "/web: .spec.replica: field not declared in schema"
+	if r.Status != reconciler.StatusFailed || !strings.Contains(r.Error, want) {
+		t.Fatalf("status %s, error %q; want Failed with %q", r.Status, r.Error, want)
+	}
 }

@@ -24,6 +24,16 @@ type clusterState struct {
 	// ids are the render's objects as the cluster names them (a namespaced object without a
 	// namespace is in "default"), set by the guard.
 	ids []object.ID
+	// intended is the inventory written before the first create, if one was (recordIntent).
+	intended *clusters.Inventory
+}
+
+// written is what the cluster's inventory holds now.
+func (c *clusterState) written() *clusters.Inventory {
+	if c.intended != nil {
+		return c.intended
+	}
+	return c.inventory
 }
 
 // connection is a read of the cluster under way, started before the render so that the
@@ -64,6 +74,7 @@ func (r *run) readCluster(ctx, readCtx context.Context, what reading) (*clusterS
 	}
 	app := r.key.App.Metadata.Name
 	st := &clusterState{target: target, manager: clusters.NewManager(target, app)}
+	st.manager.Namespace = r.key.App.Spec.Namespace
 	if st.inventory, err = clusters.ReadInventory(readCtx, target, app); err != nil {
 		return nil, fmt.Errorf("cluster %s unreachable or refusing: %w", r.key.Cluster.Metadata.Name, err)
 	}

@@ -62,7 +62,7 @@ func (r *run) guard(ctx context.Context, desired *render.Manifests, conn *connec
 	}
 	cluster.ids = cluster.manager.DesiredIDs(desired.Objects)
 	var findings Findings
-	if err := cluster.schemas.Check(ctx, desired, clusters.CheckOptions{FileOf: r.fileOf()}); err != nil {
+	if err := cluster.schemas.Check(ctx, desired, clusters.CheckOptions{OriginOf: r.originOf()}); err != nil {
 		findings = append(findings, Finding{CheckSchema, fmt.Errorf("the cluster's schema refuses the render; nothing was applied or pruned:\n%w", err)})
 	}
 	if r.key.App.Spec.Sync.Prune && !r.opts.ConfirmPrune {

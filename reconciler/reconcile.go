@@ -25,6 +25,7 @@ func (k AppCluster) String() string { return k.App.Metadata.Name + "/" + k.Clust
 //	guard   refuse what must not be applied, with findings: an empty render, an unreachable
 //	        cluster, objects the cluster's schema refuses, a prune of too much
 //	plan    what a sync would create, configure and prune; a dry run previews it and stops
+//	intent  record the objects about to be created in the inventory, before they exist
 //	apply   server-side apply, CRDs and Namespaces first
 //	prune   what left Git, only after every apply succeeded
 //	record  what changed (today: the cluster's inventory), before anything else can change it
@@ -64,6 +65,9 @@ func (r *run) reconcile(ctx context.Context) Result {
 	if r.opts.DryRun {
 		r.result.Changes, err = r.preview(ctx, desired, cluster, plan)
 		return r.finish(orFailed(StatusPlanned, err), err)
+	}
+	if err := r.recordIntent(ctx, desired, cluster); err != nil {
+		return r.finish(StatusFailed, err)
 	}
 	applied, err := r.apply(ctx, desired, cluster)
 	r.result.Changes = applied

@@ -3,6 +3,7 @@ package reconciler_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/flotilla-dev/flotilla/reconciler"
 	"github.com/flotilla-dev/flotilla/sources"
 	"github.com/flotilla-dev/flotilla/sources/gitrepo"
+	"github.com/flotilla-dev/flotilla/sources/gittest"
 )
 
 // failingRecorder refuses to record.
@@ -135,5 +137,61 @@ func TestOneReconcilePerPairAtATime(t *testing.T) {
 	<-held
 	if waited.Status != reconciler.StatusFailed || !errors.Is(waited.Err, context.DeadlineExceeded) {
 		t.Errorf("a reconcile of a busy pair: %s %v; want Failed when its context ends", waited.Status, waited.Err)
+	}
+}
+
+// TestInterruptedSyncsObjectsCanBePruned: the objects a reconcile is about to create are in the
+// inventory before they exist, so a sync that created them and then died (here: its record
+// fails, as if killed after the apply) leaves nothing that a later commit dropping them cannot
+// prune.
+func TestInterruptedSyncsObjectsCanBePruned(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	repo := appRepo(t, ns, map[string]string{"a.yaml": configMap("a", "1"), "b.yaml": configMap("b", "1")})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app", Sync: config.SyncPolicy{Prune: true}}, ns)
+	key := reconciler.AppCluster{App: &cfg.Apps[0], Cluster: &cfg.Clusters[0]}
+	dying := reconciler.NewSyncer(t.TempDir())
+	dying.Recorder = failingRecorder{}
+	if r := dying.Reconcile(context.Background(), key, checkoutOf(t, dying, cfg), reconciler.Options{}); r.Changes.Count(clusters.ActionCreated) != 2 {
+		t.Fatalf("the interrupted sync: %s, %+v; want a and b created", r.Status, r.Changes)
+	}
+	inventory := fleettest.Kubectl(t, c, "-n", clusters.InventoryNamespace, "get", "configmap", "inventory-"+ns, "-o", "jsonpath={.data.inventory}")
+	for _, name := range []string{`"name":"a"`, `"name":"b"`} {
+		if !strings.Contains(inventory, name) {
+			t.Fatalf("the inventory left by the interrupted sync lacks %s: %s", name, inventory)
+		}
+	}
+
+	writeApp(t, repo, ns, map[string]string{"a.yaml": configMap("a", "1")})
+	r := syncOne(t, reconciler.NewSyncer(t.TempDir()), cfg, reconciler.Options{Cluster: "dev"})
+	if got := actions(r); got["ConfigMap/b"] != clusters.ActionPruned || got["ConfigMap/a"] != clusters.ActionUnchanged {
+		t.Errorf("the next sync: %s %s, %v; want a unchanged and b pruned", r.Status, r.Error, got)
+	}
+	if names := fleettest.Kubectl(t, c, "-n", ns, "get", "configmaps", "-l", clusters.LabelApp, "-o", "jsonpath={.items[*].metadata.name}"); names != "a" {
+		t.Errorf("configmaps left: %q, want a", names)
+	}
+}
+
+// TestAppNamespaceHoldsObjectsThatNameNone: spec.namespace puts the App's namespaced objects
+// that name no namespace there, not in "default"; one that names its own keeps it.
+func TestAppNamespaceHoldsObjectsThatNameNone(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	other := fleettest.Namespace(t, c)
+	repo := gittest.NewRepo(t, t.TempDir(), "fleet")
+	repo.Write(map[string]string{
+		"app/kustomization.yaml": "resources: [a.yaml, b.yaml]\n",
+		"app/a.yaml":             configMap("a", "1"),
+		"app/b.yaml":             strings.Replace(configMap("b", "1"), "{name: b}", "{name: b, namespace: "+other+"}", 1),
+	})
+	repo.Commit("no namespace in the kustomization")
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app", Namespace: ns}, ns)
+	syncOK(t, reconciler.NewSyncer(t.TempDir()), cfg, reconciler.Options{Cluster: "dev"})
+	fleettest.Kubectl(t, c, "-n", ns, "get", "configmap/a")
+	fleettest.Kubectl(t, c, "-n", other, "get", "configmap/b")
+	if _, err := fleettest.KubectlResult(c, "-n", "default", "get", "configmap/a"); err == nil {
+		t.Error("configmap a landed in default")
 	}
 }

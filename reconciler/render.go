@@ -19,13 +19,14 @@ func (r *run) render(ctx context.Context) (*render.Manifests, error) {
 	return manifests, nil
 }
 
-// fileOf returns a lookup of the repository file each rendered object came from, which renders
-// once more, with origin tracking, on first use: only error messages need it.
-func (r *run) fileOf() func(object.ID) string {
+// originOf returns a lookup of where each rendered object came from (its file and the patches
+// that apply to it), which renders once more, with origin tracking, on first use: only error
+// messages need it.
+func (r *run) originOf() func(object.ID) render.Origin {
 	var once sync.Once
-	var files map[object.ID]string
-	return func(id object.ID) string {
-		once.Do(func() { files = r.rev.Files(r.key.App, r.key.Cluster) })
-		return files[id]
+	var origins map[object.ID]render.Origin
+	return func(id object.ID) render.Origin {
+		once.Do(func() { origins = r.rev.Origins(r.key.App, r.key.Cluster) })
+		return origins[id]
 	}
 }

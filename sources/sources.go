@@ -51,12 +51,12 @@ func (c *Checkout) Render(ctx context.Context, app *config.App, cluster *config.
 	return m, nil
 }
 
-// Files returns the repository path of the file each of the App's objects on the cluster came
-// from, by rendering once more with kustomize's origin tracking: for error messages.
-func (c *Checkout) Files(app *config.App, cluster *config.Cluster) map[object.ID]string {
+// Origins returns where each of the App's objects on the cluster came from (its file and the
+// patches that apply to it), rendering once more with origin tracking: for error messages.
+func (c *Checkout) Origins(app *config.App, cluster *config.Cluster) map[object.ID]render.Origin {
 	path, err := app.PathFor(cluster)
 	if err != nil {
 		return nil
 	}
-	return render.Files(c.view.Fresh(), path)
+	return render.Origins(c.view.Fresh(), path)
 }

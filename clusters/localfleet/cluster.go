@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -37,102 +36,143 @@ type clusterSetup struct {
 	out                io.Writer
 }
 
-// start brings up one cluster: its processes, then a fake node and the Istio CRDs, and waits
-// until all of it is ready.
-func (c *Cluster) start(ctx context.Context, s clusterSetup) error {
-	started := time.Now()
+// up brings the cluster to ready: it starts whichever of its processes do not run (all of them
+// the first time), registers the fake node and the Istio CRDs unless they exist, and waits until
+// all of it is ready. Data and port stay: see upAPIServer. It returns the names of the processes
+// it started.
+func (c *Cluster) up(ctx context.Context, s clusterSetup) ([]string, error) {
+	began := time.Now()
+	fresh := len(c.processes) == 0
+	c.started = nil
 	if err := os.MkdirAll(c.dir, 0o755); err != nil {
-		return fmt.Errorf("cluster %s: %w", c.Name, err)
+		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
-	client, err := c.startProcesses(ctx, s)
+	apiStarted := c.running(apiServerName) == nil
+	client, err := c.upAPIServer(ctx, s)
 	if err != nil {
-		return fmt.Errorf("cluster %s: %w", c.Name, err)
+		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
-	fmt.Fprintf(s.out, "%s: kube-apiserver ready at %s (%s)\n", c.Name, c.Server, time.Since(started).Round(100*time.Millisecond))
-	if err := c.startComponents(c.controllerManager(s)); err != nil {
-		return fmt.Errorf("cluster %s: %w", c.Name, err)
+	if apiStarted {
+		fmt.Fprintf(s.out, "%s: kube-apiserver ready at %s (%s)\n", c.Name, c.Server, time.Since(began).Round(100*time.Millisecond))
 	}
-	if err := createFakeNode(ctx, client); err != nil {
-		return fmt.Errorf("cluster %s: %w", c.Name, err)
+	if err := c.startStopped(append(c.patientComponents(s), c.controllerManager(s))...); err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
-	if err := installCRDs(ctx, c.Config, s.istioCRDs); err != nil {
-		return fmt.Errorf("cluster %s: install Istio CRDs: %w", c.Name, err)
+	// Both are idempotent, and retried: the first requests after etcd restarted may fail.
+	if err := retry(ctx, s.timeout, "fake node", c.processes, func(ctx context.Context) error { return createFakeNode(ctx, client) }); err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
+	}
+	if err := retry(ctx, s.timeout, "Istio CRDs", c.processes, func(ctx context.Context) error { return installCRDs(ctx, c.Config, s.istioCRDs) }); err != nil {
+		return nil, fmt.Errorf("cluster %s: install Istio CRDs: %w", c.Name, err)
 	}
 	check := newClusterReadiness(client, s.istioCRDs)
 	if err := waitFor(ctx, s.timeout, "node, controllers and CRDs", c.processes, check.ready); err != nil {
-		return fmt.Errorf("cluster %s: %w", c.Name, err)
+		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
-	fmt.Fprintf(s.out, "%s: ready (%s)\n", c.Name, time.Since(started).Round(100*time.Millisecond))
-	return nil
+	took := time.Since(began).Round(100 * time.Millisecond)
+	switch {
+	case fresh:
+		fmt.Fprintf(s.out, "%s: ready (%s)\n", c.Name, took)
+	case len(c.started) > 0:
+		fmt.Fprintf(s.out, "%s: restarted %s; ready (%s)\n", c.Name, strings.Join(c.started, ", "), took)
+	}
+	return c.started, nil
 }
 
-// startProcesses starts kube-apiserver on a fresh port together with kube-scheduler and kwok,
-// which wait for it (starting them at once saves time), and returns once the API server is
-// ready. If the port was taken between picking and binding it, it starts
-// over on another.
-func (c *Cluster) startProcesses(ctx context.Context, s clusterSetup) (*kubernetes.Clientset, error) {
-	logPath := filepath.Join(c.dir, "kube-apiserver.log")
+// apiServerName is the name of a cluster's API server process.
+const apiServerName = "kube-apiserver"
+
+// upAPIServer makes sure that kube-apiserver runs and answers /readyz, together with
+// kube-scheduler and kwok, which wait for it (starting them with it saves time). A new
+// kube-apiserver takes the cluster's port again; if another program took that port meanwhile,
+// or on the first start, it takes a fresh one, and the cluster's other processes, which talk
+// to the old port, start again too.
+func (c *Cluster) upAPIServer(ctx context.Context, s clusterSetup) (*kubernetes.Clientset, error) {
+	logPath := filepath.Join(c.dir, apiServerName+".log")
+	port := c.port
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
+		started := c.running(apiServerName) == nil
+		if started {
+			if err := c.startAPIServer(s, port); err != nil {
+				return nil, err
+			}
 		}
-		args := []string{
-			"--etcd-servers=" + s.etcdURL,
-			"--etcd-prefix=/" + c.Name,
-			"--secure-port=" + strconv.Itoa(port),
-			"--bind-address=127.0.0.1",
-			"--advertise-address=127.0.0.1",
-			"--cert-dir=" + filepath.Join(c.dir, "certs"),
-			"--tls-cert-file=" + s.pki.ServingCert,
-			"--tls-private-key-file=" + s.pki.ServingKey,
-			"--client-ca-file=" + s.pki.CACert,
-			"--token-auth-file=" + s.pki.TokenFile,
-			"--service-cluster-ip-range=" + serviceClusterIPRange,
-			"--service-account-issuer=" + serviceAccountIssuer,
-			"--service-account-key-file=" + s.pki.ServiceAccountPub,
-			"--service-account-signing-key-file=" + s.pki.ServiceAccountKey,
-			"--authorization-mode=RBAC",
-			"--disable-admission-plugins=ServiceAccount",
-			"--allow-privileged=true",
-			"--endpoint-reconciler-type=none",
-			"--profiling=false",
-		}
-		args = append(args, s.extraAPIServerArgs...)
-		p, err := spawn("kube-apiserver", c.Name, logPath, s.bins.APIServer, args...)
-		if err != nil {
-			return nil, err
-		}
-		c.processes = append(c.processes, p)
-		c.Server = "https://127.0.0.1:" + strconv.Itoa(port)
-		c.Config = restConfig(c.Server, s.pki)
-		c.Kubeconfig = filepath.Join(c.dir, kubeconfigName)
-		if err := writeKubeconfig(c.Kubeconfig, s.pki, adminToken, c); err != nil {
-			return nil, err
-		}
-		if err := writeKubeconfig(c.componentKubeconfig(), s.pki, adminCertificate, c); err != nil {
-			return nil, err
-		}
-		if err := c.startComponents(c.patientComponents(s)...); err != nil {
+		if err := c.startStopped(c.patientComponents(s)...); err != nil {
 			return nil, err
 		}
 		client, err := kubernetes.NewForConfig(c.Config)
 		if err != nil {
 			return nil, fmt.Errorf("client for %s: %w", c.Server, err)
 		}
-		err = waitFor(ctx, s.timeout, "kube-apiserver /readyz", c.processes, func(ctx context.Context) (bool, error) {
+		api := c.process(apiServerName)
+		err = waitFor(ctx, s.timeout, "kube-apiserver /readyz", []*runningProcess{api}, func(ctx context.Context) (bool, error) {
 			_, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 			return err == nil, nil
 		})
-		if err == nil {
+		switch {
+		case err == nil:
 			return client, nil
-		}
-		if attempt == portAttempts || !strings.Contains(LogTail(logPath, 30), "address already in use") {
+		case attempt == portAttempts:
+			return nil, err
+		case !started && api.hasExited():
+			continue // an old API server ended while we waited for it: start a new one
+		case !strings.Contains(LogTail(logPath, 30), "address already in use"):
 			return nil, err
 		}
 		c.stop()
-		c.processes = c.processes[:0]
+		port = 0
 	}
+}
+
+// startAPIServer starts kube-apiserver on port, or on a fresh port if port is 0, and writes the
+// cluster's kubeconfigs. When the port changes, the cluster's other processes stop, to start
+// again against the new one.
+func (c *Cluster) startAPIServer(s clusterSetup, port int) error {
+	if port == 0 {
+		var err error
+		if port, err = freePort(); err != nil {
+			return err
+		}
+	}
+	if c.port != 0 && port != c.port {
+		c.stop()
+	}
+	if _, err := c.spawn(component{apiServerName, s.bins.APIServer, c.apiServerArgs(s, port)}); err != nil {
+		return err
+	}
+	c.port = port
+	c.Server = "https://127.0.0.1:" + strconv.Itoa(port)
+	c.Config = restConfig(c.Server, s.pki)
+	c.Kubeconfig = filepath.Join(c.dir, kubeconfigName)
+	if err := writeKubeconfig(c.Kubeconfig, s.pki, adminToken, c); err != nil {
+		return err
+	}
+	return writeKubeconfig(c.componentKubeconfig(), s.pki, adminCertificate, c)
+}
+
+func (c *Cluster) apiServerArgs(s clusterSetup, port int) []string {
+	args := []string{
+		"--etcd-servers=" + s.etcdURL,
+		"--etcd-prefix=/" + c.Name,
+		"--secure-port=" + strconv.Itoa(port),
+		"--bind-address=127.0.0.1",
+		"--advertise-address=127.0.0.1",
+		"--cert-dir=" + filepath.Join(c.dir, "certs"),
+		"--tls-cert-file=" + s.pki.ServingCert,
+		"--tls-private-key-file=" + s.pki.ServingKey,
+		"--client-ca-file=" + s.pki.CACert,
+		"--token-auth-file=" + s.pki.TokenFile,
+		"--service-cluster-ip-range=" + serviceClusterIPRange,
+		"--service-account-issuer=" + serviceAccountIssuer,
+		"--service-account-key-file=" + s.pki.ServiceAccountPub,
+		"--service-account-signing-key-file=" + s.pki.ServiceAccountKey,
+		"--authorization-mode=RBAC",
+		"--disable-admission-plugins=ServiceAccount",
+		"--allow-privileged=true",
+		"--endpoint-reconciler-type=none",
+		"--profiling=false",
+	}
+	return append(args, s.extraAPIServerArgs...)
 }
 
 // component is a cluster process other than the API server.
@@ -182,14 +222,50 @@ func (c *Cluster) patientComponents(s clusterSetup) []component {
 	}
 }
 
-// startComponents starts processes against the cluster, each logging to its own file.
-func (c *Cluster) startComponents(components ...component) error {
+// startStopped starts those of the components that do not run, each logging to its own file.
+func (c *Cluster) startStopped(components ...component) error {
 	for _, comp := range components {
-		p, err := spawn(comp.name, c.Name, filepath.Join(c.dir, comp.name+".log"), comp.bin, comp.args...)
-		if err != nil {
+		if c.running(comp.name) != nil {
+			continue
+		}
+		if _, err := c.spawn(comp); err != nil {
 			return err
 		}
-		c.processes = append(c.processes, p)
+	}
+	return nil
+}
+
+// spawn starts a process of the cluster in the place of the one of that name, if any.
+func (c *Cluster) spawn(comp component) (*runningProcess, error) {
+	p, err := spawn(comp.name, c.Name, filepath.Join(c.dir, comp.name+".log"), comp.bin, comp.args...)
+	if err != nil {
+		return nil, err
+	}
+	c.started = append(c.started, comp.name)
+	for i, old := range c.processes {
+		if old.Name == comp.name {
+			c.processes[i] = p
+			return p, nil
+		}
+	}
+	c.processes = append(c.processes, p)
+	return p, nil
+}
+
+// process returns the cluster's latest process of that name, running or not, or nil.
+func (c *Cluster) process(name string) *runningProcess {
+	for _, p := range c.processes {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// running returns the cluster's process of that name if it runs, else nil.
+func (c *Cluster) running(name string) *runningProcess {
+	if p := c.process(name); p != nil && !p.hasExited() {
+		return p
 	}
 	return nil
 }
@@ -207,58 +283,6 @@ func restConfig(server string, p *pki) *rest.Config {
 		TLSClientConfig: rest.TLSClientConfig{CAData: p.caPEM},
 		QPS:             -1, // API Priority and Fairness protects the server; no client-side limit
 		Timeout:         30 * time.Second,
-	}
-}
-
-// startEtcd starts the fleet's etcd on fresh ports and waits until it is healthy. It returns the
-// client URL.
-func startEtcd(ctx context.Context, dir, bin string) (*runningProcess, string, error) {
-	logPath := filepath.Join(dir, "etcd.log")
-	for attempt := 1; ; attempt++ {
-		clientPort, err := freePort()
-		if err != nil {
-			return nil, "", err
-		}
-		peerPort, err := freePort()
-		if err != nil {
-			return nil, "", err
-		}
-		clientURL := "http://127.0.0.1:" + strconv.Itoa(clientPort)
-		peerURL := "http://127.0.0.1:" + strconv.Itoa(peerPort)
-		p, err := spawn("etcd", "", logPath, bin,
-			"--name=fleet",
-			"--data-dir="+filepath.Join(dir, "etcd"),
-			"--listen-client-urls="+clientURL,
-			"--advertise-client-urls="+clientURL,
-			"--listen-peer-urls="+peerURL,
-			"--initial-advertise-peer-urls="+peerURL,
-			"--initial-cluster=fleet="+peerURL,
-			"--unsafe-no-fsync=true", // disposable data: durability costs start-up time for nothing
-			"--log-level=warn",
-		)
-		if err != nil {
-			return nil, "", err
-		}
-		probe := &http.Client{Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}, Timeout: 5 * time.Second}
-		err = waitFor(ctx, 30*time.Second, "etcd /health", []*runningProcess{p}, func(ctx context.Context) (bool, error) {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, clientURL+"/health", nil)
-			if err != nil {
-				return false, err
-			}
-			resp, err := probe.Do(req)
-			if err != nil {
-				return false, nil
-			}
-			resp.Body.Close()
-			return resp.StatusCode == http.StatusOK, nil
-		})
-		if err == nil {
-			return p, clientURL, nil
-		}
-		p.stop()
-		if attempt == portAttempts || !strings.Contains(LogTail(logPath, 30), "address already in use") {
-			return nil, "", err
-		}
 	}
 }
 

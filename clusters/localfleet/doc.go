@@ -12,8 +12,15 @@
 // Every process runs in its own process group and is killed by the kernel when the process that
 // started the fleet dies (PR_SET_PDEATHSIG from a pinned thread), so no cluster outlives its
 // fleet: not after a failed test, a panic, a SIGINT or a SIGKILL. The fleet's folder holds
-// fleet.json, a kubeconfig with one context per cluster and one log per process; Status and Down
-// work on it from any process.
+// fleet.json, certificates, etcd's data, a kubeconfig with one context per cluster and one log
+// per process; ReadStatus (processes, etcd /health, each API server's /readyz, the services
+// beside the fleet) and Down work on it from any process.
+//
+// A fleet comes back from what stops: Fleet.RestartStopped starts again the processes that
+// exited, and API servers that are shutting down, on their old ports with their data; Start
+// with Options.Resume starts a fleet whose holder died from its folder. `flotilla fleet up`
+// runs the fleet in a supervisor (Supervise, StartSupervised), which restarts what stopped when
+// RestartSupervised asks over a Unix socket in the folder.
 //
 // Tests share one fleet per package through the fleettest subpackage.
 package localfleet

@@ -28,6 +28,10 @@ type Options struct {
 	CacheDir string
 	// ReadyTimeout bounds the wait for each cluster to become ready.
 	ReadyTimeout time.Duration
+	// Resume starts the fleet that Dir holds again, if it holds one whose holder is gone: with
+	// its certificates, its etcd data and its ports when they are free. Clusters, NamePrefix and
+	// Istio must then be what that fleet has. A folder without such a fleet gets a new one.
+	Resume bool
 	// ExtraAPIServerArgs are appended to every kube-apiserver's command line, e.g. feature gates.
 	ExtraAPIServerArgs []string
 }

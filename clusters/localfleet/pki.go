@@ -40,16 +40,7 @@ func newPKI(dir string) (*pki, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create pki folder: %w", err)
 	}
-	p := &pki{
-		CACert:            filepath.Join(dir, "ca.crt"),
-		ServingCert:       filepath.Join(dir, "apiserver.crt"),
-		ServingKey:        filepath.Join(dir, "apiserver.key"),
-		AdminCert:         filepath.Join(dir, "admin.crt"),
-		AdminKey:          filepath.Join(dir, "admin.key"),
-		ServiceAccountKey: filepath.Join(dir, "sa.key"),
-		ServiceAccountPub: filepath.Join(dir, "sa.pub"),
-		TokenFile:         filepath.Join(dir, "tokens.csv"),
-	}
+	p := pkiFiles(dir)
 	token := make([]byte, 32)
 	if _, err := rand.Read(token); err != nil {
 		return nil, fmt.Errorf("make admin token: %w", err)
@@ -86,6 +77,20 @@ func newPKI(dir string) (*pki, error) {
 		}
 	}
 	return p, nil
+}
+
+// pkiFiles names the files of a pki in dir.
+func pkiFiles(dir string) *pki {
+	return &pki{
+		CACert:            filepath.Join(dir, "ca.crt"),
+		ServingCert:       filepath.Join(dir, "apiserver.crt"),
+		ServingKey:        filepath.Join(dir, "apiserver.key"),
+		AdminCert:         filepath.Join(dir, "admin.crt"),
+		AdminKey:          filepath.Join(dir, "admin.key"),
+		ServiceAccountKey: filepath.Join(dir, "sa.key"),
+		ServiceAccountPub: filepath.Join(dir, "sa.pub"),
+		TokenFile:         filepath.Join(dir, "tokens.csv"),
+	}
 }
 
 // newCA makes the fleet's certificate authority, valid from notBefore for ten years, and keeps

@@ -99,15 +99,28 @@ func spawn(name, cluster, logPath, bin string, args ...string) (*runningProcess,
 	return p, nil
 }
 
-// hasExited reports whether the process has ended, without blocking.
+// hasExited reports whether the process has ended. One that has just died (the kernel shows a
+// zombie, or nothing) is waited for until its Wait has reaped it, so that whoever saw it dead in
+// /proc (`fleet status`) and asks for a restart finds it exited here too.
 func (p *runningProcess) hasExited() bool {
 	select {
 	case <-p.exited:
 		return true
 	default:
+	}
+	if p.isAlive() {
+		return false
+	}
+	select {
+	case <-p.exited:
+		return true
+	case <-time.After(reapWait):
 		return false
 	}
 }
+
+// reapWait bounds how long hasExited waits for a dead process to be reaped.
+const reapWait = 5 * time.Second
 
 // stop ends the process group: SIGTERM, then SIGKILL after stopGrace. It returns once the
 // process has been reaped.

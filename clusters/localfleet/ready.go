@@ -64,7 +64,21 @@ func waitFor(ctx context.Context, timeout time.Duration, what string, procs []*r
 	}
 }
 
-// createFakeNode registers the node that kwok keeps Ready and runs pods on.
+// retry calls fn until it succeeds, as waitFor would, and returns its last error if it never
+// does.
+func retry(ctx context.Context, timeout time.Duration, what string, procs []*runningProcess, fn func(context.Context) error) error {
+	var last error
+	err := waitFor(ctx, timeout, what, procs, func(ctx context.Context) (bool, error) {
+		last = fn(ctx)
+		return last == nil, nil
+	})
+	if err != nil && last != nil {
+		return fmt.Errorf("%w; last error: %w", err, last)
+	}
+	return err
+}
+
+// createFakeNode registers the node that kwok keeps Ready and runs pods on, unless it exists.
 func createFakeNode(ctx context.Context, client kubernetes.Interface) error {
 	capacity := corev1.ResourceList{
 		corev1.ResourceCPU:    resource.MustParse("64"),
@@ -84,7 +98,7 @@ func createFakeNode(ctx context.Context, client kubernetes.Interface) error {
 		},
 		Status: corev1.NodeStatus{Capacity: capacity, Allocatable: capacity},
 	}
-	if _, err := client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil {
+	if _, err := client.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("create Node/%s: %w", FakeNodeName, err)
 	}
 	return nil

@@ -26,11 +26,18 @@ type Fleet struct {
 	// Clusters are the clusters, in name order.
 	Clusters []*Cluster
 
-	etcd     *runningProcess
-	lock     *fileLock
-	ownsDir  bool
-	stopOnce sync.Once
-	stopErr  error
+	createdAt            time.Time
+	istio                bool
+	setup                clusterSetup // its out is set per call
+	etcd                 *runningProcess
+	etcdURL, etcdPeerURL string
+	services             []serviceState
+	lock                 *fileLock
+	ownsDir              bool
+	// mu serializes RestartStopped, Stop and the recording of services.
+	mu      sync.Mutex
+	stopped bool
+	stopErr error
 }
 
 // Cluster is one running local cluster.
@@ -45,14 +52,17 @@ type Cluster struct {
 	Config *rest.Config
 
 	dir       string
+	port      int
 	processes []*runningProcess
+	started   []string // the processes the last call of up started
 }
 
 // Start starts opts.Clusters clusters and returns once every one is ready: its API server
 // answers /readyz, its fake node is Ready, the controller manager has created the default
-// ServiceAccount and, with opts.Istio, the Istio CRDs are established. If anything fails or ctx
-// ends first, Start stops whatever it started and returns an error naming the process that
-// failed with the tail of its log.
+// ServiceAccount and, with opts.Istio, the Istio CRDs are established. With opts.Resume, it
+// starts the fleet that opts.Dir holds again instead, with its data, certificates and ports. If
+// anything fails or ctx ends first, Start stops whatever it started and returns an error naming
+// the process that failed with the tail of its log.
 func Start(ctx context.Context, opts Options) (*Fleet, error) {
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = DefaultOptions().ReadyTimeout
@@ -61,9 +71,10 @@ func Start(ctx context.Context, opts Options) (*Fleet, error) {
 		return nil, err
 	}
 	started := time.Now()
-	out := progressWriter(opts.Progress)
-	f := &Fleet{Name: opts.NamePrefix}
-	if err := f.claim(opts.Dir); err != nil {
+	out := &syncWriter{w: progressWriter(opts.Progress)}
+	f := &Fleet{Name: opts.NamePrefix, istio: opts.Istio, createdAt: time.Now().UTC()}
+	prev, err := f.claim(opts)
+	if err != nil {
 		return nil, err
 	}
 	bins, err := EnsureBinaries(ctx, BuildOptions{CacheDir: opts.CacheDir, Progress: out})
@@ -71,46 +82,64 @@ func Start(ctx context.Context, opts Options) (*Fleet, error) {
 		f.release()
 		return nil, err
 	}
-	if err := f.start(ctx, opts, bins, out); err != nil {
-		f.Stop()
+	if err := f.start(ctx, opts, bins, prev, out); err != nil {
+		if prev != nil {
+			f.abandon() // keep what is there, for another attempt to resume
+		} else {
+			f.Stop()
+		}
 		return nil, err
 	}
 	fmt.Fprintf(out, "fleet ready: %d cluster(s) in %s\n", len(f.Clusters), time.Since(started).Round(100*time.Millisecond))
 	return f, nil
 }
 
-// claim takes the fleet folder and its lock, clearing what a dead fleet left behind.
-func (f *Fleet) claim(dir string) error {
+// claim takes the fleet folder and its lock. It returns the state of the fleet to resume, if
+// opts.Resume and the folder holds one; otherwise it clears what a dead fleet left behind.
+func (f *Fleet) claim(opts Options) (*state, error) {
+	dir := opts.Dir
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "flotilla-fleet-")
 		if err != nil {
-			return fmt.Errorf("create temporary fleet folder: %w", err)
+			return nil, fmt.Errorf("create temporary fleet folder: %w", err)
 		}
 		dir, f.ownsDir = tmp, true
 	}
 	abs, err := ClaimDir(dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	f.Dir = abs
 	lock, err := tryLockFile(filepath.Join(abs, lockFileName))
 	if errors.Is(err, errLockHeld) {
-		return fmt.Errorf("%s: %w; stop it with `flotilla fleet down --dir %s` or choose another --dir", abs, ErrFleetRunning, abs)
+		return nil, fmt.Errorf("%s: %w; stop it with `flotilla fleet down --dir %s` or choose another --dir", abs, ErrFleetRunning, abs)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	f.lock = lock
-	if err := clearDir(abs); err != nil { // a fleet whose holder died: its processes died with it
-		f.release()
-		return err
+	var prev *state
+	if opts.Resume {
+		if prev, err = resumable(abs, opts); err != nil {
+			f.release()
+			return nil, err
+		}
 	}
 	// Record the holder at once, so that `fleet down` can stop a fleet that is still starting.
-	if err := writeState(abs, &state{Name: f.Name, Dir: abs, CreatedAt: time.Now().UTC(), Holder: holderProcess()}); err != nil {
+	record := &state{Name: f.Name, Dir: abs, CreatedAt: f.createdAt, Istio: f.istio}
+	if prev != nil {
+		f.createdAt = prev.CreatedAt
+		record = prev
+	} else if err := clearDir(abs); err != nil { // a fleet whose holder died: its processes died with it
 		f.release()
-		return err
+		return nil, err
 	}
-	return nil
+	record.Holder = holderProcess()
+	if err := writeState(abs, record); err != nil {
+		f.release()
+		return nil, err
+	}
+	return prev, nil
 }
 
 // holderProcess is this process, as the holder of a fleet.
@@ -120,14 +149,18 @@ func holderProcess() Process {
 	return holder
 }
 
-func (f *Fleet) start(ctx context.Context, opts Options, bins *Binaries, out io.Writer) error {
-	p, err := newPKI(filepath.Join(f.Dir, "pki"))
-	if err != nil {
-		return err
+// start starts a new fleet, or resumes prev: its certificates, its etcd data and its ports.
+func (f *Fleet) start(ctx context.Context, opts Options, bins *Binaries, prev *state, out io.Writer) error {
+	pkiDir := filepath.Join(f.Dir, "pki")
+	var p *pki
+	var err error
+	if prev != nil {
+		fmt.Fprintf(out, "resuming the fleet in %s with its data, certificates and ports\n", f.Dir)
+		p, err = loadPKI(pkiDir)
+	} else {
+		p, err = newPKI(pkiDir)
 	}
-	fmt.Fprintf(out, "starting etcd\n")
-	var etcdURL string
-	if f.etcd, etcdURL, err = startEtcd(ctx, f.Dir, bins.Etcd); err != nil {
+	if err != nil {
 		return err
 	}
 	var istioCRDs []*unstructured.Unstructured
@@ -140,36 +173,63 @@ func (f *Fleet) start(ctx context.Context, opts Options, bins *Binaries, out io.
 			return fmt.Errorf("%s: %w", bins.IstioCRDs, err)
 		}
 	}
+	f.setup = clusterSetup{bins: bins, pki: p, istioCRDs: istioCRDs, extraAPIServerArgs: opts.ExtraAPIServerArgs, timeout: opts.ReadyTimeout}
 	f.Clusters = make([]*Cluster, opts.Clusters)
 	for i := range f.Clusters {
 		name := opts.clusterName(i + 1)
 		f.Clusters[i] = &Cluster{Name: name, dir: filepath.Join(f.Dir, "clusters", name)}
+		if prev != nil {
+			c := prev.Clusters[i]
+			f.Clusters[i].port, f.Clusters[i].Server, f.Clusters[i].Kubeconfig = urlPort(c.Server), c.Server, c.Kubeconfig
+		}
 	}
-	errs := make([]error, len(f.Clusters))
-	var wg sync.WaitGroup
-	for i, c := range f.Clusters {
-		wg.Go(func() {
-			errs[i] = c.start(ctx, clusterSetup{
-				bins: bins, pki: p, etcdURL: etcdURL, istioCRDs: istioCRDs,
-				extraAPIServerArgs: opts.ExtraAPIServerArgs, timeout: opts.ReadyTimeout, out: out,
-			})
-		})
+	if prev != nil {
+		f.etcdURL, f.etcdPeerURL = prev.EtcdURL, prev.EtcdPeerURL
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	f.Kubeconfig = filepath.Join(f.Dir, kubeconfigName)
-	if err := writeKubeconfig(f.Kubeconfig, p, adminToken, f.Clusters...); err != nil {
-		return err
-	}
-	return writeState(f.Dir, f.state(opts.Istio))
+	_, err = f.up(ctx, out)
+	return err
 }
 
-func (f *Fleet) state(istio bool) *state {
+// up starts whatever part of the fleet does not run, etcd first, then the clusters side by
+// side, and returns once every cluster is ready. It writes the fleet's kubeconfig and state,
+// and returns the parts it started: "etcd" and "CLUSTER/PROCESS".
+func (f *Fleet) up(ctx context.Context, out io.Writer) ([]string, error) {
+	var started []string
+	etcdStarted, err := f.upEtcd(ctx, out)
+	if err != nil {
+		return nil, err
+	}
+	if etcdStarted {
+		started = append(started, etcdName)
+	}
+	setup := f.setup
+	setup.out = out
+	errs := make([]error, len(f.Clusters))
+	perCluster := make([][]string, len(f.Clusters))
+	var wg sync.WaitGroup
+	for i, c := range f.Clusters {
+		wg.Go(func() { perCluster[i], errs[i] = c.up(ctx, setup) })
+	}
+	wg.Wait()
+	for i, c := range f.Clusters {
+		for _, name := range perCluster[i] {
+			started = append(started, c.Name+"/"+name)
+		}
+	}
+	// Record what runs now even if a cluster failed, so that status and down find it.
+	f.Kubeconfig = filepath.Join(f.Dir, kubeconfigName)
+	errs = append(errs, writeKubeconfig(f.Kubeconfig, setup.pki, adminToken, f.Clusters...), writeState(f.Dir, f.state()))
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return started, nil
+}
+
+func (f *Fleet) state() *state {
 	s := &state{
-		Name: f.Name, Dir: f.Dir, Kubeconfig: f.Kubeconfig, CreatedAt: time.Now().UTC(),
-		Istio: istio, Holder: holderProcess(), Etcd: f.etcd.Process,
+		Name: f.Name, Dir: f.Dir, Kubeconfig: f.Kubeconfig, CreatedAt: f.createdAt, Istio: f.istio,
+		Holder: holderProcess(), Etcd: f.etcd.Process, EtcdURL: f.etcdURL, EtcdPeerURL: f.etcdPeerURL,
+		Services: f.services,
 	}
 	for _, c := range f.Clusters {
 		cs := clusterState{Name: c.Name, Server: c.Server, Kubeconfig: c.Kubeconfig}
@@ -182,29 +242,46 @@ func (f *Fleet) state(istio bool) *state {
 }
 
 // Stop ends every process of the fleet and waits until they are gone. It removes the folder if
-// Start created it as a temporary one; otherwise it keeps the logs and removes the rest. Stop is
-// safe to call more than once.
+// Start created it as a temporary one; otherwise it keeps the data and logs and removes the
+// fleet's state, so that the folder holds no fleet any more. Stop is safe to call more than once.
 func (f *Fleet) Stop() error {
-	f.stopOnce.Do(func() {
-		var wg sync.WaitGroup
-		for _, c := range f.Clusters {
-			wg.Go(c.stop)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopped {
+		return f.stopErr
+	}
+	f.stopped = true
+	f.stopProcesses()
+	if f.ownsDir {
+		f.stopErr = os.RemoveAll(f.Dir)
+	} else if f.Dir != "" {
+		f.stopErr = os.Remove(filepath.Join(f.Dir, stateFileName))
+		if errors.Is(f.stopErr, os.ErrNotExist) {
+			f.stopErr = nil
 		}
-		wg.Wait()
-		if f.etcd != nil {
-			f.etcd.stop()
-		}
-		if f.ownsDir {
-			f.stopErr = os.RemoveAll(f.Dir)
-		} else if f.Dir != "" {
-			f.stopErr = os.Remove(filepath.Join(f.Dir, stateFileName))
-			if errors.Is(f.stopErr, os.ErrNotExist) {
-				f.stopErr = nil
-			}
-		}
-		f.release()
-	})
+	}
+	f.release()
 	return f.stopErr
+}
+
+// abandon ends the processes of a fleet that failed to resume, and keeps its state and data.
+func (f *Fleet) abandon() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stopped = true
+	f.stopProcesses()
+	f.release()
+}
+
+func (f *Fleet) stopProcesses() {
+	var wg sync.WaitGroup
+	for _, c := range f.Clusters {
+		wg.Go(c.stop)
+	}
+	wg.Wait()
+	if f.etcd != nil {
+		f.etcd.stop()
+	}
 }
 
 func (f *Fleet) release() {
@@ -212,7 +289,7 @@ func (f *Fleet) release() {
 	f.lock = nil
 }
 
-// stop ends the cluster's processes, all at once: the data is disposable.
+// stop ends the cluster's processes, all at once: the data survives a SIGKILL.
 func (c *Cluster) stop() {
 	var wg sync.WaitGroup
 	for _, p := range c.processes {
@@ -222,11 +299,22 @@ func (c *Cluster) stop() {
 }
 
 // StopAPIServer stops the cluster's kube-apiserver, as a cluster outage would; the other
-// processes keep running. Tests use it to prove that the rest of a fleet syncs without it.
+// processes keep running. Tests use it to prove that the rest of a fleet syncs without it;
+// Fleet.RestartStopped starts it again.
 func (c *Cluster) StopAPIServer() {
-	for _, p := range c.processes {
-		if p.Name == "kube-apiserver" {
-			p.stop()
-		}
+	if p := c.running(apiServerName); p != nil {
+		p.stop()
 	}
+}
+
+// syncWriter serializes writes from the goroutines that start clusters side by side.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -22,19 +23,29 @@ const (
 // ErrFleetRunning is returned when a fleet already runs in the requested folder.
 var ErrFleetRunning = errors.New("a fleet is already running in this folder")
 
-// ErrNoFleet is returned by Down and Status when the folder holds no fleet.
+// ErrNoFleet is returned by Down and ReadStatus when the folder holds no fleet.
 var ErrNoFleet = errors.New("no fleet in this folder")
 
-// state is fleet.json: everything another process needs to report on or stop the fleet.
+// state is fleet.json: everything another process needs to report on, stop or resume the
+// fleet.
 type state struct {
-	Name       string         `json:"name"`
-	Dir        string         `json:"dir"`
-	Kubeconfig string         `json:"kubeconfig"`
-	CreatedAt  time.Time      `json:"createdAt"`
-	Istio      bool           `json:"istio"`
-	Holder     Process        `json:"holder"`
-	Etcd       Process        `json:"etcd"`
-	Clusters   []clusterState `json:"clusters"`
+	Name        string         `json:"name"`
+	Dir         string         `json:"dir"`
+	Kubeconfig  string         `json:"kubeconfig"`
+	CreatedAt   time.Time      `json:"createdAt"`
+	Istio       bool           `json:"istio"`
+	Holder      Process        `json:"holder"`
+	Etcd        Process        `json:"etcd"`
+	EtcdURL     string         `json:"etcdURL,omitempty"`
+	EtcdPeerURL string         `json:"etcdPeerURL,omitempty"`
+	Clusters    []clusterState `json:"clusters"`
+	Services    []serviceState `json:"services,omitempty"`
+}
+
+// serviceState is something the holder serves beside the fleet; see Service.
+type serviceState struct {
+	Name string `json:"name"`
+	URL  string `json:"url"`
 }
 
 type clusterState struct {
@@ -54,7 +65,7 @@ func (s *state) processes() []Process {
 
 func readState(dir string) (*state, error) {
 	b, err := os.ReadFile(filepath.Join(dir, stateFileName))
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return nil, fmt.Errorf("%s: %w", dir, ErrNoFleet)
 	}
 	if err != nil {
@@ -118,7 +129,7 @@ func isFleetDir(dir string) bool {
 }
 
 // fleetArtifacts are what a started fleet writes into its folder.
-var fleetArtifacts = []string{stateFileName, kubeconfigName, "pki", "etcd", "etcd.log", "clusters"}
+var fleetArtifacts = []string{stateFileName, stateFileName + ".tmp", kubeconfigName, "pki", "etcd", "etcd.log", "clusters"}
 
 // clearDir removes a stopped fleet's files; other files (the folder's marker and lock, a
 // supervisor's log) stay.

@@ -2,36 +2,57 @@ package localfleet
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
 // Status is what `flotilla fleet status` reports about a fleet folder.
 type Status struct {
-	Name       string          `json:"name"`
-	Dir        string          `json:"dir"`
-	Kubeconfig string          `json:"kubeconfig"`
-	CreatedAt  time.Time       `json:"createdAt"`
-	Running    bool            `json:"running"`
-	HolderPID  int             `json:"holderPID"`
-	Etcd       ProcessStatus   `json:"etcd"`
-	Clusters   []ClusterStatus `json:"clusters"`
+	Name       string    `json:"name"`
+	Dir        string    `json:"dir"`
+	Kubeconfig string    `json:"kubeconfig"`
+	CreatedAt  time.Time `json:"createdAt"`
+	Istio      bool      `json:"istio"`
+	// Running says whether the process holding the fleet runs; when it is gone, so are the
+	// fleet's processes, and Options.Resume starts the fleet again.
+	Running   bool            `json:"running"`
+	HolderPID int             `json:"holderPID"`
+	Etcd      EtcdStatus      `json:"etcd"`
+	Clusters  []ClusterStatus `json:"clusters"`
+	// Services are what the holder runs beside the fleet, such as the quickstart's Git server.
+	Services []ServiceStatus `json:"services,omitempty"`
 }
 
-// ClusterStatus is one cluster's part of Status.
+// EtcdStatus is the fleet's etcd: whether it runs and answers /health.
+type EtcdStatus struct {
+	URL     string        `json:"url"`
+	Ready   bool          `json:"ready"`
+	Reason  string        `json:"reason,omitempty"`
+	Process ProcessStatus `json:"process"`
+}
+
+// ClusterStatus is one cluster's part of Status. Ready means that all its processes run and
+// its API server answers /readyz.
 type ClusterStatus struct {
 	Name      string          `json:"name"`
 	Server    string          `json:"server"`
 	Ready     bool            `json:"ready"`
 	Reason    string          `json:"reason,omitempty"`
 	Processes []ProcessStatus `json:"processes"`
+}
+
+// ServiceStatus is a service that runs beside the fleet; see Service.
+type ServiceStatus struct {
+	Name   string `json:"name"`
+	URL    string `json:"url"`
+	Ready  bool   `json:"ready"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // ProcessStatus says whether one recorded process still runs.
@@ -42,8 +63,33 @@ type ProcessStatus struct {
 	Log     string `json:"log"`
 }
 
-// ReadStatus reports on the fleet in dir: whether its holder and processes run, and whether each
-// API server answers /readyz. It returns ErrNoFleet if dir holds none.
+// NotReady names the parts of the fleet that are not ready: "etcd", clusters and services; nil
+// when the whole fleet is. A fleet whose holder is gone, or that has no clusters yet, is not
+// ready as a whole ("fleet").
+func (s *Status) NotReady() []string {
+	var parts []string
+	if !s.Running || len(s.Clusters) == 0 {
+		parts = append(parts, "fleet")
+	}
+	if !s.Etcd.Ready {
+		parts = append(parts, "etcd")
+	}
+	for _, c := range s.Clusters {
+		if !c.Ready {
+			parts = append(parts, c.Name)
+		}
+	}
+	for _, svc := range s.Services {
+		if !svc.Ready {
+			parts = append(parts, svc.Name)
+		}
+	}
+	return parts
+}
+
+// ReadStatus reports on the fleet in dir: whether its holder and processes run, whether etcd
+// answers /health, each API server /readyz and each service HTTP. It returns ErrNoFleet if dir
+// holds none.
 func ReadStatus(ctx context.Context, dir string) (*Status, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -54,13 +100,17 @@ func ReadStatus(ctx context.Context, dir string) (*Status, error) {
 		return nil, err
 	}
 	st := &Status{
-		Name: s.Name, Dir: s.Dir, Kubeconfig: s.Kubeconfig, CreatedAt: s.CreatedAt,
-		Running: s.Holder.isAlive(), HolderPID: s.Holder.PID, Etcd: processStatus(s.Etcd),
+		Name: s.Name, Dir: s.Dir, Kubeconfig: s.Kubeconfig, CreatedAt: s.CreatedAt, Istio: s.Istio,
+		Running: s.Holder.isAlive(), HolderPID: s.Holder.PID, Etcd: etcdStatus(ctx, s),
 	}
 	st.Clusters = make([]ClusterStatus, len(s.Clusters))
+	st.Services = make([]ServiceStatus, len(s.Services))
 	var wg sync.WaitGroup
 	for i, c := range s.Clusters {
-		wg.Go(func() { st.Clusters[i] = clusterStatus(ctx, c, st.Etcd.Running) })
+		wg.Go(func() { st.Clusters[i] = clusterStatus(ctx, c, st.Etcd) })
+	}
+	for i, svc := range s.Services {
+		wg.Go(func() { st.Services[i] = serviceStatus(ctx, svc, st.Running) })
 	}
 	wg.Wait()
 	return st, nil
@@ -70,7 +120,26 @@ func processStatus(p Process) ProcessStatus {
 	return ProcessStatus{Name: p.Name, PID: p.PID, Running: p.isAlive(), Log: p.Log}
 }
 
-func clusterStatus(ctx context.Context, c clusterState, etcdRunning bool) ClusterStatus {
+func etcdStatus(ctx context.Context, s *state) EtcdStatus {
+	st := EtcdStatus{URL: s.EtcdURL, Process: processStatus(s.Etcd)}
+	switch {
+	case s.Etcd.PID == 0:
+		st.Reason = "not started yet"
+	case !st.Process.Running:
+		st.Reason = "stopped"
+	case s.EtcdURL == "":
+		st.Ready = true // a fleet from before etcd's URL was recorded: its process runs
+	default:
+		if err := etcdHealth(ctx, s.EtcdURL); err != nil {
+			st.Reason = err.Error()
+		} else {
+			st.Ready = true
+		}
+	}
+	return st
+}
+
+func clusterStatus(ctx context.Context, c clusterState, etcd EtcdStatus) ClusterStatus {
 	cs := ClusterStatus{Name: c.Name, Server: c.Server}
 	var stopped []string
 	for _, p := range c.Processes {
@@ -81,76 +150,38 @@ func clusterStatus(ctx context.Context, c clusterState, etcdRunning bool) Cluste
 		}
 	}
 	switch {
-	case !etcdRunning:
-		cs.Reason = "etcd is not running"
 	case len(stopped) > 0:
-		cs.Reason = fmt.Sprintf("not running: %v", stopped)
+		cs.Reason = "stopped: " + strings.Join(stopped, ", ")
+	case !etcd.Ready:
+		cs.Reason = "etcd is not ready"
 	default:
-		if err := probeReadyz(ctx, c.Kubeconfig); err != nil {
-			cs.Reason = err.Error()
-		} else {
+		if h := probeKubeconfig(ctx, c.Kubeconfig); h.ready {
 			cs.Ready = true
+		} else {
+			cs.Reason = h.reason
 		}
 	}
 	return cs
 }
 
-func probeReadyz(ctx context.Context, kubeconfig string) error {
+func probeKubeconfig(ctx context.Context, kubeconfig string) apiHealth {
 	config, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
-		return fmt.Errorf("load kubeconfig: %w", err)
+		return apiHealth{reason: fmt.Sprintf("load kubeconfig: %v", err)}
 	}
-	config.Timeout = 3 * time.Second
-	client, err := kubernetes.NewForConfig(config)
-	if err != nil {
-		return err
-	}
-	if _, err := client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx); err != nil {
-		return fmt.Errorf("/readyz: %w", err)
-	}
-	return nil
+	return probeAPIServer(ctx, config)
 }
 
-// Down stops the fleet in dir and removes the folder. The process holding the fleet (a
-// `flotilla fleet up` supervisor, or a test binary) gets SIGTERM, then SIGKILL; its cluster
-// processes die with it, and any recorded process still alive after that is killed too. Down
-// returns ErrNoFleet if dir is not a fleet folder.
-func Down(ctx context.Context, dir string) error {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return err
+func serviceStatus(ctx context.Context, svc serviceState, holderRunning bool) ServiceStatus {
+	st := ServiceStatus{Name: svc.Name, URL: svc.URL}
+	if !holderRunning {
+		st.Reason = "stopped with the fleet's holder"
+	} else if err := probeService(ctx, svc.URL); err != nil {
+		st.Reason = err.Error()
+	} else {
+		st.Ready = true
 	}
-	if !isFleetDir(abs) {
-		return fmt.Errorf("%s: %w", abs, ErrNoFleet)
-	}
-	s, err := readState(abs)
-	if err != nil && !errors.Is(err, ErrNoFleet) {
-		return err
-	}
-	if s != nil && s.Holder.PID == os.Getpid() {
-		return fmt.Errorf("%s: the fleet is held by this process; stop it with Fleet.Stop", abs)
-	}
-	if s != nil {
-		if err := s.Holder.kill(30 * time.Second); err != nil {
-			return fmt.Errorf("stop fleet holder: %w", err)
-		}
-	}
-	// A holder that was still starting the fleet has written no state yet: wait for its lock.
-	lock, err := lockFile(ctx, filepath.Join(abs, lockFileName), func() {})
-	if err != nil {
-		return err
-	}
-	defer lock.Unlock()
-	if s != nil {
-		var errs []error
-		for _, p := range s.processes() {
-			errs = append(errs, p.kill(10*time.Second))
-		}
-		if err := errors.Join(errs...); err != nil {
-			return err
-		}
-	}
-	return removeDir(abs)
+	return st
 }
 
 // DefaultDir is the fleet folder used when none is given: flotilla/fleet under the user's state

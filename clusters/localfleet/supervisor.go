@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,6 +31,8 @@ type supervisorEvent struct {
 	Progress string `json:"progress,omitempty"`
 	Ready    bool   `json:"ready,omitempty"`
 	Error    string `json:"error,omitempty"`
+	// Restarted are the parts a restart request restarted; see Fleet.RestartStopped.
+	Restarted []string `json:"restarted,omitempty"`
 }
 
 // SupervisedOptions start a fleet held by a supervisor.
@@ -133,17 +136,18 @@ func stopSupervisor(sup *exec.Cmd) {
 
 // SuperviseOptions tell a supervisor what to hold.
 type SuperviseOptions struct {
-	// Fleet is the fleet to start; its Progress is ignored (progress goes to the pipe and to
-	// the supervisor's log).
+	// Fleet is the fleet to start (with Fleet.Resume, to resume); its Progress is ignored
+	// (progress goes to the pipe and to the supervisor's log).
 	Fleet Options
 	// Beside, when set, is started once the fleet is ready and stopped with it: something
-	// that should run as long as the fleet does (the quickstart's Git server). It returns the
-	// function that stops it.
-	Beside func() (stop func(), err error)
+	// that should run as long as the fleet does (the quickstart's Git server). `fleet status`
+	// lists it.
+	Beside func() (Service, error)
 }
 
 // Supervise is the supervisor's side: it starts the fleet, reports on the pipe that
 // StartSupervised reads (file descriptor 3), holds the fleet until ctx ends and stops it.
+// Meanwhile it restarts the fleet's stopped parts when RestartSupervised asks.
 func Supervise(ctx context.Context, opts SuperviseOptions) error {
 	pipe := os.NewFile(3, "events")
 	if pipe == nil {
@@ -167,20 +171,45 @@ func Supervise(ctx context.Context, opts SuperviseOptions) error {
 		send(supervisorEvent{Error: err.Error()})
 		return err
 	}
-	if opts.Beside != nil {
-		stop, err := opts.Beside()
-		if err != nil {
-			send(supervisorEvent{Error: err.Error()})
-			return errors.Join(err, fleet.Stop())
-		}
-		defer stop()
+	stopBeside, ln, err := holdFleet(fleet, opts.Beside)
+	if err != nil {
+		send(supervisorEvent{Error: err.Error()})
+		return errors.Join(err, fleet.Stop())
 	}
+	defer stopBeside()
+	served := make(chan struct{})
+	go func() { defer close(served); serveControl(ctx, ln, fleet, os.Stderr) }()
 	send(supervisorEvent{Ready: true})
 	pipe.Close()
 	fmt.Fprintf(os.Stderr, "fleet ready; holding it until SIGTERM (pid %d)\n", os.Getpid())
 	<-ctx.Done()
+	closeControl(fleet.Dir, ln)
+	<-served // a restart in progress ends with ctx
 	fmt.Fprintln(os.Stderr, "stopping the fleet")
 	return fleet.Stop()
+}
+
+// holdFleet starts what runs beside a ready fleet and listens for restart requests.
+func holdFleet(fleet *Fleet, beside func() (Service, error)) (stop func(), ln *net.UnixListener, err error) {
+	stop = func() {}
+	if beside != nil {
+		svc, err := beside()
+		if err != nil {
+			return nil, nil, err
+		}
+		if svc.Stop != nil {
+			stop = svc.Stop
+		}
+		if err := fleet.addService(svc); err != nil {
+			stop()
+			return nil, nil, err
+		}
+	}
+	if ln, err = listenControl(fleet.Dir); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return stop, ln, nil
 }
 
 // lineWriter calls fn once per line written to it.
@@ -194,9 +223,9 @@ func (fn lineWriter) Write(p []byte) (int, error) {
 }
 
 // PrepareDir checks a fleet folder before anything starts: it must be usable and must not hold
-// a running fleet; a fleet whose holder died is cleaned up (said on progress). It returns the
-// folder's absolute path.
-func PrepareDir(ctx context.Context, dir string, progress io.Writer) (string, error) {
+// a running fleet. A fleet whose holder died stays, for Options.Resume. It returns the folder's
+// absolute path.
+func PrepareDir(ctx context.Context, dir string) (string, error) {
 	abs, err := ClaimDir(dir)
 	if err != nil {
 		return "", err
@@ -211,11 +240,5 @@ func PrepareDir(ctx context.Context, dir string, progress io.Writer) (string, er
 		return "", fmt.Errorf("%s: %w (held by pid %d); stop it with `flotilla fleet down --dir %s` or choose another --dir",
 			abs, ErrFleetRunning, st.HolderPID, abs)
 	}
-	if progress != nil {
-		fmt.Fprintf(progress, "Removing a stopped fleet's state from %s\n", abs)
-	}
-	if err := Down(ctx, abs); err != nil {
-		return "", err
-	}
-	return ClaimDir(abs)
+	return abs, nil
 }

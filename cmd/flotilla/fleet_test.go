@@ -67,10 +67,35 @@ func flotilla(t *testing.T, args ...string) cliResult {
 	return res
 }
 
+// TestFleetUpStatusDown walks a fleet's life through the CLI, on one fleet: up, status, a
+// refused change, a part that stops and comes back with `fleet up`, a supervisor that dies and
+// a fleet that comes back from its data, down.
 func TestFleetUpStatusDown(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "fleet")
-	t.Cleanup(func() { flotilla(t, "fleet", "down", "--dir", dir) })
+	t.Cleanup(func() { flotilla(t, "fleet", "down", "--purge", "--dir", dir) })
 
+	st := fleetUpTwo(t, dir)
+	status := flotilla(t, "fleet", "status", "--dir", dir)
+	if status.code != 0 || !strings.Contains(status.stdout, "running, held by pid") ||
+		!strings.Contains(tableRow(status.stdout, "etcd"), st.Etcd.URL+" yes etcd") || !strings.HasPrefix(tableRow(status.stdout, "edge-2"), "edge-2 "+st.Clusters[1].Server+" yes") {
+		t.Errorf("fleet status: exit %d\n%s%s", status.code, status.stdout, status.stderr)
+	}
+	again := flotilla(t, "fleet", "up", "--clusters", "1", "--dir", dir)
+	if again.code == 0 || !strings.Contains(again.stderr, "already running") || !strings.Contains(again.stderr, "fleet down --dir") {
+		t.Errorf("fleet up --clusters 1 on a running fleet of 2: exit %d, stderr:\n%s", again.code, again.stderr)
+	}
+	if procs := fleettest.Processes(dir); len(procs) != 1+2*4+1 { // etcd, 4 per cluster, supervisor
+		t.Errorf("after a refused second up, the fleet runs %d processes, want 10: %v", len(procs), procs)
+	}
+	upLeavesAWholeFleetAlone(t, dir)
+	upRestartsAStoppedAPIServer(t, dir)
+	upResumesAFleetWhoseSupervisorDied(t, dir)
+	downRemovesTheFleet(t, dir)
+}
+
+// fleetUpTwo starts two clusters named edge-N without Istio and checks them with kubectl.
+func fleetUpTwo(t *testing.T, dir string) *localfleet.Status {
+	t.Helper()
 	up := flotilla(t, "fleet", "up", "--clusters", "2", "--dir", dir, "--name", "edge", "--istio=false", "-o", "json")
 	if up.code != 0 {
 		t.Fatalf("fleet up: exit %d\n%s", up.code, up.stderr)
@@ -82,10 +107,8 @@ func TestFleetUpStatusDown(t *testing.T) {
 	if len(st.Clusters) != 2 || st.Clusters[0].Name != "edge-1" || st.Clusters[1].Name != "edge-2" {
 		t.Fatalf("fleet up reported clusters %+v, want edge-1 and edge-2", st.Clusters)
 	}
-	for _, c := range st.Clusters {
-		if !c.Ready {
-			t.Errorf("%s not ready after up: %s", c.Name, c.Reason)
-		}
+	if notReady := st.NotReady(); len(notReady) > 0 {
+		t.Errorf("not ready after up: %v", notReady)
 	}
 	// kubectl, an independent client, reaches each context of the printed kubeconfig.
 	for _, c := range st.Clusters {
@@ -95,20 +118,11 @@ func TestFleetUpStatusDown(t *testing.T) {
 			t.Errorf("kubectl --context %s get node: %q, %v", c.Name, out, err)
 		}
 	}
+	return &st
+}
 
-	status := flotilla(t, "fleet", "status", "--dir", dir)
-	if status.code != 0 || !strings.Contains(status.stdout, "edge-2") || !strings.Contains(status.stdout, "running, held by pid") {
-		t.Errorf("fleet status: exit %d\n%s%s", status.code, status.stdout, status.stderr)
-	}
-
-	again := flotilla(t, "fleet", "up", "--clusters", "1", "--dir", dir)
-	if again.code == 0 || !strings.Contains(again.stderr, "already running") || !strings.Contains(again.stderr, "fleet down --dir") {
-		t.Errorf("second fleet up on a running fleet's dir: exit %d, stderr:\n%s", again.code, again.stderr)
-	}
-	if procs := fleettest.Processes(dir); len(procs) != 1+2*4+1 { // etcd, 4 per cluster, supervisor
-		t.Errorf("after a refused second up, the fleet runs %d processes, want 10: %v", len(procs), procs)
-	}
-
+func downRemovesTheFleet(t *testing.T, dir string) {
+	t.Helper()
 	down := flotilla(t, "fleet", "down", "--dir", dir)
 	if down.code != 0 {
 		t.Fatalf("fleet down: exit %d\n%s", down.code, down.stderr)

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -15,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flotilla-dev/flotilla/clusters/localfleet"
-	"github.com/flotilla-dev/flotilla/examples"
 	"github.com/flotilla-dev/flotilla/reconciler"
 )
 
@@ -28,8 +25,11 @@ func newQuickstartCommand(g *globals) *cobra.Command {
 repository (bookinfo and its Istio policy) from Git on 127.0.0.1, sync it to every cluster and
 wait until it is healthy. Then print what to try next.
 
-Everything lives in --dir; 'flotilla fleet down' stops it all and removes it. Running
-quickstart again reuses the running fleet and syncs again.`,
+Everything lives in --dir. Running quickstart again reuses the fleet: parts of it that stopped
+(a crashed or killed API server, or the whole fleet after a reboot) start again with their
+data, then it syncs again. The example repository (a work tree in DIR/fleet-repo, pushed to
+DIR/git) is made once and then kept, with your commits: 'flotilla fleet down' stops the
+clusters and keeps it for the next quickstart; 'flotilla fleet down --purge' removes it too.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runQuickstart(cmd.Context(), g, dir)
@@ -58,8 +58,8 @@ func runQuickstart(ctx context.Context, g *globals, dir string) error {
 	}
 	repoURL := strings.TrimSpace(string(gitURL)) + "/fleet.git"
 	fmt.Fprintf(g.stderr, "2/4 example fleet repository at %s\n", repoURL)
-	work := filepath.Join(dir, "fleet-repo")
-	if err := publishExamples(ctx, filepath.Join(dir, "git", "fleet.git"), work, repoURL); err != nil {
+	work := filepath.Join(dir, quickstartRepoDir)
+	if err := publishExamples(ctx, filepath.Join(dir, quickstartGitDir, "fleet.git"), work, repoURL); err != nil {
 		return err
 	}
 	configPath := filepath.Join(dir, "flotilla.yaml")
@@ -89,110 +89,56 @@ func runQuickstart(ctx context.Context, g *globals, dir string) error {
 
 const kubeconfigFile = "kubeconfig"
 
-// quickstartFleet starts the three-cluster fleet with a Git server, or reuses a running one
-// that has both.
+// The quickstart's example repository, in the fleet's folder: a bare repository that the
+// fleet's Git server serves, and the work tree the user edits and pushes from. `fleet down`
+// keeps both unless --purge.
+const (
+	quickstartGitDir  = "git"
+	quickstartRepoDir = "fleet-repo"
+)
+
+var quickstartRepository = []string{quickstartRepoDir, quickstartGitDir}
+
+// quickstartFleet brings up the three-cluster fleet with a Git server: it starts one, restarts
+// the stopped parts of the running one, or starts the stopped one again with its data.
 func quickstartFleet(ctx context.Context, g *globals, dir string) error {
-	st, err := localfleet.ReadStatus(ctx, dir)
-	if err == nil && st.Running {
-		if _, urlErr := os.Stat(filepath.Join(dir, gitURLFile)); urlErr != nil || len(st.Clusters) != 3 {
-			return fmt.Errorf("a fleet that quickstart did not start runs in %s; stop it with `%s fleet down --dir %s`, or pass another --dir", dir, invocation(), dir)
-		}
-		fmt.Fprintf(g.stderr, "    reusing the running fleet\n")
-		return nil
-	}
-	if err != nil && !errors.Is(err, localfleet.ErrNoFleet) {
-		return err
-	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
 	}
-	flags := &fleetFlags{dir: abs, opts: localfleet.DefaultOptions(), gitRoot: filepath.Join(abs, "git")}
+	flags := &fleetFlags{dir: abs, opts: localfleet.DefaultOptions(), gitRoot: filepath.Join(abs, quickstartGitDir)}
 	flags.opts.Clusters = 3
+	st, err := localfleet.ReadStatus(ctx, abs)
+	switch {
+	case err == nil && len(st.Clusters) > 0 && (!servesGit(st) || len(st.Clusters) != 3 || st.Name != flags.opts.NamePrefix):
+		return fmt.Errorf("a fleet that quickstart did not start is in %s; stop it with `%s fleet down%s`, or pass another --dir", abs, invocation(), dirArg(abs))
+	case err != nil && !errors.Is(err, localfleet.ErrNoFleet):
+		return err
+	}
 	if _, err := localfleet.ClaimDir(abs); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(flags.gitRoot, 0o755); err != nil {
 		return err
 	}
-	return startFleet(ctx, g, flags)
-}
-
-// publishExamples makes the embedded examples a Git repository: a bare repository that the
-// fleet's Git server serves, and a work tree to edit and push from. An existing work tree is
-// kept, so that a second quickstart does not undo the user's commits.
-func publishExamples(ctx context.Context, bare, work, url string) error {
-	if _, err := os.Stat(filepath.Join(work, ".git")); err == nil {
-		return nil
-	}
-	gitEnv := []string{"GIT_AUTHOR_NAME=Flotilla Quickstart", "GIT_AUTHOR_EMAIL=quickstart@flotilla.dev",
-		"GIT_COMMITTER_NAME=Flotilla Quickstart", "GIT_COMMITTER_EMAIL=quickstart@flotilla.dev"}
-	run := func(dir string, args ...string) error {
-		cmd := exec.CommandContext(ctx, "git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), gitEnv...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("git %s: %w\n%s", strings.Join(args, " "), err, out)
-		}
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(bare), 0o755); err != nil {
-		return err
-	}
-	if err := run(filepath.Dir(bare), "init", "--quiet", "--bare", "--initial-branch=main", bare); err != nil {
-		return err
-	}
-	err := fs.WalkDir(examples.Files, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := examples.Files.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		full := filepath.Join(work, filepath.FromSlash(path))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(full, b, 0o644)
-	})
+	done, err := bringUpFleet(ctx, g, flags)
 	if err != nil {
-		return fmt.Errorf("write the example repository: %w", err)
+		return err
 	}
-	for _, args := range [][]string{
-		{"init", "--quiet", "--initial-branch=main"},
-		{"add", "-A"},
-		{"commit", "--quiet", "-m", "The example fleet: bookinfo and its Istio policy"},
-		{"remote", "add", "origin", url},
-		{"push", "--quiet", "--set-upstream", "origin", "main"},
-	} {
-		if err := run(work, args...); err != nil {
-			return err
-		}
+	switch {
+	case done.how == "resumed":
+		fmt.Fprintf(g.stderr, "    started the stopped fleet again, with its data\n")
+	case done.how == "restarted" && len(done.restarted) > 0:
+		fmt.Fprintf(g.stderr, "    restarted what had stopped: %s\n", strings.Join(done.restarted, ", "))
+	case done.how == "restarted":
+		fmt.Fprintf(g.stderr, "    reusing the running fleet\n")
 	}
 	return nil
-}
-
-// writeQuickstartConfig writes the examples' flotilla.yaml with the served URL and the fleet's
-// kubeconfig.
-func writeQuickstartConfig(path, repoURL, kubeconfig string) error {
-	b, err := examples.Files.ReadFile("flotilla.yaml")
-	if err != nil {
-		return err
-	}
-	text := strings.ReplaceAll(string(b), "https://git.example.com/you/fleet.git", repoURL)
-	text = strings.ReplaceAll(text, "~/.local/state/flotilla/fleet/kubeconfig", kubeconfig)
-	return os.WriteFile(path, []byte(text), 0o644)
 }
 
 func printQuickstart(w io.Writer, results []reconciler.Result, dir, configPath, work string) {
 	printSyncResults(w, results)
 	kubeconfig := filepath.Join(dir, kubeconfigFile)
-	dirFlag := ""
-	if def, err := localfleet.DefaultDir(); err != nil || def != dir {
-		dirFlag = " --dir " + dir
-	}
-	cmd := invocation()
 	fmt.Fprintf(w, `
 bookinfo runs on three clusters: dev (context local-1), staging (local-2) and prod (local-3).
 
@@ -208,7 +154,11 @@ Change it the GitOps way (the example repository's work tree is %[2]s):
 
 Drift is visible too: edit an object with kubectl, then run diff again.
 
-Stop everything and remove it:
-  %[3]s fleet down%[5]s
-`, kubeconfig, work, cmd, configPath, dirFlag)
+See what runs; bring back a part that stopped (or the fleet after a reboot), with its data:
+  %[3]s fleet status%[5]s
+  %[3]s fleet up%[5]s
+
+Stop the clusters; the example repository and your commits stay for the next quickstart:
+  %[3]s fleet down%[5]s           # --purge removes the repository too
+`, kubeconfig, work, invocation(), configPath, dirArg(dir))
 }

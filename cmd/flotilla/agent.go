@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/reconciler"
+)
+
+// agentFlags are the agent command's own flags.
+type agentFlags struct {
+	config    configFlags
+	state     string
+	logFormat string
+	workers   int
+}
+
+func newAgentCommand(g *globals) *cobra.Command {
+	var f agentFlags
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Keep the clusters equal to Git for as long as it runs",
+		Long: `Run the long-lived agent: poll each Source on its spec.interval (an unchanged remote costs
+one ref listing, no download), and reconcile each App on each cluster it selects through a work
+queue: a new commit is synced to every cluster of the Apps that follow the Source (spec.sync.
+automated: true) or reported OutOfSync (automated: false, synced only when someone asks);
+failures are retried with exponential backoff. The first pass after a start reconciles every
+App × Cluster from the clusters' inventories, writing nothing that is already live.
+
+SIGINT or SIGTERM: no new work is taken, reconciles under way get a grace period to finish,
+then the agent exits 0. SIGHUP, or a change to the configuration's files, reloads the
+configuration; one that does not load is refused, logged, and the old one keeps running.
+Logs go to stderr, one line per reconcile (--log-format text or json).`,
+		Example: `  flotilla agent --config ~/.local/state/flotilla/fleet/flotilla.yaml
+  flotilla agent --config fleet/ --log-format json`,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{outputFormats: ""},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runAgent(cmd.Context(), g, f)
+		},
+	}
+	f.config.register(cmd, "flotilla.yaml", "", "")
+	cmd.Flags().StringVar(&f.state, "state", "", "the agent's state folder (default: flotilla/agent under the user's state directory)")
+	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	cmd.Flags().IntVar(&f.workers, "workers", reconciler.DefaultAgentOptions().Workers, "App × Cluster reconciles at once")
+	return cmd
+}
+
+func runAgent(ctx context.Context, g *globals, f agentFlags) error {
+	logger, err := agentLogger(g.stderr, f.logFormat, g.verbosity)
+	if err != nil {
+		return err
+	}
+	cfg, err := f.config.load(g)
+	if err != nil {
+		return err
+	}
+	syncer, err := f.config.syncer()
+	if err != nil {
+		return err
+	}
+	opts := reconciler.DefaultAgentOptions()
+	opts.Workers, opts.Logger = f.workers, logger
+	opts.Observer = reconciler.LogEvents(logger)
+	agent := reconciler.NewAgent(syncer, cfg, opts)
+	go watchConfig(ctx, agent, f.config.path, logger)
+	if err := agent.Run(ctx); err != nil {
+		return err
+	}
+	logger.Info("agent stopped")
+	return nil
+}
+
+// agentLogger logs at info level (debug with -v 2) as text or JSON.
+func agentLogger(w io.Writer, format string, verbosity int) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if verbosity >= 2 {
+		opts.Level = slog.LevelDebug
+	}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+}
+
+// configCheckInterval is how often the agent looks for changes to its configuration's files.
+const configCheckInterval = 2 * time.Second
+
+// watchConfig reloads the agent's configuration on SIGHUP and when its files change, until ctx
+// ends. A configuration that does not load is refused and the old one keeps running.
+func watchConfig(ctx context.Context, agent *reconciler.Agent, path string, logger *slog.Logger) {
+	hangups := make(chan os.Signal, 1)
+	signal.Notify(hangups, syscall.SIGHUP)
+	defer signal.Stop(hangups)
+	ticker := time.NewTicker(configCheckInterval)
+	defer ticker.Stop()
+	last := configModified(path)
+	for {
+		reason := ""
+		select {
+		case <-ctx.Done():
+			return
+		case <-hangups:
+			reason = "SIGHUP"
+		case <-ticker.C:
+			if m := configModified(path); !m.Equal(last) {
+				reason = "configuration changed"
+			}
+		}
+		if reason == "" {
+			continue
+		}
+		last = configModified(path)
+		cfg, err := config.Load(path)
+		if err != nil {
+			logger.Error("configuration refused; the running one stays", "reason", reason, "error", err)
+			agent.RefuseReload(err)
+			continue
+		}
+		logger.Info("configuration reloaded", "reason", reason, "apps", len(cfg.Apps), "clusters", len(cfg.Clusters))
+		agent.Reload(ctx, cfg)
+	}
+}
+
+// configModified is the newest modification time of the configuration's files (a file, or the
+// files of a folder).
+func configModified(path string) time.Time {
+	var newest time.Time
+	_ = filepath.WalkDir(path, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if info, err := d.Info(); err == nil && info.ModTime().After(newest) {
+			newest = info.ModTime()
+		}
+		return nil
+	})
+	return newest
+}

@@ -1,0 +1,311 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/util/workqueue"
+
+	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/policies"
+)
+
+// AgentOptions tune an Agent; DefaultAgentOptions gives the defaults.
+type AgentOptions struct {
+	// Workers bound the App × Cluster reconciles that run at once.
+	Workers int
+	// RetryBase and RetryMax bound the exponential backoff (with ±20 % jitter) of a pair whose
+	// reconcile failed: RetryBase, twice that, … up to RetryMax.
+	RetryBase, RetryMax time.Duration
+	// Grace is how long in-flight reconciles may go on once Run's context ends.
+	Grace time.Duration
+	// Observer is told every event of every reconcile and fetch (nil: no one).
+	Observer Observer
+	// Logger logs what the agent does (nil: slog.Default()).
+	Logger *slog.Logger
+}
+
+// DefaultAgentOptions: 4 workers, retries from 1 s up to 5 min, 30 s of grace.
+func DefaultAgentOptions() AgentOptions {
+	return AgentOptions{Workers: 4, RetryBase: time.Second, RetryMax: 5 * time.Minute, Grace: 30 * time.Second}
+}
+
+// Agent keeps every App × Cluster of a configuration equal to Git, for as long as it runs: it
+// polls each Source on its interval (an unchanged remote head costs one ref listing, no
+// fetch), and reconciles each pair through a rate-limited work queue (client-go's workqueue:
+// a pair queued twice is reconciled once, never two at once, failures retried with
+// exponential backoff and jitter, a bounded number of workers). An App whose
+// spec.sync.automated is false is only compared with Git (a dry run: OutOfSync or Synced)
+// until someone asks for a sync. What each pair came to is kept as its PairStatus.
+//
+// The agent holds no state of its own that a restart loses: the clusters' inventories say
+// what is applied, and the first pass after a start reconciles every pair, writing nothing
+// that is already live.
+type Agent struct {
+	syncer *Syncer
+	opts   AgentOptions
+	logger *slog.Logger
+	queue  workqueue.TypedRateLimitingInterface[string]
+
+	mu        sync.Mutex
+	cfg       *config.Config
+	pairs     map[string]AppCluster // by key "app/cluster"
+	requests  map[string]Options    // syncs someone asked for, by key
+	revisions map[string]*fetched   // each Source's latest revision
+	// sourceErrors are the errors of the Sources whose last fetch failed.
+	sourceErrors map[string]string
+	status       map[string]*PairStatus
+	pollers      *pollers
+	reloadErr    string
+}
+
+// NewAgent returns an Agent for cfg that reconciles with s. Run starts it.
+func NewAgent(s *Syncer, cfg *config.Config, opts AgentOptions) *Agent {
+	defaults := DefaultAgentOptions()
+	if opts.Workers <= 0 {
+		opts.Workers = defaults.Workers
+	}
+	if opts.RetryBase <= 0 {
+		opts.RetryBase = defaults.RetryBase
+	}
+	if opts.RetryMax < opts.RetryBase {
+		opts.RetryMax = max(defaults.RetryMax, opts.RetryBase)
+	}
+	if opts.Grace <= 0 {
+		opts.Grace = defaults.Grace
+	}
+	a := &Agent{
+		syncer: s, opts: opts, logger: opts.Logger,
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(newRetryLimiter(opts.RetryBase, opts.RetryMax),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "flotilla"}),
+		requests: map[string]Options{}, revisions: map[string]*fetched{}, sourceErrors: map[string]string{},
+		status: map[string]*PairStatus{},
+	}
+	if a.logger == nil {
+		a.logger = slog.Default()
+	}
+	a.setConfig(cfg)
+	return a
+}
+
+// Run polls and reconciles until ctx ends, then stops taking work, lets the reconciles under
+// way finish for up to the grace period (their context ends after it), and returns.
+func (a *Agent) Run(ctx context.Context) error {
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	a.mu.Lock()
+	a.pollers = startPollers(ctx, a, a.cfg)
+	a.mu.Unlock()
+	var workers sync.WaitGroup
+	for range a.opts.Workers {
+		workers.Go(func() {
+			for a.next(work) {
+			}
+		})
+	}
+	a.logger.Info("agent started", "apps", len(a.cfg.Apps), "clusters", len(a.cfg.Clusters), "workers", a.opts.Workers)
+	<-ctx.Done()
+	a.mu.Lock()
+	a.pollers.stop()
+	a.mu.Unlock()
+	a.logger.Info("agent stopping: no new work; waiting for reconciles under way", "grace", a.opts.Grace.String())
+	go a.queue.ShutDownWithDrain()
+	drained := make(chan struct{})
+	go func() { workers.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(a.opts.Grace):
+		a.logger.Warn("grace period over: cancelling the reconciles still under way")
+		stopWork()
+		<-drained
+	}
+	a.queue.ShutDown()
+	return nil
+}
+
+// next takes one pair off the queue and reconciles it; false once the queue is shut down.
+func (a *Agent) next(ctx context.Context) bool {
+	key, shutdown := a.queue.Get()
+	if shutdown {
+		return false
+	}
+	defer a.queue.Done(key)
+	if err := a.process(ctx, key); err != nil {
+		a.queue.AddRateLimited(key)
+		return true
+	}
+	a.queue.Forget(key)
+	return true
+}
+
+// process reconciles one pair with its Source's latest revision (fetched first if there is
+// none yet), or, for an App that does not sync on its own and that no one asked to sync,
+// compares it with Git. The error says the pair should be tried again later.
+func (a *Agent) process(ctx context.Context, key string) error {
+	a.mu.Lock()
+	pair, ok := a.pairs[key]
+	request, asked := a.requests[key]
+	delete(a.requests, key)
+	a.mu.Unlock()
+	if !ok {
+		return nil // no longer configured
+	}
+	rev := a.revision(ctx, pair.App.Spec.Source)
+	if rev.err != nil {
+		a.setStatus(key, func(st *PairStatus) { st.failed(rev.err) })
+		return rev.err
+	}
+	opts := request
+	opts.Observer = a.opts.Observer
+	if !pair.App.Spec.Sync.Automated && !asked {
+		opts.DryRun = true
+	}
+	result := a.syncer.Reconcile(ctx, pair, rev.checkout, opts)
+	a.setStatus(key, func(st *PairStatus) { st.reconciled(result, opts.DryRun) })
+	if result.Status == StatusFailed {
+		return result.Err
+	}
+	return nil
+}
+
+// revision is the Source's latest revision, fetching it if none was fetched yet.
+func (a *Agent) revision(ctx context.Context, source string) *fetched {
+	a.mu.Lock()
+	rev, ok := a.revisions[source]
+	src := a.cfg.Source(source)
+	a.mu.Unlock()
+	if ok && rev.checkout != nil {
+		return rev
+	}
+	if src == nil {
+		return &fetched{err: fmt.Errorf("Source/%s is not defined", source)}
+	}
+	rev = a.syncer.fetch(ctx, src, Options{Observer: a.opts.Observer})
+	a.setRevision(source, rev)
+	return rev
+}
+
+// setRevision keeps a Source's latest fetch and says whether its commit changed. A failed
+// fetch keeps the last good revision (what is applied stays as it is) and is kept as the
+// Source's error, which the status of its pairs shows until a fetch succeeds.
+func (a *Agent) setRevision(source string, rev *fetched) (changed bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if rev.err != nil {
+		a.sourceErrors[source] = rev.err.Error()
+		if a.revisions[source] == nil {
+			a.revisions[source] = rev
+		}
+		return false
+	}
+	delete(a.sourceErrors, source)
+	old := a.revisions[source]
+	a.revisions[source] = rev
+	return old == nil || old.checkout == nil || old.checkout.Fetched.Revision.Commit != rev.checkout.Fetched.Revision.Commit
+}
+
+// enqueueSource queues every pair whose App follows the Source.
+func (a *Agent) enqueueSource(source string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for key, pair := range a.pairs {
+		if pair.App.Spec.Source == source {
+			a.queue.Add(key)
+		}
+	}
+}
+
+// RequestSync queues a sync of the App on one cluster (or every cluster it selects, when
+// cluster is ""), with opts' ForceConflicts, ConfirmPrune and DryRun; it is applied even when
+// the App does not sync on its own. It returns the clusters queued; an App or cluster the
+// configuration does not have is an error.
+func (a *Agent) RequestSync(app, cluster string, opts Options) ([]string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cfg.App(app) == nil {
+		return nil, fmt.Errorf("App %q: %w", app, ErrNotConfigured)
+	}
+	var queued []string
+	for key, pair := range a.pairs {
+		if pair.App.Metadata.Name != app || (cluster != "" && pair.Cluster.Metadata.Name != cluster) {
+			continue
+		}
+		a.requests[key] = Options{ForceConflicts: opts.ForceConflicts, ConfirmPrune: opts.ConfirmPrune, DryRun: opts.DryRun}
+		a.queue.Add(key)
+		queued = append(queued, pair.Cluster.Metadata.Name)
+	}
+	if len(queued) == 0 {
+		return nil, fmt.Errorf("App %q on cluster %q: %w", app, cluster, ErrNotConfigured)
+	}
+	return queued, nil
+}
+
+// ErrNotConfigured: the App, cluster or Source asked for is not in the configuration.
+var ErrNotConfigured = errors.New("not in the configuration")
+
+// Refresh fetches the Source now instead of at its next poll; pairs follow if it changed.
+func (a *Agent) Refresh(source string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cfg.Source(source) == nil {
+		return fmt.Errorf("Source %q: %w", source, ErrNotConfigured)
+	}
+	a.pollers.poke(source)
+	return nil
+}
+
+// Reload replaces the configuration: pairs no longer configured are forgotten, every pair of
+// the new one is queued (those unchanged reconcile without writing), and Sources are polled on
+// their new intervals.
+func (a *Agent) Reload(ctx context.Context, cfg *config.Config) {
+	a.setConfig(cfg)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.reloadErr = ""
+	if a.pollers != nil {
+		a.pollers.stop()
+		a.pollers = startPollers(ctx, a, cfg)
+	}
+}
+
+// RefuseReload records that a new configuration was refused (the old one keeps running).
+func (a *Agent) RefuseReload(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.reloadErr = err.Error()
+}
+
+// setConfig installs cfg and queues each of its pairs.
+func (a *Agent) setConfig(cfg *config.Config) {
+	pairs := map[string]AppCluster{}
+	for i := range cfg.Apps {
+		app := &cfg.Apps[i]
+		selected, err := policies.SelectClusters(app.Spec.ClusterSelector, cfg.Clusters)
+		if err != nil { // config.Load validated the selector
+			a.logger.Error("App's cluster selector", "app", app.Metadata.Name, "error", err)
+			continue
+		}
+		for _, c := range selected {
+			key := AppCluster{App: app, Cluster: c}
+			pairs[key.String()] = key
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.cfg, a.pairs = cfg, pairs
+	for key := range a.status {
+		if _, ok := pairs[key]; !ok {
+			delete(a.status, key)
+		}
+	}
+	for key, pair := range pairs {
+		if a.status[key] == nil {
+			a.status[key] = &PairStatus{App: pair.App.Metadata.Name, Cluster: pair.Cluster.Metadata.Name, State: StateUnknown}
+		}
+		a.queue.Add(key)
+	}
+}

@@ -1,0 +1,128 @@
+package reconciler
+
+import (
+	"sort"
+	"time"
+
+	"github.com/flotilla-dev/flotilla/clusters"
+	"github.com/flotilla-dev/flotilla/internal/object"
+)
+
+// SyncState is where an App × Cluster stands, as the agent reports it.
+type SyncState string
+
+// Sync states.
+const (
+	// StateUnknown: not reconciled yet since the agent started.
+	StateUnknown SyncState = "Unknown"
+	// StateSynced: the cluster holds what Git says.
+	StateSynced SyncState = "Synced"
+	// StateOutOfSync: Git changed and the App does not sync on its own.
+	StateOutOfSync SyncState = "OutOfSync"
+	// StateDrifted: someone changed a managed object and the App's drift mode only warns.
+	StateDrifted SyncState = "Drifted"
+	// StateFailed: the last reconcile failed (it is retried with backoff).
+	StateFailed SyncState = "Failed"
+	// StateRefused: a guard refused the last reconcile (nothing was applied).
+	StateRefused SyncState = "Refused"
+)
+
+// PairStatus is what the agent knows of one App on one cluster.
+type PairStatus struct {
+	App     string    `json:"app"`
+	Cluster string    `json:"cluster"`
+	State   SyncState `json:"state"`
+	// WantedRevision is the commit Git asks for; AppliedRevision the last one synced.
+	WantedRevision  string `json:"wantedRevision,omitempty"`
+	AppliedRevision string `json:"appliedRevision,omitempty"`
+	// LastSync is when the last reconcile ended, LastDuration how long it took.
+	LastSync     time.Time     `json:"lastSync,omitzero"`
+	LastDuration time.Duration `json:"lastDuration,omitempty"`
+	// Writes counts the objects the last reconcile wrote (created, configured, pruned), or,
+	// for a comparison, would write.
+	Writes    int    `json:"writes"`
+	LastError string `json:"lastError,omitempty"`
+	// Drifted are objects someone changed that were not healed (drift mode warn).
+	Drifted []DriftedObject `json:"drifted,omitempty"`
+}
+
+// DriftedObject is a managed object that someone other than Flotilla changed.
+type DriftedObject struct {
+	ID      object.ID `json:"id"`
+	Manager string    `json:"manager,omitempty"`
+	Deleted bool      `json:"deleted,omitempty"`
+	Seen    time.Time `json:"seen"`
+}
+
+// reconciled updates the status with a reconcile's result; compared says it was a dry run.
+func (st *PairStatus) reconciled(r Result, compared bool) {
+	st.LastSync, st.LastDuration, st.LastError = time.Now(), r.Duration.Duration, r.Error
+	st.WantedRevision = r.Commit
+	st.Writes = 0
+	for _, c := range r.Changes {
+		switch c.Action {
+		case clusters.ActionCreated, clusters.ActionConfigured, clusters.ActionPruned:
+			st.Writes++
+		}
+	}
+	switch {
+	case r.Status == StatusFailed:
+		st.State = StateFailed
+	case r.Status == StatusRefused:
+		st.State = StateRefused
+	case compared && st.Writes > 0:
+		st.State = StateOutOfSync
+	default:
+		st.State = StateSynced
+		st.Drifted = nil
+		if !compared {
+			st.AppliedRevision = r.Commit
+		}
+	}
+}
+
+// failed records an error that kept the pair from being reconciled.
+func (st *PairStatus) failed(err error) {
+	st.State, st.LastError, st.LastSync = StateFailed, err.Error(), time.Now()
+}
+
+// setStatus changes one pair's status under the lock.
+func (a *Agent) setStatus(key string, change func(*PairStatus)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if st := a.status[key]; st != nil {
+		change(st)
+	}
+}
+
+// Status returns every pair's status, by App then cluster. A Source whose last fetch failed
+// shows its error on its pairs (their state is what their last reconcile left).
+func (a *Agent) Status() []PairStatus {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]PairStatus, 0, len(a.status))
+	for key, st := range a.status {
+		s := *st
+		s.Drifted = append([]DriftedObject(nil), st.Drifted...)
+		if pair, ok := a.pairs[key]; ok {
+			if err := a.sourceErrors[pair.App.Spec.Source]; err != "" && s.LastError == "" {
+				s.LastError = err
+			}
+		}
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].App != out[j].App {
+			return out[i].App < out[j].App
+		}
+		return out[i].Cluster < out[j].Cluster
+	})
+	return out
+}
+
+// ReloadError is why the last configuration reload was refused, "" if it was not.
+func (a *Agent) ReloadError() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.reloadErr
+}

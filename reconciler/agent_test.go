@@ -1,0 +1,143 @@
+package reconciler_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/flotilla-dev/flotilla/clusters/localfleet/fleettest"
+	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/reconciler"
+	"github.com/flotilla-dev/flotilla/sources/gittest"
+)
+
+// runAgent runs an agent on cfg until the test ends, and returns it.
+func runAgent(t *testing.T, cfg *config.Config) *reconciler.Agent {
+	t.Helper()
+	opts := reconciler.DefaultAgentOptions()
+	opts.RetryBase, opts.RetryMax = 100*time.Millisecond, time.Second
+	agent := reconciler.NewAgent(reconciler.NewSyncer(t.TempDir()), cfg, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = agent.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return agent
+}
+
+// waitFor polls cond every 20 ms until it holds or the deadline passes, then fails with what
+// describe says.
+func waitFor(t *testing.T, within time.Duration, cond func() bool, describe func() string) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", within, describe())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// states is every pair's "cluster=State".
+func states(agent *reconciler.Agent) string {
+	s := ""
+	for _, st := range agent.Status() {
+		s += fmt.Sprintf("%s=%s(%s) ", st.Cluster, st.State, st.LastError)
+	}
+	return s
+}
+
+func allIn(agent *reconciler.Agent, state reconciler.SyncState, commit string) bool {
+	for _, st := range agent.Status() {
+		if st.State != state || st.WantedRevision != commit {
+			return false
+		}
+	}
+	return len(agent.Status()) > 0
+}
+
+// TestAgentSyncsEachNewCommit: the agent syncs the App to every cluster at start, then each
+// commit: at once when asked to refresh the Source (as a webhook will), and within the poll
+// interval without.
+func TestAgentSyncsEachNewCommit(t *testing.T) {
+	fleet := shared.Fleet(t)
+	ns := fleettest.Namespace(t, fleet.Clusters...)
+	repo := appRepo(t, ns, map[string]string{"a.yaml": configMap("a", "1")})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app", Sync: config.SyncPolicy{Automated: true}}, ns)
+	cfg.Sources[0].Spec.Interval = config.Duration{Duration: time.Hour}
+	agent := runAgent(t, cfg)
+	waitFor(t, time.Minute, func() bool { return allIn(agent, reconciler.StateSynced, head(t, repo)) }, func() string { return states(agent) })
+
+	valueEverywhere := func(want string) func() bool {
+		return func() bool {
+			for _, c := range fleet.Clusters {
+				if v, _ := fleettest.KubectlResult(c, "-n", ns, "get", "configmap/a", "-o", "jsonpath={.data.value}"); v != want {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	writeApp(t, repo, ns, map[string]string{"a.yaml": configMap("a", "2")})
+	if err := agent.Refresh("fleet"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, valueEverywhere("2"), func() string { return "value 2 not on every cluster: " + states(agent) })
+	waitFor(t, 10*time.Second, func() bool { return allIn(agent, reconciler.StateSynced, head(t, repo)) }, func() string { return states(agent) })
+	for _, st := range agent.Status() {
+		if st.AppliedRevision != head(t, repo) || st.Writes != 1 {
+			t.Errorf("%s: applied %s with %d writes, want %s with 1", st.Cluster, st.AppliedRevision, st.Writes, head(t, repo))
+		}
+	}
+}
+
+// TestAgentPollsOnTheSourceInterval: without a refresh, a commit arrives within the interval.
+func TestAgentPollsOnTheSourceInterval(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	repo := appRepo(t, ns, map[string]string{"a.yaml": configMap("a", "1")})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app", Sync: config.SyncPolicy{Automated: true}, ClusterSelector: devOnly()}, ns)
+	cfg.Sources[0].Spec.Interval = config.Duration{Duration: time.Second}
+	agent := runAgent(t, cfg)
+	waitFor(t, time.Minute, func() bool { return allIn(agent, reconciler.StateSynced, head(t, repo)) }, func() string { return states(agent) })
+	writeApp(t, repo, ns, map[string]string{"a.yaml": configMap("a", "2")})
+	waitFor(t, 10*time.Second, func() bool {
+		v, _ := fleettest.KubectlResult(c, "-n", ns, "get", "configmap/a", "-o", "jsonpath={.data.value}")
+		return v == "2"
+	}, func() string { return states(agent) })
+}
+
+// TestAgentOnlyReportsAnAppThatIsNotAutomated: such an App is compared with Git (OutOfSync), not
+// applied, until someone asks for a sync.
+func TestAgentOnlyReportsAnAppThatIsNotAutomated(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	repo := appRepo(t, ns, map[string]string{"a.yaml": configMap("a", "1")})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app", ClusterSelector: devOnly()}, ns)
+	agent := runAgent(t, cfg)
+	waitFor(t, time.Minute, func() bool { return allIn(agent, reconciler.StateOutOfSync, head(t, repo)) }, func() string { return states(agent) })
+	if _, err := fleettest.KubectlResult(c, "-n", ns, "get", "configmap/a"); err == nil {
+		t.Fatal("the agent applied an App that is not automated")
+	}
+	if _, err := agent.RequestSync(ns, "", reconciler.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() bool { return allIn(agent, reconciler.StateSynced, head(t, repo)) }, func() string { return states(agent) })
+	if v := fleettest.Kubectl(t, c, "-n", ns, "get", "configmap/a", "-o", "jsonpath={.data.value}"); v != "1" {
+		t.Errorf("after the requested sync: value %q, want 1", v)
+	}
+	if _, err := agent.RequestSync("no-such-app", "", reconciler.Options{}); err == nil {
+		t.Error("a sync of an App that is not configured was accepted")
+	}
+}
+
+func devOnly() metav1.LabelSelector {
+	return metav1.LabelSelector{MatchLabels: map[string]string{"env": "dev"}}
+}
+
+func head(t *testing.T, repo *gittest.Repo) string { return repo.Git("rev-parse", "HEAD") }
