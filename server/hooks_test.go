@@ -139,3 +139,38 @@ func TestHookUnconfigured(t *testing.T) {
 	}
 	assertJSONEqual(t, got, `{"error":"webhook not configured"}`)
 }
+
+// TestHookEveryProvider sends each provider's push, signed as that provider signs, and checks
+// that it reaches the agent and queues the Source that follows the repository.
+func TestHookEveryProvider(t *testing.T) {
+	const repo = "https://git.example.com/you/fleet.git"
+	tests := []struct {
+		provider           webhook.Provider
+		eventHeader, event string
+		body               string
+	}{
+		{webhook.GitHub, webhook.HeaderGitHubEvent, "push", string(githubPush("fleet"))},
+		{webhook.GitLab, webhook.HeaderGitLabEvent, "Push Hook", `{"object_kind":"push","ref":"refs/heads/main","after":"` + strings.Repeat("2", 40) + `","project":{"git_http_url":"` + repo + `"}}`},
+		{webhook.Gitea, webhook.HeaderGiteaEvent, "push", `{"ref":"refs/heads/main","after":"` + strings.Repeat("3", 40) + `","repository":{"clone_url":"` + repo + `"}}`},
+		{webhook.Generic, "", "", `{"repository":"` + repo + `","ref":"refs/heads/main","commit":"` + strings.Repeat("4", 40) + `"}`},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.provider), func(t *testing.T) {
+			ts := newTestServer(t)
+			header := webhook.Sign(tt.provider, []byte(tt.body), secret)
+			header.Set("Content-Type", "application/json")
+			if tt.eventHeader != "" {
+				header.Set(tt.eventHeader, tt.event)
+			}
+			status, body := ts.do(t, "POST", "/hooks/"+string(tt.provider), "", []byte(tt.body), header)
+			if status != http.StatusAccepted {
+				t.Fatalf("status %d, want 202 (body %s)", status, body)
+			}
+			assertJSONEqual(t, body, `{"sources":["fleet"]}`)
+			_, _, pushes := ts.agent.calls()
+			if len(pushes) != 1 || pushes[0].Provider != tt.provider || pushes[0].Ref != "refs/heads/main" {
+				t.Errorf("agent got %+v, want one %s push of refs/heads/main", pushes, tt.provider)
+			}
+		})
+	}
+}
