@@ -12,6 +12,7 @@ import (
 
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/policies"
+	"github.com/flotilla-dev/flotilla/sources/webhook"
 )
 
 // AgentOptions tune an Agent; DefaultAgentOptions gives the defaults.
@@ -256,6 +257,31 @@ func (a *Agent) Refresh(source string) error {
 	}
 	a.pollers.poke(source)
 	return nil
+}
+
+// Push queues a fetch of every Source a webhook push concerns (its repository and ref, see
+// webhook.Push.Matches) and returns their names. Pushes that arrive while a Source's fetch is
+// queued or under way come to one more fetch. What gets applied is what that fetch finds in
+// Git, never what the payload says.
+func (a *Agent) Push(push webhook.Push) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var matched []string
+	for i := range a.cfg.Sources {
+		src := &a.cfg.Sources[i]
+		if push.Matches(src) {
+			a.pollers.poke(src.Metadata.Name)
+			matched = append(matched, src.Metadata.Name)
+		}
+	}
+	return matched
+}
+
+// Config is the configuration the agent runs.
+func (a *Agent) Config() *config.Config {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cfg
 }
 
 // Reload replaces the configuration: pairs no longer configured are forgotten, every pair of

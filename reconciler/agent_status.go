@@ -126,3 +126,18 @@ func (a *Agent) ReloadError() string {
 	defer a.mu.Unlock()
 	return a.reloadErr
 }
+
+// Ready reports whether the agent has reconciled (or compared) every pair once since it started.
+func (a *Agent) Ready() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, st := range a.status {
+		if st.State == StateUnknown {
+			return false
+		}
+	}
+	return true
+}
+
+// QueueDepth is how many pairs wait to be reconciled.
+func (a *Agent) QueueDepth() int { return a.queue.Len() }

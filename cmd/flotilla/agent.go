@@ -16,14 +16,21 @@ import (
 
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/reconciler"
+	"github.com/flotilla-dev/flotilla/server"
 )
 
 // agentFlags are the agent command's own flags.
 type agentFlags struct {
-	config    configFlags
-	state     string
-	logFormat string
-	workers   int
+	config         configFlags
+	state          string
+	logFormat      string
+	workers        int
+	listen         string
+	tokenFile      string
+	webhookSecrets map[string]string
+	tlsCert        string
+	tlsKey         string
+	insecure       bool
 }
 
 func newAgentCommand(g *globals) *cobra.Command {
@@ -54,6 +61,12 @@ Logs go to stderr, one line per reconcile (--log-format text or json).`,
 	cmd.Flags().StringVar(&f.state, "state", "", "the agent's state folder (default: flotilla/agent under the user's state directory)")
 	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	cmd.Flags().IntVar(&f.workers, "workers", reconciler.DefaultAgentOptions().Workers, "App × Cluster reconciles at once")
+	cmd.Flags().StringVar(&f.listen, "listen", server.DefaultListen, "address of the status API, webhooks and metrics (\"\" or \"off\": none)")
+	cmd.Flags().StringVar(&f.tokenFile, "token-file", "", "more API tokens, one per line: ROLE NAME TOKEN (roles viewer, operator); mode 0600")
+	cmd.Flags().StringToStringVar(&f.webhookSecrets, "webhook-secret-file", nil, "a webhook's secret from a file, PROVIDER=FILE (github, gitlab, gitea, generic); or set FLOTILLA_WEBHOOK_SECRET_<PROVIDER>")
+	cmd.Flags().StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (and --tls-key)")
+	cmd.Flags().StringVar(&f.tlsKey, "tls-key", "", "the key of --tls-cert")
+	cmd.Flags().BoolVar(&f.insecure, "allow-insecure-listen", false, "allow --listen on an address that is not loopback without TLS")
 	return cmd
 }
 
@@ -73,9 +86,24 @@ func runAgent(ctx context.Context, g *globals, f agentFlags) error {
 	opts := reconciler.DefaultAgentOptions()
 	opts.Workers, opts.Logger = f.workers, logger
 	opts.Observer = reconciler.LogEvents(logger)
+	metrics := server.NewMetrics()
+	opts.Observer = reconciler.Observers(reconciler.LogEvents(logger), metrics)
 	agent := reconciler.NewAgent(syncer, cfg, opts)
+	api, err := newAgentServer(f, agent, metrics, logger)
+	if err != nil {
+		return err
+	}
 	go watchConfig(ctx, agent, f.config.path, logger)
+	served := make(chan error, 1)
+	if api != nil {
+		go func() { served <- api.serve(ctx) }()
+	} else {
+		close(served)
+	}
 	if err := agent.Run(ctx); err != nil {
+		return err
+	}
+	if err := <-served; err != nil {
 		return err
 	}
 	logger.Info("agent stopped")

@@ -3,9 +3,12 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -52,7 +55,8 @@ func TestAgentReloadsAndStopsOnSignals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(flotillaBin, "agent", "--config", cfg, "--cache-dir", t.TempDir(), "--state", t.TempDir())
+	state := t.TempDir()
+	cmd := exec.Command(flotillaBin, "agent", "--config", cfg, "--cache-dir", t.TempDir(), "--state", state, "--listen", "127.0.0.1:0")
 	log := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
@@ -62,6 +66,7 @@ func TestAgentReloadsAndStopsOnSignals(t *testing.T) {
 	go func() { exited <- cmd.Wait() }()
 	defer cmd.Process.Kill() // already gone when the test passes
 	waitForLog(t, log, "agent started", 1)
+	checkStatusThroughTheAPI(t, state)
 
 	writeFile(t, cfg, string(good)+"---\napiVersion: flotilla.dev/v1alpha1\nkind: App\nmetadata: {name: broken}\nspec: {source: nowhere, path: x}\n")
 	waitForLog(t, log, "configuration refused", 1)
@@ -89,5 +94,57 @@ func TestAgentReloadsAndStopsOnSignals(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("still running 30 s after SIGTERM\n%s", log.String())
+	}
+}
+
+// checkStatusThroughTheAPI: flotilla status finds the local agent through its state folder and
+// shows each pair (refused here: the App's render is empty); the API refuses a request without
+// the token.
+func checkStatusThroughTheAPI(t *testing.T, state string) {
+	t.Helper()
+	var apps []struct {
+		Name     string `json:"name"`
+		Clusters []struct {
+			Cluster, State, LastError string
+		} `json:"clusters"`
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res := flotilla(t, "status", "--state", state, "-o", "json")
+		if res.code == 0 {
+			if err := json.Unmarshal([]byte(res.stdout), &apps); err != nil {
+				t.Fatalf("status -o json: %v\n%s", err, res.stdout)
+			}
+			if len(apps) == 1 && len(apps[0].Clusters) == 3 && apps[0].Clusters[0].State == "Refused" {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status never showed the three refused pairs: %d\n%s%s", res.code, res.stdout, res.stderr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(apps[0].Clusters[0].LastError, "the render holds no objects") {
+		t.Errorf("the failing pair's error does not say why: %q", apps[0].Clusters[0].LastError)
+	}
+	table := flotilla(t, "status", "--state", state)
+	if !strings.Contains(table.stdout, "settings") || !strings.Contains(table.stdout, "Refused") {
+		t.Errorf("status table:\n%s", table.stdout)
+	}
+	endpoint, err := os.ReadFile(filepath.Join(state, "agent.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var where struct{ URL string }
+	if err := json.Unmarshal(endpoint, &where); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(where.URL + "/api/v1/apps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /api/v1/apps without a token: %s, want 401", resp.Status)
 	}
 }

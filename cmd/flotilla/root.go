@@ -104,7 +104,7 @@ Try it:
 	root.SetVersionTemplate("flotilla {{.Version}}\n")
 	root.PersistentFlags().IntVarP(&g.verbosity, "verbosity", "v", 0, "log detail: 0 warnings and errors, 1 info, 2 debug")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "output format of commands that print data: table, json or yaml (render: yaml or json)")
-	root.AddCommand(newQuickstartCommand(g), newSyncCommand(g), newDiffCommand(g), newAgentCommand(g), newRenderCommand(g), newSourcesCommand(g), newFleetCommand(g))
+	root.AddCommand(newQuickstartCommand(g), newSyncCommand(g), newDiffCommand(g), newAgentCommand(g), newStatusCommand(g), newRenderCommand(g), newSourcesCommand(g), newFleetCommand(g))
 	return root
 }
 

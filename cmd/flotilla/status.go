@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flotilla-dev/flotilla/server"
+)
+
+// agentClient talks to a running agent's API.
+type agentClient struct {
+	url, token string
+	http       *http.Client
+}
+
+// clientFlags say which agent to ask: the local one (its state folder) or --server.
+type clientFlags struct {
+	state, server, tokenFile string
+}
+
+func (f *clientFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.state, "state", "", "the local agent's state folder (default: flotilla/agent under the user's state directory)")
+	cmd.Flags().StringVar(&f.server, "server", "", "the agent's URL, instead of the local one (with --token-file)")
+	cmd.Flags().StringVar(&f.tokenFile, "token-file", "", "a file holding the API token to use with --server")
+}
+
+// errNoAgent: no agent runs where the flags say.
+var errNoAgent = errors.New("no agent is running")
+
+// client finds the agent: --server with --token-file, or the local agent through the
+// agent.json and token files of its state folder.
+func (f *clientFlags) client() (*agentClient, error) {
+	// A transport of its own: Go's default one is disabled in this binary (nodefaulthttp), and
+	// no proxy is used for the agent.
+	c := &agentClient{http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{}}}
+	if f.server != "" {
+		if f.tokenFile == "" {
+			return nil, errors.New("--server needs --token-file: the file holding an API token")
+		}
+		b, err := os.ReadFile(f.tokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("--token-file: %w", err)
+		}
+		c.url, c.token = strings.TrimRight(f.server, "/"), strings.TrimSpace(string(b))
+		return c, nil
+	}
+	dir, err := agentStateDir(f.state)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, endpointFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w with state folder %s: start one with flotilla agent --config F, or give --server", errNoAgent, dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var endpoint agentEndpoint
+	if err := json.Unmarshal(b, &endpoint); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, endpointFile), err)
+	}
+	token, err := os.ReadFile(filepath.Join(dir, "token"))
+	if err != nil {
+		return nil, fmt.Errorf("the local agent's token: %w", err)
+	}
+	c.url, c.token = endpoint.URL, strings.TrimSpace(string(token))
+	return c, nil
+}
+
+// do sends a request and decodes a JSON answer into out (when not nil).
+func (c *agentClient) do(ctx context.Context, method, path string, query url.Values, out any) error {
+	u := c.url + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("ask the agent at %s: %w", c.url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal(body, &e)
+		return fmt.Errorf("the agent at %s answered %s: %s", c.url, resp.Status, e.Error)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(body, out)
+}
+
+func newStatusCommand(g *globals) *cobra.Command {
+	var f clientFlags
+	var app string
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show what the running agent knows of each App on each cluster",
+		Long: `Ask the running agent (the local one, found through its state folder, or --server) for the
+state of every App on every cluster it selects: Synced, OutOfSync, Drifted, Fighting, Failed,
+Refused or Unknown, the commit Git wants and the one applied, when it last synced and what
+failed. -o json or yaml prints the API's answer.`,
+		Example: `  flotilla status
+  flotilla status --app bookinfo -o json
+  flotilla status --server https://agent.example:7070 --token-file viewer.token`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			client, err := f.client()
+			if err != nil {
+				return err
+			}
+			var apps []server.AppStatus
+			if app != "" {
+				var one server.AppStatus
+				err = client.do(cmd.Context(), http.MethodGet, "/api/v1/apps/"+url.PathEscape(app), nil, &one)
+				apps = []server.AppStatus{one}
+			} else {
+				var all struct {
+					Apps []server.AppStatus `json:"apps"`
+				}
+				err = client.do(cmd.Context(), http.MethodGet, "/api/v1/apps", nil, &all)
+				apps = all.Apps
+			}
+			if err != nil {
+				return err
+			}
+			return printData(g, apps, func(w io.Writer) { printStatus(w, apps) })
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&app, "app", "", "only this App")
+	return cmd
+}
+
+func printStatus(w io.Writer, apps []server.AppStatus) {
+	t := newTable(w)
+	fmt.Fprintln(t, "APP\tCLUSTER\tSTATE\tWANTED\tAPPLIED\tLAST SYNC\tWRITES\tDRIFTED\tERROR")
+	for _, app := range apps {
+		for _, c := range app.Clusters {
+			last := "-"
+			if !c.LastSync.IsZero() {
+				last = time.Since(c.LastSync).Round(time.Second).String() + " ago"
+			}
+			fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", app.Name, c.Cluster, c.State, short(c.WantedRevision), short(c.AppliedRevision),
+				last, c.Writes, len(c.Drifted), firstLine(c.LastError))
+		}
+	}
+	t.Flush()
+}
+
+func short(commit string) string {
+	if len(commit) > 12 {
+		return commit[:12]
+	}
+	if commit == "" {
+		return "-"
+	}
+	return commit
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}
