@@ -24,12 +24,17 @@ type DriftEvent struct {
 	Cluster string
 	// App is the object's flotilla.dev/app label (before the change, if the change was to it).
 	App string
-	ID  object.ID
+	// ID names the object.
+	ID object.ID
 	// Manager is the field manager that made the change: the one whose managedFields entry the
-	// change wrote (see writer); "" if unknown, as for a deletion.
+	// change added, gave a new time or grew ("kubectl" for kubectl scale, "kubectl-label",
+	// "kubectl-edit", the --field-manager of kubectl patch); "" if unknown, as for a deletion.
+	// managedFields times are in seconds: a manager that writes again within the second of its
+	// last write is found only as the newest entry.
 	Manager string
 	// Operation is the manager's operation, with its subresource if any: "Update", "Apply",
-	// "Update/scale"; "" for a deletion.
+	// "Update/scale", "Update/status" (a status write that changed labels or annotations, as
+	// the Deployment controller's revision annotation); "" for a deletion.
 	Operation string
 	// OwnedFieldsChanged: the fields Flotilla's apply owns changed (ownedFields, the test a sync
 	// uses to decide whether an object needs a write). A change that leaves them alone, such as
@@ -38,8 +43,9 @@ type DriftEvent struct {
 	// that appeared without Flotilla writing it (created by someone else with Flotilla's labels,
 	// or given back the labels), and for a deletion.
 	OwnedFieldsChanged bool
-	// Deleted: the object is gone. An object that only lost Flotilla's labels is not deleted: it
-	// is reported as changed by the manager that took them off.
+	// Deleted: the object is gone. Nothing tells who deleted it, Flotilla's own prunes included
+	// (the caller knows those from the inventory). An object that only lost Flotilla's labels is
+	// not deleted: it is reported as changed by the manager that took them off.
 	Deleted bool
 	// Resync: a drift of Flotilla's fields reported before and still not taken back, reported
 	// again after WatchOptions.ResyncPeriod.
@@ -54,7 +60,8 @@ type WatchOptions struct {
 	// watch goroutines, one per resource, possibly at the same time for different resources, and
 	// must not block long: events of its resource wait meanwhile.
 	OnDrift func(DriftEvent)
-	// OnError, when set, is told why a watch failed (it is then restarted, see Restarts).
+	// OnError, when set, is told why a watch failed (it is then restarted, see Restarts), from
+	// the watch goroutines.
 	OnError func(schema.GroupVersionResource, error)
 	// ResyncPeriod, when not 0, reports again, that often, every drift of Flotilla's fields that
 	// Flotilla has not taken back since (DriftEvent.Resync), such as one in an App whose
@@ -153,7 +160,7 @@ func (t *Target) watchKinds(resources []schema.GroupVersionResource) (map[schema
 			gvk, err = t.mapper.KindFor(gvr)
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("watch %s: %w", gvrString(gvr), err))
+			errs = append(errs, fmt.Errorf("Cluster/%s: watch %s: %w", t.Name, gvrString(gvr), err))
 			continue
 		}
 		gv := gvr.GroupVersion()
@@ -195,6 +202,9 @@ func gvrString(gvr schema.GroupVersionResource) string {
 // the cluster does not serve is not watched, and the returned error names it; the others are
 // set all the same. After the Watch stopped it does nothing.
 func (w *Watch) SetResources(resources []schema.GroupVersionResource) error {
+	if w.ctx.Err() != nil {
+		return nil
+	}
 	kinds, err := w.target.watchKinds(resources)
 	for _, gvr := range resources {
 		if _, ok := kinds[gvr]; !ok {

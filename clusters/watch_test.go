@@ -3,6 +3,8 @@ package clusters_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -175,7 +177,15 @@ func TestWatchDrift(t *testing.T) {
 			return ev.Manager == "hotfix" && ev.Operation == "Update" && ev.OwnedFieldsChanged && !ev.Deleted
 		}})
 	next = flotillaWritesUnreported(t, c, m, d, next, inv)
+	editor := filepath.Join(t.TempDir(), "editor")
+	if err := os.WriteFile(editor, []byte("#!/bin/sh\nsed -i 's/a: c/a: edited/' \"$1\"\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KUBE_EDITOR", editor)
 	next, more := runSteps(t, c, d, next,
+		kubectlStep{"edit", "extra", []string{"-n", ns, "edit", "configmap", "extra"}, func(ev clusters.DriftEvent) bool {
+			return kubectl(ev) && ev.OwnedFieldsChanged
+		}},
 		kubectlStep{"label", "labelled", []string{"-n", ns, "label", "configmap", "labelled", "team=payments"}, func(ev clusters.DriftEvent) bool {
 			return kubectl(ev) && !ev.OwnedFieldsChanged
 		}},
