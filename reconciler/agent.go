@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/client-go/util/workqueue"
 
+	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/policies"
 	"github.com/flotilla-dev/flotilla/sources/webhook"
@@ -28,11 +29,22 @@ type AgentOptions struct {
 	Observer Observer
 	// Logger logs what the agent does (nil: slog.Default()).
 	Logger *slog.Logger
+	// FightLimit and FightWindow detect a fight over an object: when drift of it was taken
+	// back more than FightLimit times within FightWindow (another controller keeps setting
+	// the fields), the agent stops healing it and reports Fighting, naming the other manager,
+	// until the object is left alone for FightWindow.
+	FightLimit  int
+	FightWindow time.Duration
+	// OnDrift, when set, is told every change someone else made to a managed object that the
+	// App's drift mode (given) acts on, for metrics.
+	OnDrift func(ev clusters.DriftEvent, mode string)
 }
 
-// DefaultAgentOptions: 4 workers, retries from 1 s up to 5 min, 30 s of grace.
+// DefaultAgentOptions: 4 workers, retries from 1 s up to 5 min, 30 s of grace, a fight is 5
+// heals of one object within 2 minutes.
 func DefaultAgentOptions() AgentOptions {
-	return AgentOptions{Workers: 4, RetryBase: time.Second, RetryMax: 5 * time.Minute, Grace: 30 * time.Second}
+	return AgentOptions{Workers: 4, RetryBase: time.Second, RetryMax: 5 * time.Minute, Grace: 30 * time.Second,
+		FightLimit: 5, FightWindow: 2 * time.Minute}
 }
 
 // Agent keeps every App × Cluster of a configuration equal to Git, for as long as it runs: it
@@ -60,8 +72,13 @@ type Agent struct {
 	// sourceErrors are the errors of the Sources whose last fetch failed.
 	sourceErrors map[string]string
 	status       map[string]*PairStatus
-	pollers      *pollers
-	reloadErr    string
+	// busy are the pairs being reconciled: their own prunes come back as deletions.
+	busy      map[string]bool
+	pollers   *pollers
+	reloadErr string
+	// runCtx is Run's context, for the watches; drift holds them.
+	runCtx context.Context
+	drift  *driftWatches
 }
 
 // NewAgent returns an Agent for cfg that reconciles with s. Run starts it.
@@ -79,15 +96,21 @@ func NewAgent(s *Syncer, cfg *config.Config, opts AgentOptions) *Agent {
 	if opts.Grace <= 0 {
 		opts.Grace = defaults.Grace
 	}
+	if opts.FightLimit <= 0 || opts.FightWindow <= 0 {
+		opts.FightLimit, opts.FightWindow = defaults.FightLimit, defaults.FightWindow
+	}
 	a := &Agent{
 		syncer: s, opts: opts, logger: opts.Logger,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(newRetryLimiter(opts.RetryBase, opts.RetryMax),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "flotilla"}),
 		requests: map[string]Options{}, revisions: map[string]*fetched{}, sourceErrors: map[string]string{},
-		status: map[string]*PairStatus{},
+		status: map[string]*PairStatus{}, busy: map[string]bool{}, drift: newDriftWatches(),
 	}
 	if a.logger == nil {
 		a.logger = slog.Default()
+	}
+	if _, wrapped := s.Recorder.(recorder); !wrapped {
+		s.Recorder = recorder{next: s.Recorder, agent: a}
 	}
 	a.setConfig(cfg)
 	return a
@@ -99,6 +122,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	a.mu.Lock()
+	a.runCtx = ctx
 	a.pollers = startPollers(ctx, a, a.cfg)
 	a.mu.Unlock()
 	var workers sync.WaitGroup
@@ -165,12 +189,31 @@ func (a *Agent) process(ctx context.Context, key string) error {
 	if !pair.App.Spec.Sync.Automated && !asked {
 		opts.DryRun = true
 	}
+	a.setBusy(key, true)
 	result := a.syncer.Reconcile(ctx, pair, rev.checkout, opts)
-	a.setStatus(key, func(st *PairStatus) { st.reconciled(result, opts.DryRun) })
+	a.setBusy(key, false)
+	a.setStatus(key, func(st *PairStatus) {
+		fighting := a.fightingOver(st)
+		st.reconciled(result, opts.DryRun)
+		if fighting && st.State == StateSynced {
+			st.State = StateFighting
+		}
+	})
 	if result.Status == StatusFailed {
 		return result.Err
 	}
 	return nil
+}
+
+// setBusy marks a pair as being reconciled, or no longer.
+func (a *Agent) setBusy(key string, busy bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if busy {
+		a.busy[key] = true
+	} else {
+		delete(a.busy, key)
+	}
 }
 
 // revision is the Source's latest revision, fetching it if none was fetched yet.

@@ -127,7 +127,8 @@ func (a *Agent) ReloadError() string {
 	return a.reloadErr
 }
 
-// Ready reports whether the agent has reconciled (or compared) every pair once since it started.
+// Ready reports whether the agent has reconciled (or compared) every pair once since it started
+// and every cluster's drift watch has listed what it watches once.
 func (a *Agent) Ready() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -136,7 +137,7 @@ func (a *Agent) Ready() bool {
 			return false
 		}
 	}
-	return true
+	return a.drift.synced()
 }
 
 // QueueDepth is how many pairs wait to be reconciled.

@@ -18,7 +18,11 @@ import (
 // runAgent runs an agent on cfg until the test ends, and returns it.
 func runAgent(t *testing.T, cfg *config.Config) *reconciler.Agent {
 	t.Helper()
-	opts := reconciler.DefaultAgentOptions()
+	return runAgentWith(t, cfg, reconciler.DefaultAgentOptions())
+}
+
+func runAgentWith(t *testing.T, cfg *config.Config, opts reconciler.AgentOptions) *reconciler.Agent {
+	t.Helper()
 	opts.RetryBase, opts.RetryMax = 100*time.Millisecond, time.Second
 	agent := reconciler.NewAgent(reconciler.NewSyncer(t.TempDir()), cfg, opts)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -141,3 +145,87 @@ func devOnly() metav1.LabelSelector {
 }
 
 func head(t *testing.T, repo *gittest.Repo) string { return repo.Git("rev-parse", "HEAD") }
+
+// TestAgentHealsDriftByMode: with drift.mode enforce, a kubectl scale, patch or delete of a
+// managed object is taken back within a second or so (re-created when deleted); with warn, it
+// is reported as drifted, naming the manager, and left alone.
+func TestAgentHealsDriftByMode(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	enforced := fleettest.Namespace(t, c)
+	warned := fleettest.Namespace(t, c)
+	files := map[string]string{"web.yaml": deployment, "a.yaml": configMap("a", "1")}
+	cfg := fleetConfig(fleet, appRepo(t, enforced, files).FileURL(), config.AppSpec{Path: "app", ClusterSelector: devOnly(),
+		Sync: config.SyncPolicy{Automated: true}, Drift: config.DriftPolicy{Mode: config.DriftEnforce}}, enforced)
+	warnCfg := fleetConfig(fleet, appRepo(t, warned, files).FileURL(), config.AppSpec{Path: "app", ClusterSelector: devOnly(),
+		Sync: config.SyncPolicy{Automated: true}, Drift: config.DriftPolicy{Mode: config.DriftWarn}}, warned)
+	warnCfg.Sources[0].Metadata.Name, warnCfg.Apps[0].Spec.Source = "warned", "warned"
+	cfg.Sources = append(cfg.Sources, warnCfg.Sources[0])
+	cfg.Apps = append(cfg.Apps, warnCfg.Apps[0])
+	agent := runAgent(t, cfg)
+	waitFor(t, time.Minute, func() bool { return agent.Ready() }, func() string { return states(agent) })
+
+	get := func(ns, object, path string) string {
+		v, _ := fleettest.KubectlResult(c, "-n", ns, "get", object, "-o", "jsonpath="+path)
+		return v
+	}
+	fleettest.Kubectl(t, c, "-n", enforced, "scale", "deployment/web", "--replicas=5")
+	waitFor(t, 10*time.Second, func() bool { return get(enforced, "deployment/web", "{.spec.replicas}") == "2" }, func() string { return "replicas not taken back: " + states(agent) })
+	fleettest.Kubectl(t, c, "-n", enforced, "patch", "configmap/a", "--field-manager=hotfix", "--type=merge", "-p", `{"data":{"value":"9"}}`)
+	waitFor(t, 10*time.Second, func() bool { return get(enforced, "configmap/a", "{.data.value}") == "1" }, func() string { return "value not taken back: " + states(agent) })
+	fleettest.Kubectl(t, c, "-n", enforced, "delete", "configmap/a")
+	waitFor(t, 10*time.Second, func() bool { return get(enforced, "configmap/a", "{.data.value}") == "1" }, func() string { return "not re-created: " + states(agent) })
+
+	fleettest.Kubectl(t, c, "-n", warned, "patch", "configmap/a", "--field-manager=hotfix", "--type=merge", "-p", `{"data":{"value":"9"}}`)
+	waitFor(t, 10*time.Second, func() bool {
+		for _, st := range agent.Status() {
+			if st.App == warned && st.State == reconciler.StateDrifted && len(st.Drifted) == 1 && st.Drifted[0].Manager == "hotfix" {
+				return true
+			}
+		}
+		return false
+	}, func() string { return "warn drift not reported: " + states(agent) })
+	if v := get(warned, "configmap/a", "{.data.value}"); v != "9" {
+		t.Errorf("drift.mode warn: value %q, want the hotfix's 9 left alone", v)
+	}
+}
+
+// TestAgentStopsFightingAndResumes: a loop that keeps re-setting a field Flotilla takes back is
+// reported as Fighting, naming its manager, and healing stops; once the loop stops, the agent
+// takes the field back again.
+func TestAgentStopsFightingAndResumes(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	cfg := fleetConfig(fleet, appRepo(t, ns, map[string]string{"a.yaml": configMap("a", "1")}).FileURL(), config.AppSpec{Path: "app", ClusterSelector: devOnly(),
+		Sync: config.SyncPolicy{Automated: true}, Drift: config.DriftPolicy{Mode: config.DriftEnforce}}, ns)
+	opts := reconciler.DefaultAgentOptions()
+	opts.FightLimit, opts.FightWindow = 3, 3*time.Second
+	agent := runAgentWith(t, cfg, opts)
+	waitFor(t, time.Minute, func() bool { return agent.Ready() }, func() string { return states(agent) })
+
+	fighting := func() bool {
+		st := agent.Status()[0]
+		return st.State == reconciler.StateFighting && len(st.Drifted) > 0 && st.Drifted[0].Manager == "autoscaler"
+	}
+	stop := make(chan struct{})
+	looped := make(chan struct{})
+	go func() {
+		defer close(looped)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(150 * time.Millisecond):
+			}
+			_, _ = fleettest.KubectlResult(c, "-n", ns, "patch", "configmap/a", "--field-manager=autoscaler", "--type=merge", "-p", fmt.Sprintf(`{"data":{"value":"loop-%d"}}`, i))
+		}
+	}()
+	waitFor(t, 30*time.Second, fighting, func() string { return "no Fighting reported: " + states(agent) })
+	close(stop)
+	<-looped
+	waitFor(t, 30*time.Second, func() bool {
+		v, _ := fleettest.KubectlResult(c, "-n", ns, "get", "configmap/a", "-o", "jsonpath={.data.value}")
+		return v == "1" && agent.Status()[0].State == reconciler.StateSynced
+	}, func() string { return "healing did not resume after the loop stopped: " + states(agent) })
+}

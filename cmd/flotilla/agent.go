@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/reconciler"
 	"github.com/flotilla-dev/flotilla/server"
@@ -44,6 +45,15 @@ queue: a new commit is synced to every cluster of the Apps that follow the Sourc
 automated: true) or reported OutOfSync (automated: false, synced only when someone asks);
 failures are retried with exponential backoff. The first pass after a start reconciles every
 App × Cluster from the clusters' inventories, writing nothing that is already live.
+
+Each cluster is watched (metadata only, Flotilla's labels) for changes someone else makes to
+managed objects: with spec.drift.mode enforce they are taken back at once (a deleted object is
+re-created), with warn they are reported (Drifted, naming the field manager), with ignore left
+alone. An object whose fields are taken back 5 times within 2 minutes is fought over by another
+controller: healing it pauses (Fighting) until it is left alone for 2 minutes.
+
+The status API, webhooks (POST /hooks/github, gitlab, gitea, generic) and /metrics listen on
+--listen; flotilla status asks the local agent through its state folder.
 
 SIGINT or SIGTERM: no new work is taken, reconciles under way get a grace period to finish,
 then the agent exits 0. SIGHUP, or a change to the configuration's files, reloads the
@@ -88,6 +98,7 @@ func runAgent(ctx context.Context, g *globals, f agentFlags) error {
 	opts.Observer = reconciler.LogEvents(logger)
 	metrics := server.NewMetrics()
 	opts.Observer = reconciler.Observers(reconciler.LogEvents(logger), metrics)
+	opts.OnDrift = func(ev clusters.DriftEvent, mode string) { metrics.DriftEvent(mode, ev.Manager) }
 	agent := reconciler.NewAgent(syncer, cfg, opts)
 	api, err := newAgentServer(f, agent, metrics, logger)
 	if err != nil {

@@ -1,0 +1,191 @@
+package reconciler
+
+import (
+	"context"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/flotilla-dev/flotilla/clusters"
+	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/internal/object"
+)
+
+// StateFighting: another manager keeps changing fields Flotilla takes back; healing paused.
+const StateFighting SyncState = "Fighting"
+
+// driftWatches are the agent's watches, one per cluster, over the resources of the objects the
+// inventories it recorded hold.
+type driftWatches struct {
+	watches   map[string]*clusters.Watch     // by cluster
+	inventory map[string]*clusters.Inventory // by pair key
+	heals     map[object.ID][]time.Time      // drift heals, per object, in the last fightWindow
+	fighting  map[object.ID]*time.Timer      // objects not healed for now
+}
+
+func newDriftWatches() *driftWatches {
+	return &driftWatches{watches: map[string]*clusters.Watch{}, inventory: map[string]*clusters.Inventory{},
+		heals: map[object.ID][]time.Time{}, fighting: map[object.ID]*time.Timer{}}
+}
+
+// recorder is the Syncer's Recorder, wrapped so that the agent learns each pair's inventory and
+// watches its objects' resources.
+type recorder struct {
+	next  Recorder
+	agent *Agent
+}
+
+// Record records with the wrapped Recorder, then watches what rec.Next holds.
+func (r recorder) Record(ctx context.Context, rec Record) error {
+	if err := r.next.Record(ctx, rec); err != nil {
+		return err
+	}
+	r.agent.watchInventory(rec)
+	return nil
+}
+
+// watchInventory keeps the cluster's watch on the resources of every inventory the agent knows
+// on it, starting the watch on the first.
+func (a *Agent) watchInventory(rec Record) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.runCtx == nil {
+		return
+	}
+	a.drift.inventory[rec.App+"/"+rec.Cluster] = rec.Next
+	var invs []*clusters.Inventory
+	for key, inv := range a.drift.inventory {
+		if pair, ok := a.pairs[key]; ok && pair.Cluster.Metadata.Name == rec.Cluster {
+			invs = append(invs, inv)
+		}
+	}
+	resources, err := rec.Target.WatchResources(invs...)
+	if err != nil {
+		a.logger.Warn("some managed kinds cannot be watched", "cluster", rec.Cluster, "error", err)
+	}
+	if w := a.drift.watches[rec.Cluster]; w != nil {
+		if err := w.SetResources(resources); err != nil {
+			a.logger.Warn("watch", "cluster", rec.Cluster, "error", err)
+		}
+		return
+	}
+	opts := clusters.DefaultWatchOptions()
+	opts.OnDrift = a.onDrift
+	opts.ResyncPeriod = time.Minute
+	opts.OnError = func(gvr schema.GroupVersionResource, err error) {
+		a.logger.Warn("watch restarts", "cluster", rec.Cluster, "resource", gvr.String(), "error", err)
+	}
+	w, err := rec.Target.Watch(a.runCtx, nil, opts)
+	if err != nil {
+		a.logger.Error("cannot watch for drift", "cluster", rec.Cluster, "error", err)
+		return
+	}
+	a.drift.watches[rec.Cluster] = w
+	if err := w.SetResources(resources); err != nil {
+		a.logger.Warn("watch", "cluster", rec.Cluster, "error", err)
+	}
+}
+
+// onDrift handles a change someone else made to a managed object, by its App's drift mode:
+// enforce queues the pair (its reconcile takes the fields back, or re-creates the object),
+// warn reports the object as drifted, ignore does nothing. A change that left Flotilla's
+// fields alone needs nothing.
+func (a *Agent) onDrift(ev clusters.DriftEvent) {
+	if !ev.OwnedFieldsChanged && !ev.Deleted {
+		return
+	}
+	key := ev.App + "/" + ev.Cluster
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	pair, ok := a.pairs[key]
+	if !ok || (ev.Deleted && a.busy[key]) { // a reconcile under way prunes: not drift
+		return
+	}
+	mode := pair.App.Spec.Drift.Mode
+	if a.opts.OnDrift != nil && mode != config.DriftIgnore {
+		a.opts.OnDrift(ev, mode)
+	}
+	st := a.status[key]
+	drifted := DriftedObject{ID: ev.ID, Manager: ev.Manager, Deleted: ev.Deleted, Seen: ev.Seen}
+	switch mode {
+	case config.DriftEnforce:
+		if a.fighting(key, ev, st, drifted) {
+			return
+		}
+		a.logger.Info("drift: taking it back", "app", ev.App, "cluster", ev.Cluster, "object", ev.ID.String(), "manager", ev.Manager, "deleted", ev.Deleted)
+		a.queue.Add(key)
+	case config.DriftWarn:
+		a.logger.Warn("drift", "app", ev.App, "cluster", ev.Cluster, "object", ev.ID.String(), "manager", ev.Manager, "deleted", ev.Deleted)
+		if st != nil {
+			st.State = StateDrifted
+			st.Drifted = upsertDrifted(st.Drifted, drifted)
+		}
+	}
+}
+
+// fighting counts a heal of the object and says whether the agent should leave it alone: it
+// has been taken back FightLimit times within FightWindow (then, and while changes go on, it
+// is reported Fighting; the pair is queued again once the object was left alone for
+// FightWindow).
+func (a *Agent) fighting(key string, ev clusters.DriftEvent, st *PairStatus, drifted DriftedObject) bool {
+	now := ev.Seen
+	if timer, ok := a.drift.fighting[ev.ID]; ok {
+		timer.Reset(a.opts.FightWindow)
+		return true
+	}
+	heals := a.drift.heals[ev.ID][:0]
+	for _, t := range a.drift.heals[ev.ID] {
+		if now.Sub(t) < a.opts.FightWindow {
+			heals = append(heals, t)
+		}
+	}
+	heals = append(heals, now)
+	a.drift.heals[ev.ID] = heals
+	if len(heals) <= a.opts.FightLimit {
+		return false
+	}
+	a.logger.Warn("fighting over an object: healing paused", "app", ev.App, "cluster", ev.Cluster, "object", ev.ID.String(), "manager", ev.Manager)
+	if st != nil {
+		st.State = StateFighting
+		st.Drifted = upsertDrifted(st.Drifted, drifted)
+	}
+	a.drift.fighting[ev.ID] = time.AfterFunc(a.opts.FightWindow, func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		delete(a.drift.fighting, ev.ID)
+		delete(a.drift.heals, ev.ID)
+		a.queue.Add(key)
+	})
+	return true
+}
+
+// upsertDrifted puts o in the list, replacing the entry of the same object.
+func upsertDrifted(list []DriftedObject, o DriftedObject) []DriftedObject {
+	for i := range list {
+		if list[i].ID == o.ID {
+			list[i] = o
+			return list
+		}
+	}
+	return append(list, o)
+}
+
+// watchesSynced reports whether every cluster's watch has listed its resources once.
+func (d *driftWatches) synced() bool {
+	for _, w := range d.watches {
+		if !w.Synced() {
+			return false
+		}
+	}
+	return true
+}
+
+// fightingOver reports whether an object of the pair is being fought over.
+func (a *Agent) fightingOver(st *PairStatus) bool {
+	for _, d := range st.Drifted {
+		if _, ok := a.drift.fighting[d.ID]; ok {
+			return true
+		}
+	}
+	return false
+}
