@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,6 +52,8 @@ type ApplyOptions struct {
 	EstablishTimeout time.Duration
 	// Schemas are the cluster's, to heal lists with (loaded when needed if nil).
 	Schemas *Schemas
+	// Ignore are fields left to other managers: never taken back, no longer sent.
+	Ignore Ignore
 	// Live is what Prefetch listed, to be used instead of listing again where it suffices.
 	Live *LiveObjects
 	// Progress, when set, is told about waits a user should know of (a Namespace that is
@@ -204,16 +207,23 @@ func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.P
 	// Adopting takes over the fields the object's creator owns; otherwise a conflict is only
 	// forced when the pass says so, to report which manager lost which field.
 	applied, err := m.target.applyMetadata(ctx, d, adopting)
-	reason := ""
+	var reasons []string
+	if left, _ := opts.Ignore.split(d.id, conflictsOf(err)); len(left) > 0 {
+		d = d.without(left)
+		reasons = append(reasons, leftTo(left))
+		applied, err = m.target.applyMetadata(ctx, d, adopting)
+	}
 	switch conflicts := conflictsOf(err); {
 	case conflicts != nil && opts.ForceConflicts:
-		reason = tookBack(conflicts)
+		reasons = append(reasons, tookBack(conflicts))
 		applied, err = m.target.applyMetadata(ctx, d, true)
 	case conflicts != nil:
 		err = fmt.Errorf("%w (%s)", err, conflictAdvice)
 	}
 	if apierrors.IsInvalid(err) && live != nil {
-		applied, reason, err = m.applyHealed(ctx, d, err, opts)
+		var healed string
+		applied, healed, err = m.applyHealed(ctx, d, err, opts)
+		reasons = append(reasons, healed)
 	}
 	if err != nil {
 		return Change{Action: ActionFailed}, secretSafe(d.obj, err)
@@ -222,7 +232,7 @@ func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.P
 		action, fields, err := m.recreateNamespace(ctx, d, opts)
 		return Change{Action: action, Fields: fields}, err
 	}
-	change := Change{Action: ActionConfigured, Fields: ownedFields(applied), Reason: reason}
+	change := Change{Action: ActionConfigured, Fields: ownedFields(applied), Reason: strings.Join(slices.DeleteFunc(reasons, func(r string) bool { return r == "" }), "; ")}
 	switch {
 	case live == nil || applied.UID != live.UID: // or deleted since it was listed
 		change.Action = ActionCreated

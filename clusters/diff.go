@@ -51,6 +51,8 @@ type DiffOptions struct {
 	ForceConflicts bool
 	// Schemas are the cluster's, to preview list heals with (loaded when needed if nil).
 	Schemas *Schemas
+	// Ignore are fields the sync leaves to other managers.
+	Ignore Ignore
 }
 
 // DefaultDiffOptions previews a sync that neither prunes, adopts nor forces.
@@ -175,7 +177,7 @@ func (m *Manager) diffOne(ctx context.Context, d *desiredObject, mask *secretMas
 		return &ObjectDiff{ID: d.id, Action: ActionCreated, Diff: unified(d.id, "", mask.yaml(normalize(d.obj)))}
 	}
 	adopting, ownerErr := m.checkOwner(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Labels: live.GetLabels()}}, inInventory, opts.Adopt)
-	dry, note, blocked, err := m.dryRunApply(ctx, d, live, adopting, opts.ForceConflicts || adopting, opts.Schemas)
+	dry, note, blocked, err := m.dryRunApply(ctx, d, live, adopting, opts)
 	if err != nil {
 		return failedDiff(d.id, d.obj, err)
 	}
@@ -183,7 +185,9 @@ func (m *Manager) diffOne(ctx context.Context, d *desiredObject, mask *secretMas
 		note, blocked = ownerErr.Error(), true
 	}
 	before, after := mask.yaml(normalize(live)), mask.yaml(normalize(dry))
-	if before == after && note == "" {
+	// A sync writes when the object or the fields Flotilla owns in it change (it stops owning
+	// fields it leaves to others, say); the diff shows the object's change.
+	if before == after && !blocked && ownedFields(dry) == ownedFields(live) {
 		return nil
 	}
 	return &ObjectDiff{ID: d.id, Action: ActionConfigured, Diff: unified(d.id, before, after), Note: secretSafe(d.obj, errors.New(note)).Error(), Blocked: blocked}
@@ -193,19 +197,29 @@ func (m *Manager) diffOne(ctx context.Context, d *desiredObject, mask *secretMas
 // a server-side dry run (forced from the start when adopting), forced when a conflict arises
 // (with a note naming who loses which field, blocked unless force), or, where someone changed the key of an entry in a list Git
 // sets, a dry run of the list heal. The error is the API server's refusal of Git's object.
-func (m *Manager) dryRunApply(ctx context.Context, d *desiredObject, live *unstructured.Unstructured, adopting, force bool, schemas *Schemas) (dry *unstructured.Unstructured, note string, blocked bool, err error) {
+func (m *Manager) dryRunApply(ctx context.Context, d *desiredObject, live *unstructured.Unstructured, adopting bool, opts DiffOptions) (dry *unstructured.Unstructured, note string, blocked bool, err error) {
+	force, schemas := opts.ForceConflicts || adopting, opts.Schemas
 	client := m.target.resource(d.mapping, d.obj.GetNamespace())
 	dryRun := metav1.ApplyOptions{FieldManager: FieldManager, DryRun: []string{metav1.DryRunAll}, Force: adopting}
 	dry, err = client.Apply(ctx, d.obj.GetName(), d.obj, dryRun)
+	var notes []string
+	if left, _ := opts.Ignore.split(d.id, conflictsOf(err)); len(left) > 0 {
+		d = d.without(left)
+		notes = append(notes, leftTo(left))
+		dry, err = client.Apply(ctx, d.obj.GetName(), d.obj, dryRun)
+	}
 	if conflicts := conflictsOf(err); conflicts != nil {
 		// Someone else changed fields Flotilla set: show what Git says anyway.
-		note, blocked = tookBack(conflicts), !force
+		blocked = !force
 		if blocked {
-			note = conflictNote(conflicts)
+			notes = append(notes, conflictNote(conflicts))
+		} else {
+			notes = append(notes, tookBack(conflicts))
 		}
 		dryRun.Force = true
 		dry, err = client.Apply(ctx, d.obj.GetName(), d.obj, dryRun)
 	}
+	note = strings.Join(notes, "; ")
 	if !apierrors.IsInvalid(err) {
 		return dry, note, blocked, err
 	}
@@ -219,7 +233,7 @@ func (m *Manager) dryRunApply(ctx context.Context, d *desiredObject, live *unstr
 	if !force {
 		return dry, fmt.Sprintf("%s; the App's drift.mode is not enforce: sync with --force-conflicts or set spec.drift.mode: enforce to write Git's list", heal.describe()), true, nil
 	}
-	return dry, heal.describe(), blocked, nil
+	return dry, strings.Join(append(notes, heal.describe()), "; "), blocked, nil
 }
 
 // compact drops the nils.

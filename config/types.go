@@ -219,6 +219,23 @@ const (
 type DriftPolicy struct {
 	// Mode is enforce (heal), warn (report) or ignore; default warn.
 	Mode string `json:"mode,omitempty"`
+	// IgnoreManagers are field managers whose changes are left alone: a field one of them set
+	// (an HPA's replicas, a traffic controller's weights) is never taken back, by the agent or
+	// by flotilla sync, and its changes are not drift.
+	IgnoreManagers []string `json:"ignoreManagers,omitempty"`
+	// Ignore lists fields of matching objects that are left as they are in the cluster once
+	// someone else set them.
+	Ignore []IgnoreRule `json:"ignore,omitempty"`
+}
+
+// IgnoreRule names fields of some objects to leave alone: objects of the kind (and, when set,
+// the name and namespace), fields as JSON pointers ("/spec/replicas"; a number stands for any
+// entry of a list).
+type IgnoreRule struct {
+	Kind      string   `json:"kind"`
+	Name      string   `json:"name,omitempty"`
+	Namespace string   `json:"namespace,omitempty"`
+	Fields    []string `json:"fields"`
 }
 
 // RolloutPolicy rolls a revision out in waves of clusters.

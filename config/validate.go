@@ -293,6 +293,25 @@ func (a *AppSpec) validate(p objectProblems, sources map[string]Origin) {
 	default:
 		p.add("spec.drift.mode", "%q is not one of enforce, warn, ignore", brief(a.Drift.Mode))
 	}
+	for i, m := range a.Drift.IgnoreManagers {
+		if strings.TrimSpace(m) == "" {
+			p.add(fmt.Sprintf("spec.drift.ignoreManagers[%d]", i), "is empty: name a field manager (kubectl managedFields shows them)")
+		}
+	}
+	for i, rule := range a.Drift.Ignore {
+		field := fmt.Sprintf("spec.drift.ignore[%d]", i)
+		if rule.Kind == "" {
+			p.add(field+".kind", "is required")
+		}
+		if len(rule.Fields) == 0 {
+			p.add(field+".fields", "is required: JSON pointers such as /spec/replicas")
+		}
+		for j, f := range rule.Fields {
+			if !strings.HasPrefix(f, "/") || f == "/" {
+				p.add(fmt.Sprintf("%s.fields[%d]", field, j), "%q is not a JSON pointer to a field, such as /spec/replicas", brief(f))
+			}
+		}
+	}
 	waves := map[string]bool{}
 	for i, w := range a.Rollout.Waves {
 		field := fmt.Sprintf("spec.rollout.waves[%d]", i)

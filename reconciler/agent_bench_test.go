@@ -2,11 +2,24 @@ package reconciler_test
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/reconciler"
 	"github.com/flotilla-dev/flotilla/sources/webhook"
 )
@@ -17,34 +30,7 @@ import (
 //
 //	go test -run '^$' -bench AgentPush -benchtime 10x ./reconciler
 func BenchmarkAgentPushToConverged(b *testing.B) {
-	tuneGC(b)
-	s := newBenchSetup(b, "bench-agent-push")
-	s.cfg.Apps[0].Spec.Sync.Automated = true
-	s.settle(b)
-	opts := reconciler.DefaultAgentOptions()
-	agent := reconciler.NewAgent(s.syncer, s.cfg, opts)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = agent.Run(ctx) })
-	b.Cleanup(func() { cancel(); wg.Wait() })
-	applied := func(commit string) bool {
-		for _, st := range agent.Status() {
-			if st.AppliedRevision != commit {
-				return false
-			}
-		}
-		return true
-	}
-	waitApplied := func(commit string) {
-		deadline := time.Now().Add(time.Minute)
-		for !applied(commit) {
-			if time.Now().After(deadline) {
-				b.Fatalf("%s not applied everywhere within a minute: %+v", commit, agent.Status())
-			}
-			time.Sleep(2 * time.Millisecond)
-		}
-	}
-	waitApplied(s.repo.Git("rev-parse", "HEAD"))
+	s, agent := startBenchAgent(b, "bench-agent-push", config.DriftWarn)
 	push := webhook.Push{Provider: webhook.Generic, Repositories: []string{s.repo.FileURL()}, Ref: "refs/heads/main"}
 	var took []time.Duration
 	b.ResetTimer()
@@ -57,11 +43,140 @@ func BenchmarkAgentPushToConverged(b *testing.B) {
 		if matched := agent.Push(push); len(matched) != 1 {
 			b.Fatalf("the push matched %v, want the one Source", matched)
 		}
-		waitApplied(commit)
+		waitApplied(b, agent, commit)
 		took = append(took, time.Since(started))
 	}
 	b.StopTimer()
+	reportLatencies(b, took)
+}
+
+// startBenchAgent syncs 300 objects to the three clusters, waits until they are healthy, and
+// runs an agent (logging nothing, polling every 10 s) on them with the drift mode, until the
+// benchmark ends.
+func startBenchAgent(b *testing.B, prefix, driftMode string) (*benchSetup, *reconciler.Agent) {
+	tuneGC(b)
+	s := newBenchSetup(b, prefix)
+	s.cfg.Apps[0].Spec.Sync.Automated = true
+	s.cfg.Apps[0].Spec.Drift.Mode = driftMode
+	s.cfg.Sources[0].Spec.Interval = config.Duration{Duration: 10 * time.Second}
+	s.settle(b)
+	opts := reconciler.DefaultAgentOptions()
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	agent := reconciler.NewAgent(s.syncer, s.cfg, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = agent.Run(ctx) })
+	b.Cleanup(func() { cancel(); wg.Wait() })
+	waitApplied(b, agent, s.repo.Git("rev-parse", "HEAD"))
+	deadline := time.Now().Add(time.Minute)
+	for !agent.Ready() {
+		if time.Now().After(deadline) {
+			b.Fatal("the agent is not ready after a minute")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return s, agent
+}
+
+// waitApplied waits until the agent applied the commit on every cluster.
+func waitApplied(b *testing.B, agent *reconciler.Agent, commit string) {
+	applied := func() bool {
+		for _, st := range agent.Status() {
+			if st.AppliedRevision != commit {
+				return false
+			}
+		}
+		return true
+	}
+	deadline := time.Now().Add(time.Minute)
+	for !applied() {
+		if time.Now().After(deadline) {
+			b.Fatalf("%s not applied everywhere within a minute: %+v", commit, agent.Status())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// reportLatencies reports the median and the slowest, in seconds.
+func reportLatencies(b *testing.B, took []time.Duration) {
 	slices.Sort(took)
 	b.ReportMetric(took[len(took)/2].Seconds(), "p50-s")
 	b.ReportMetric(took[len(took)-1].Seconds(), "max-s")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkAgentDriftHeal: a managed ConfigMap patched by another field manager (client-go,
+// as a controller would), until the agent took the value back. From the patch's answer.
+func BenchmarkAgentDriftHeal(b *testing.B) {
+	s, _ := startBenchAgent(b, "bench-agent-drift", config.DriftEnforce)
+	c := s.fleet.Clusters[0]
+	client := kubernetes.NewForConfigOrDie(c.Config)
+	cms := client.CoreV1().ConfigMaps(s.ns)
+	var took []time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		name := fmt.Sprintf("settings-%d", i%(benchObjects/2))
+		patch := fmt.Sprintf(`{"data":{"value":"drift-%d"}}`, i)
+		_, err := cms.Patch(context.Background(), name, types.MergePatchType, []byte(patch), metav1.PatchOptions{FieldManager: "hotfix"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		started := time.Now()
+		deadline := started.Add(30 * time.Second)
+		for {
+			cm, err := cms.Get(context.Background(), name, metav1.GetOptions{})
+			if err == nil && cm.Data["value"] == "0" {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("%s not healed within 30 s", name)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		took = append(took, time.Since(started))
+	}
+	b.StopTimer()
+	reportLatencies(b, took)
+}
+
+// BenchmarkAgentIdle: nothing changes for 30 s (the Source is polled every 10 s): the requests
+// the agent sends to each cluster beyond its open watches, the CPU it uses (the benchmark
+// process's own, fleet processes excluded), and its resident memory.
+func BenchmarkAgentIdle(b *testing.B) {
+	s, _ := startBenchAgent(b, "bench-agent-idle", config.DriftEnforce)
+	runtime.GC()
+	for range b.N {
+		before, _ := s.requests(b)
+		cpu := processCPU(b)
+		time.Sleep(30 * time.Second) // the measurement: a quiet half-minute
+		after, _ := s.requests(b)
+		b.ReportMetric(float64(after-before)/float64(len(s.fleet.Clusters)), "requests/cluster/30s")
+		b.ReportMetric((processCPU(b)-cpu).Seconds()/30*100, "%core")
+	}
+	b.ReportMetric(float64(residentKiB(b))/1024, "RSS-MiB")
+	b.ReportMetric(0, "ns/op")
+}
+
+// processCPU is the user and system CPU time this process used.
+func processCPU(b *testing.B) time.Duration {
+	var usage syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
+}
+
+// residentKiB is this process's resident set size.
+func residentKiB(b *testing.B) int {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kib, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			return kib
+		}
+	}
+	return 0
 }

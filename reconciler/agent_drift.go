@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -100,6 +101,9 @@ func (a *Agent) onDrift(ev clusters.DriftEvent) {
 	pair, ok := a.pairs[key]
 	if !ok || (ev.Deleted && a.busy[key]) { // a reconcile under way prunes: not drift
 		return
+	}
+	if slices.Contains(pair.App.Spec.Drift.IgnoreManagers, ev.Manager) {
+		return // its fields are left to it
 	}
 	mode := pair.App.Spec.Drift.Mode
 	if a.opts.OnDrift != nil && mode != config.DriftIgnore {

@@ -73,6 +73,37 @@ func agreementCases() []agreementCase {
 			}
 		},
 	}, {
+		name:    "an ignored manager's field is left to it, even with enforce",
+		spec:    config.AppSpec{Drift: config.DriftPolicy{Mode: config.DriftEnforce, IgnoreManagers: []string{"kubectl"}}},
+		before:  map[string]string{"web.yaml": deployment, "a.yaml": configMap("a", "1")},
+		// kubectl scale took the field from Flotilla (scale subresource): leaving it to kubectl
+		// changes nothing.
+		meddle:  scale,
+		want:    map[string]clusters.Action{"Deployment/web": clusters.ActionUnchanged, "ConfigMap/a": clusters.ActionUnchanged},
+		reasons: map[string][]string{"Deployment/web": {"left to kubectl: .spec.replicas"}},
+		check: func(t *testing.T, c *localfleet.Cluster, ns string) {
+			if got := fleettest.Kubectl(t, c, "-n", ns, "get", "deployment/web", "-o", "jsonpath={.spec.replicas}"); got != "5" {
+				t.Errorf("replicas = %s, want 5: kubectl's, which the App ignores", got)
+			}
+		},
+	}, {
+		name:   "an ignored field is left to whoever set it",
+		spec:   config.AppSpec{Drift: config.DriftPolicy{Mode: config.DriftEnforce, Ignore: []config.IgnoreRule{{Kind: "ConfigMap", Name: "a", Fields: []string{"/data/value"}}}}},
+		before: map[string]string{"a.yaml": configMap("a", "1"), "b.yaml": configMap("b", "1")},
+		meddle: func(t *testing.T, c *localfleet.Cluster, ns string) {
+			for _, name := range []string{"a", "b"} {
+				fleettest.Kubectl(t, c, "-n", ns, "patch", "configmap/"+name, "--field-manager=hotfix", "--type=merge", "-p", `{"data":{"value":"9"}}`)
+			}
+		},
+		want:    map[string]clusters.Action{"ConfigMap/a": clusters.ActionConfigured, "ConfigMap/b": clusters.ActionConfigured},
+		reasons: map[string][]string{"ConfigMap/a": {"left to hotfix: .data.value"}, "ConfigMap/b": {"took back from hotfix: .data.value"}},
+		check: func(t *testing.T, c *localfleet.Cluster, ns string) {
+			got := fleettest.Kubectl(t, c, "-n", ns, "get", "configmaps", "a", "b", "-o", "jsonpath={.items[*].data.value}")
+			if got != "9 1" {
+				t.Errorf("values of a and b = %q, want 9 (ignored, left) and 1 (taken back)", got)
+			}
+		},
+	}, {
 		name: "warn keeps the conflict", spec: warn,
 		before: map[string]string{"web.yaml": deployment, "a.yaml": configMap("a", "1")},
 		meddle: scale, wantStatus: reconciler.StatusFailed,

@@ -15,6 +15,7 @@ func (r *run) apply(ctx context.Context, desired *render.Manifests, cluster *clu
 	opts := clusters.DefaultApplyOptions()
 	opts.ForceConflicts, opts.Adopt = r.forceConflicts(), r.key.App.Spec.Sync.Adopt
 	opts.Live, opts.Schemas = cluster.live, cluster.schemas
+	opts.Ignore = ignoreOf(r.key.App)
 	opts.Progress = func(format string, args ...any) { r.event(StageApply, fmt.Sprintf(format, args...)) }
 	return cluster.manager.Apply(ctx, desired.Objects, cluster.inventory, opts)
 }
@@ -37,4 +38,9 @@ func (r *run) prune(ctx context.Context, cluster *clusterState, plan *Plan, appl
 // each change; with warn (the default) or ignore, a conflict fails the object.
 func (r *run) forceConflicts() bool {
 	return r.opts.ForceConflicts || r.key.App.Spec.Drift.Mode == config.DriftEnforce
+}
+
+// ignoreOf is what the App's spec.drift leaves to other managers.
+func ignoreOf(app *config.App) clusters.Ignore {
+	return clusters.Ignore{Managers: app.Spec.Drift.IgnoreManagers, Rules: app.Spec.Drift.Ignore}
 }

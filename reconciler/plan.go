@@ -76,6 +76,7 @@ func (r *run) diffOptions() clusters.DiffOptions {
 	app := r.key.App
 	opts := clusters.DefaultDiffOptions()
 	opts.Prune, opts.Adopt, opts.ForceConflicts = app.Spec.Sync.Prune, app.Spec.Sync.Adopt, r.forceConflicts()
+	opts.Ignore = ignoreOf(app)
 	return opts
 }
 
