@@ -73,9 +73,9 @@ func agreementCases() []agreementCase {
 			}
 		},
 	}, {
-		name:    "an ignored manager's field is left to it, even with enforce",
-		spec:    config.AppSpec{Drift: config.DriftPolicy{Mode: config.DriftEnforce, IgnoreManagers: []string{"kubectl"}}},
-		before:  map[string]string{"web.yaml": deployment, "a.yaml": configMap("a", "1")},
+		name:   "an ignored manager's field is left to it, even with enforce",
+		spec:   config.AppSpec{Drift: config.DriftPolicy{Mode: config.DriftEnforce, IgnoreManagers: []string{"kubectl"}}},
+		before: map[string]string{"web.yaml": deployment, "a.yaml": configMap("a", "1")},
 		// kubectl scale took the field from Flotilla (scale subresource): leaving it to kubectl
 		// changes nothing.
 		meddle:  scale,
