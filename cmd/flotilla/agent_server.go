@@ -65,7 +65,7 @@ func newAgentServer(f agentFlags, agent *reconciler.Agent, metrics *server.Metri
 		return nil, err
 	}
 	srv, err := server.New(server.Options{
-		Listen: f.listen, Agent: agentAPI{agent}, Tokens: tokens, WebhookSecrets: secrets,
+		Listen: f.listen, Agent: server.ReconcilerAgent(agent), Tokens: tokens, WebhookSecrets: secrets,
 		TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, AllowInsecureNonLoopback: f.insecure,
 		Logger: logger, Metrics: metrics,
 	})

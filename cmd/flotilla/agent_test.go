@@ -66,7 +66,7 @@ func TestAgentReloadsAndStopsOnSignals(t *testing.T) {
 	go func() { exited <- cmd.Wait() }()
 	defer cmd.Process.Kill() // already gone when the test passes
 	waitForLog(t, log, "agent started", 1)
-	checkStatusThroughTheAPI(t, state)
+	checkStatusThroughTheAPI(t, state, cfg)
 
 	writeFile(t, cfg, string(good)+"---\napiVersion: flotilla.dev/v1alpha1\nkind: App\nmetadata: {name: broken}\nspec: {source: nowhere, path: x}\n")
 	waitForLog(t, log, "configuration refused", 1)
@@ -98,9 +98,9 @@ func TestAgentReloadsAndStopsOnSignals(t *testing.T) {
 }
 
 // checkStatusThroughTheAPI: flotilla status finds the local agent through its state folder and
-// shows each pair (refused here: the App's render is empty); the API refuses a request without
-// the token.
-func checkStatusThroughTheAPI(t *testing.T, state string) {
+// shows each pair (refused here: the App's render is empty); flotilla sync --app asks the agent
+// and shows its result; the API refuses a request without the token.
+func checkStatusThroughTheAPI(t *testing.T, state, cfgPath string) {
 	t.Helper()
 	var apps []struct {
 		Name     string `json:"name"`
@@ -126,6 +126,10 @@ func checkStatusThroughTheAPI(t *testing.T, state string) {
 	}
 	if !strings.Contains(apps[0].Clusters[0].LastError, "the render holds no objects") {
 		t.Errorf("the failing pair's error does not say why: %q", apps[0].Clusters[0].LastError)
+	}
+	synced := flotilla(t, "sync", "--config", cfgPath, "--app", "settings", "--cluster", "dev-2", "--state", state)
+	if synced.code != 1 || !strings.Contains(synced.stderr, "asked the agent at") || !strings.Contains(synced.stdout, "dev-2") || strings.Contains(synced.stdout, "dev-1") {
+		t.Errorf("sync --app with an agent running: exit %d, want 1 (the agent's sync is refused) and the agent asked for dev-2 only:\n%s%s", synced.code, synced.stdout, synced.stderr)
 	}
 	table := flotilla(t, "status", "--state", state)
 	if !strings.Contains(table.stdout, "settings") || !strings.Contains(table.stdout, "Refused") {

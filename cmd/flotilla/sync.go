@@ -15,6 +15,8 @@ import (
 func newSyncCommand(g *globals) *cobra.Command {
 	var opts reconciler.Options
 	var flags configFlags
+	var state string
+	var direct bool
 	cmd := &cobra.Command{
 		Use:   "sync",
 		Short: "Make the clusters match Git: one pass over every App and cluster",
@@ -22,7 +24,12 @@ func newSyncCommand(g *globals) *cobra.Command {
 the cluster's own schemas, and apply it with server-side apply (field manager "flotilla"): CRDs
 and Namespaces first, only what changed, objects that left Git pruned when the App says so. A
 render with an invalid object is not applied at all on that cluster. Progress is printed per
-cluster, then a summary. Exits 1 if any App on any cluster failed, was refused or is degraded.`,
+cluster, then a summary. Exits 1 if any App on any cluster failed, was refused or is degraded.
+
+With --app, when a local agent runs (flotilla agent, found through its state folder), the sync
+is asked of the agent, which reconciles the App's clusters itself, so that the two never write
+one App × Cluster at the same moment; the command waits for the agent's results. --direct
+syncs from this process instead.`,
 		Example: `  flotilla sync --config ~/.local/state/flotilla/fleet/flotilla.yaml   # the quickstart's fleet
   flotilla sync --config fleet/ --app bookinfo --cluster prod --wait
   flotilla sync --config fleet/ --dry-run -o json`,
@@ -31,6 +38,16 @@ cluster, then a summary. Exits 1 if any App on any cluster failed, was refused o
 			cfg, err := flags.load(g)
 			if err != nil {
 				return err
+			}
+			if flags.app != "" && !direct {
+				if client := localAgent(cmd.Context(), state); client != nil {
+					passed := flags.passOptions(g, opts)
+					pairs, err := syncThroughAgent(cmd.Context(), client, passed, g.stderr)
+					if err != nil {
+						return err
+					}
+					return printAgentSync(g, flags.app, pairs)
+				}
 			}
 			syncer, err := flags.syncer()
 			if err != nil {
@@ -56,6 +73,8 @@ cluster, then a summary. Exits 1 if any App on any cluster failed, was refused o
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "ask the clusters what would change (server-side dry run); write nothing")
 	cmd.Flags().BoolVar(&opts.Wait, "wait", false, "wait until every object is healthy, up to the App's health timeout")
 	cmd.Flags().BoolVar(&opts.ForceConflicts, "force-conflicts", false, "take back fields another field manager changed, as an App with spec.drift.mode: enforce always does")
+	cmd.Flags().StringVar(&state, "state", "", "the local agent's state folder, to find a running agent (default: flotilla/agent under the user's state directory)")
+	cmd.Flags().BoolVar(&direct, "direct", false, "sync from this process even when an agent runs")
 	cmd.Flags().BoolVar(&opts.ConfirmPrune, "confirm-prune", false, "sync even when the prune guard refuses: pruning all of an App's objects, or more than its spec.sync.maxPrunePercent")
 	return cmd
 }

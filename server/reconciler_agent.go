@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -6,25 +6,25 @@ import (
 	"fmt"
 
 	"github.com/flotilla-dev/flotilla/reconciler"
-	"github.com/flotilla-dev/flotilla/server"
 	"github.com/flotilla-dev/flotilla/sources/webhook"
 )
 
-// agentAPI answers the server's questions from the running agent.
+// ReconcilerAgent answers the server's questions from a running reconciler.Agent.
+func ReconcilerAgent(a *reconciler.Agent) Agent { return agentAPI{a} }
+
+// agentAPI adapts a reconciler.Agent to Agent.
 type agentAPI struct{ agent *reconciler.Agent }
 
-var _ server.Agent = agentAPI{}
-
 // Apps are every App of the configuration with its pairs' status.
-func (a agentAPI) Apps() []server.AppStatus {
+func (a agentAPI) Apps() []AppStatus {
 	cfg := a.agent.Config()
-	byApp := map[string][]server.ClusterStatus{}
+	byApp := map[string][]ClusterStatus{}
 	for _, st := range a.agent.Status() {
 		byApp[st.App] = append(byApp[st.App], clusterStatus(st))
 	}
-	apps := make([]server.AppStatus, 0, len(cfg.Apps))
+	apps := make([]AppStatus, 0, len(cfg.Apps))
 	for _, app := range cfg.Apps {
-		apps = append(apps, server.AppStatus{
+		apps = append(apps, AppStatus{
 			Name: app.Metadata.Name, Source: app.Spec.Source, Automated: app.Spec.Sync.Automated,
 			Clusters: byApp[app.Metadata.Name],
 		})
@@ -33,23 +33,23 @@ func (a agentAPI) Apps() []server.AppStatus {
 }
 
 // App is one App's status.
-func (a agentAPI) App(name string) (server.AppStatus, bool) {
+func (a agentAPI) App(name string) (AppStatus, bool) {
 	for _, app := range a.Apps() {
 		if app.Name == name {
 			return app, true
 		}
 	}
-	return server.AppStatus{}, false
+	return AppStatus{}, false
 }
 
 // Sync queues a sync someone asked for.
-func (a agentAPI) Sync(_ context.Context, req server.SyncRequest) (server.SyncAccepted, error) {
+func (a agentAPI) Sync(_ context.Context, req SyncRequest) (SyncAccepted, error) {
 	opts := reconciler.Options{ForceConflicts: req.ForceConflicts, ConfirmPrune: req.ConfirmPrune, DryRun: req.DryRun}
 	queued, err := a.agent.RequestSync(req.App, req.Cluster, opts)
 	if err != nil {
-		return server.SyncAccepted{}, notFound(err)
+		return SyncAccepted{}, notFound(err)
 	}
-	return server.SyncAccepted{App: req.App, Clusters: queued}, nil
+	return SyncAccepted{App: req.App, Clusters: queued}, nil
 }
 
 // Refresh queues a fetch of the Source.
@@ -66,13 +66,13 @@ func (a agentAPI) Ready() bool { return a.agent.Ready() }
 // notFound makes the agent's "not configured" the server's "not found".
 func notFound(err error) error {
 	if errors.Is(err, reconciler.ErrNotConfigured) {
-		return fmt.Errorf("%w: %w", server.ErrNotFound, err)
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
 	return err
 }
 
-func clusterStatus(st reconciler.PairStatus) server.ClusterStatus {
-	out := server.ClusterStatus{
+func clusterStatus(st reconciler.PairStatus) ClusterStatus {
+	out := ClusterStatus{
 		Cluster: st.Cluster, WantedRevision: st.WantedRevision, AppliedRevision: st.AppliedRevision,
 		State: string(st.State), Health: "Unknown", LastSync: st.LastSync, LastError: st.LastError, Writes: st.Writes,
 	}
@@ -80,7 +80,7 @@ func clusterStatus(st reconciler.PairStatus) server.ClusterStatus {
 		out.LastDuration = st.LastDuration.String()
 	}
 	for _, d := range st.Drifted {
-		out.Drifted = append(out.Drifted, server.DriftedObject{ID: d.ID.String(), Manager: d.Manager, Deleted: d.Deleted, Seen: d.Seen})
+		out.Drifted = append(out.Drifted, DriftedObject{ID: d.ID.String(), Manager: d.Manager, Deleted: d.Deleted, Seen: d.Seen})
 	}
 	return out
 }
