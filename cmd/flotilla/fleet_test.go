@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build flotilla:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := agentFleet.Main(m) // stops the fleet if a test started it
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -1,0 +1,132 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/flotilla-dev/flotilla/clusters"
+	"github.com/flotilla-dev/flotilla/clusters/localfleet"
+	"github.com/flotilla-dev/flotilla/clusters/localfleet/fleettest"
+	"github.com/flotilla-dev/flotilla/sources/gittest"
+)
+
+// agentFleet is one local cluster for the agent tests of this package, started on first use.
+var agentFleet = fleettest.Shared{Options: localfleet.Options{Clusters: 1, NamePrefix: "cli"}}
+
+// TestAgentKilledMidSyncResumes: an agent killed with SIGKILL while it creates 200 objects, then
+// started again, converges: every object exists once, the inventory lists each exactly once,
+// and a commit that drops half of them prunes them (the interrupted sync's objects were
+// recorded before they were created).
+func TestAgentKilledMidSyncResumes(t *testing.T) {
+	fleet := agentFleet.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	repo := gittest.NewRepo(t, t.TempDir(), "fleet")
+	files := func(n int) map[string]string {
+		var objects strings.Builder
+		for i := range n {
+			fmt.Fprintf(&objects, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%03d}\ndata: {i: \"%d\"}\n", i, i)
+		}
+		return map[string]string{"app/kustomization.yaml": "namespace: " + ns + "\nresources: [objects.yaml]\n", "app/objects.yaml": objects.String()}
+	}
+	repo.Write(files(200))
+	repo.Commit("200 ConfigMaps")
+	cfg := filepath.Join(t.TempDir(), "flotilla.yaml")
+	writeFile(t, cfg, fmt.Sprintf(`apiVersion: flotilla.dev/v1alpha1
+kind: Source
+metadata: {name: fleet}
+spec: {url: %q, ref: {branch: main}, interval: 10s}
+---
+apiVersion: flotilla.dev/v1alpha1
+kind: Cluster
+metadata: {name: dev}
+spec: {kubeconfig: %q, context: %q}
+---
+apiVersion: flotilla.dev/v1alpha1
+kind: App
+metadata: {name: %s}
+spec: {source: fleet, path: app, sync: {automated: true, prune: true, maxPrunePercent: 100}}
+`, repo.FileURL(), fleet.Kubeconfig, c.Name, ns))
+	cache := t.TempDir()
+	start := func() *exec.Cmd {
+		cmd := exec.Command(flotillaBin, "agent", "--config", cfg, "--cache-dir", cache, "--state", t.TempDir(), "--listen", "off")
+		log := &lockedBuffer{}
+		cmd.Stdout, cmd.Stderr = log, log
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		return cmd
+	}
+	client := fleettest.Client(t, c)
+	count := func() int {
+		list, err := client.CoreV1().ConfigMaps(ns).List(context.Background(), metav1.ListOptions{LabelSelector: clusters.LabelApp})
+		if err != nil {
+			return -1
+		}
+		return len(list.Items)
+	}
+	waitCount := func(what string, done func(int) bool) {
+		deadline := time.Now().Add(2 * time.Minute)
+		for n := count(); !done(n); n = count() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d ConfigMaps after 2 minutes", what, n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+
+	first := start()
+	waitCount("the first agent never started creating", func(n int) bool { return n > 0 })
+	if err := first.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	killedAt := count()
+	t.Logf("killed with %d of 200 ConfigMaps created", killedAt)
+
+	start()
+	waitCount("the restarted agent did not converge", func(n int) bool { return n == 200 })
+	waitInventory(t, c, ns, 200)
+
+	repo.Write(files(100))
+	repo.Commit("drop half")
+	waitCount("the dropped half was not pruned", func(n int) bool { return n == 100 })
+	waitInventory(t, c, ns, 100)
+}
+
+// waitInventory waits until the App's inventory lists want objects, each once.
+func waitInventory(t *testing.T, c *localfleet.Cluster, app string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		out, _ := fleettest.KubectlResult(c, "-n", clusters.InventoryNamespace, "get", "configmap", "inventory-"+app, "-o", "jsonpath={.data.inventory}")
+		var inv struct {
+			Objects []struct{ Name string } `json:"objects"`
+		}
+		if json.Unmarshal([]byte(out), &inv) == nil && len(inv.Objects) == want {
+			seen := map[string]bool{}
+			for _, o := range inv.Objects {
+				if seen[o.Name] {
+					t.Fatalf("the inventory lists %s twice", o.Name)
+				}
+				seen[o.Name] = true
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the inventory does not list %d objects: %.300s", want, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
