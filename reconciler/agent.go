@@ -35,6 +35,10 @@ type AgentOptions struct {
 	// until the object is left alone for FightWindow.
 	FightLimit  int
 	FightWindow time.Duration
+	// OnFetch, when set, is told each poll of a Source: how long it took and how it failed.
+	OnFetch func(source string, took time.Duration, err error)
+	// OnWatchError, when set, is told each time a cluster's drift watch fails (it restarts).
+	OnWatchError func(cluster string, err error)
 	// OnDrift, when set, is told every change someone else made to a managed object that the
 	// App's drift mode (given) acts on, for metrics.
 	OnDrift func(ev clusters.DriftEvent, mode string)

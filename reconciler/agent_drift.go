@@ -75,6 +75,9 @@ func (a *Agent) watchInventory(rec Record) {
 	opts.ResyncPeriod = time.Minute
 	opts.OnError = func(gvr schema.GroupVersionResource, err error) {
 		a.logger.Warn("watch restarts", "cluster", rec.Cluster, "resource", gvr.String(), "error", err)
+		if a.opts.OnWatchError != nil {
+			a.opts.OnWatchError(rec.Cluster, err)
+		}
 	}
 	w, err := rec.Target.Watch(a.runCtx, nil, opts)
 	if err != nil {
@@ -192,4 +195,15 @@ func (a *Agent) fightingOver(st *PairStatus) bool {
 		}
 	}
 	return false
+}
+
+// ManagedObjects counts, per cluster, the managed objects its drift watch holds.
+func (a *Agent) ManagedObjects() map[string]int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	counts := make(map[string]int, len(a.drift.watches))
+	for cluster, w := range a.drift.watches {
+		counts[cluster] = w.Objects()
+	}
+	return counts
 }

@@ -74,6 +74,9 @@ func (a *Agent) poll(ctx context.Context, src *config.Source, interval time.Dura
 			return
 		}
 		name := src.Metadata.Name
+		if a.opts.OnFetch != nil {
+			a.opts.OnFetch(name, time.Since(started), rev.err)
+		}
 		if a.setRevision(name, rev) {
 			a.logger.Info("new revision", "source", name, "commit", rev.checkout.Fetched.Revision.ShortCommit(), "took", time.Since(started).Round(time.Millisecond).String())
 			a.enqueueSource(name)

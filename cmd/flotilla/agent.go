@@ -99,6 +99,8 @@ func runAgent(ctx context.Context, g *globals, f agentFlags) error {
 	metrics := server.NewMetrics()
 	opts.Observer = reconciler.Observers(reconciler.LogEvents(logger), metrics)
 	opts.OnDrift = func(ev clusters.DriftEvent, mode string) { metrics.DriftEvent(mode, ev.Manager) }
+	opts.OnFetch = metrics.ObserveFetch
+	opts.OnWatchError = func(cluster string, _ error) { metrics.WatchRestart(cluster) }
 	agent := reconciler.NewAgent(syncer, cfg, opts)
 	api, err := newAgentServer(f, agent, metrics, logger)
 	if err != nil {

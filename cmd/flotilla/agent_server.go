@@ -99,7 +99,7 @@ func (s *agentServer) serve(ctx context.Context) error {
 	return s.server.Serve(ctx, s.listener)
 }
 
-// reportQueueDepth keeps the queue-depth gauge current.
+// reportQueueDepth keeps the queue-depth and managed-objects gauges current.
 func (s *agentServer) reportQueueDepth(ctx context.Context) {
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
@@ -109,6 +109,9 @@ func (s *agentServer) reportQueueDepth(ctx context.Context) {
 			return
 		case <-ticker.C:
 			s.metrics.SetQueueDepth(s.agent.QueueDepth())
+			for cluster, n := range s.agent.ManagedObjects() {
+				s.metrics.SetManagedObjects(cluster, n)
+			}
 		}
 	}
 }

@@ -5,6 +5,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -150,5 +151,16 @@ func checkStatusThroughTheAPI(t *testing.T, state, cfgPath string) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("GET /api/v1/apps without a token: %s, want 401", resp.Status)
+	}
+	metrics, err := http.Get(where.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer metrics.Body.Close()
+	body, _ := io.ReadAll(metrics.Body)
+	for _, name := range []string{`flotilla_source_fetch_duration_seconds_count{source="fleet"}`, `flotilla_syncs_total{app="settings",cluster="dev-1"`, "flotilla_queue_depth"} {
+		if !strings.Contains(string(body), name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
 	}
 }
