@@ -85,7 +85,9 @@ type Agent struct {
 	drift  *driftWatches
 }
 
-// NewAgent returns an Agent for cfg that reconciles with s. Run starts it.
+// NewAgent returns an Agent for cfg that reconciles with s. Run starts it. It wraps s.Recorder,
+// so that what each reconcile records also tells the agent which kinds to watch for drift: give
+// it a Syncer of its own.
 func NewAgent(s *Syncer, cfg *config.Config, opts AgentOptions) *Agent {
 	defaults := DefaultAgentOptions()
 	if opts.Workers <= 0 {

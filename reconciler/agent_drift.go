@@ -46,12 +46,32 @@ func (r recorder) Record(ctx context.Context, rec Record) error {
 }
 
 // watchInventory keeps the cluster's watch on the resources of every inventory the agent knows
-// on it, starting the watch on the first.
+// on it, starting the watch on the first. Only a change of those resources costs requests
+// (discovery, new informers), made outside the agent's lock.
 func (a *Agent) watchInventory(rec Record) {
+	w, invs := a.clusterWatch(rec)
+	if w == nil {
+		return
+	}
+	resources, err := rec.Target.WatchResources(invs...)
+	if err != nil {
+		a.logger.Warn("some managed kinds cannot be watched", "cluster", rec.Cluster, "error", err)
+	}
+	if slices.Equal(w.Resources(), resources) {
+		return
+	}
+	if err := w.SetResources(resources); err != nil {
+		a.logger.Warn("watch", "cluster", rec.Cluster, "error", err)
+	}
+}
+
+// clusterWatch records the pair's inventory and returns its cluster's watch (started now if
+// there was none) and every inventory the agent knows on that cluster.
+func (a *Agent) clusterWatch(rec Record) (*clusters.Watch, []*clusters.Inventory) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.runCtx == nil {
-		return
+		return nil, nil
 	}
 	a.drift.inventory[rec.App+"/"+rec.Cluster] = rec.Next
 	var invs []*clusters.Inventory
@@ -60,15 +80,8 @@ func (a *Agent) watchInventory(rec Record) {
 			invs = append(invs, inv)
 		}
 	}
-	resources, err := rec.Target.WatchResources(invs...)
-	if err != nil {
-		a.logger.Warn("some managed kinds cannot be watched", "cluster", rec.Cluster, "error", err)
-	}
 	if w := a.drift.watches[rec.Cluster]; w != nil {
-		if err := w.SetResources(resources); err != nil {
-			a.logger.Warn("watch", "cluster", rec.Cluster, "error", err)
-		}
-		return
+		return w, invs
 	}
 	opts := clusters.DefaultWatchOptions()
 	opts.OnDrift = a.onDrift
@@ -82,12 +95,10 @@ func (a *Agent) watchInventory(rec Record) {
 	w, err := rec.Target.Watch(a.runCtx, nil, opts)
 	if err != nil {
 		a.logger.Error("cannot watch for drift", "cluster", rec.Cluster, "error", err)
-		return
+		return nil, nil
 	}
 	a.drift.watches[rec.Cluster] = w
-	if err := w.SetResources(resources); err != nil {
-		a.logger.Warn("watch", "cluster", rec.Cluster, "error", err)
-	}
+	return w, invs
 }
 
 // onDrift handles a change someone else made to a managed object, by its App's drift mode:
