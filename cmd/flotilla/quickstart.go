@@ -14,10 +14,12 @@ import (
 
 	"github.com/flotilla-dev/flotilla/clusters/localfleet"
 	"github.com/flotilla-dev/flotilla/reconciler"
+	"github.com/flotilla-dev/flotilla/server"
 )
 
 func newQuickstartCommand(g *globals) *cobra.Command {
 	var dir string
+	var agent bool
 	cmd := &cobra.Command{
 		Use:   "quickstart",
 		Short: "Start three local clusters and sync the example fleet repository to them",
@@ -29,13 +31,28 @@ Everything lives in --dir. Running quickstart again reuses the fleet: parts of i
 (a crashed or killed API server, or the whole fleet after a reboot) start again with their
 data, then it syncs again. The example repository (a work tree in DIR/fleet-repo, pushed to
 DIR/git) is made once and then kept, with your commits: 'flotilla fleet down' stops the
-clusters and keeps it for the next quickstart; 'flotilla fleet down --purge' removes it too.`,
+clusters and keeps it for the next quickstart; 'flotilla fleet down --purge' removes it too.
+
+With --agent, the agent then runs in the foreground on the quickstart's configuration (see
+flotilla agent --help), until Ctrl-C; the clusters keep running.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runQuickstart(cmd.Context(), g, dir)
+			if err := runQuickstart(cmd.Context(), g, dir); err != nil || !agent {
+				return err
+			}
+			dir, err := resolveFleetDir(dir)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(g.stderr, "\nThe agent keeps the fleet equal to Git; Ctrl-C stops it (the clusters keep running).")
+			var f agentFlags
+			f.config.path, f.logFormat, f.listen = filepath.Join(dir, "flotilla.yaml"), "text", server.DefaultListen
+			f.workers = reconciler.DefaultAgentOptions().Workers
+			return runAgent(cmd.Context(), g, f)
 		},
 	}
 	fleetDirFlag(cmd, &dir)
+	cmd.Flags().BoolVar(&agent, "agent", false, "then run the agent in the foreground, until Ctrl-C")
 	return cmd
 }
 
@@ -153,6 +170,13 @@ Change it the GitOps way (the example repository's work tree is %[2]s):
   %[3]s sync --config %[4]s      # make it so
 
 Drift is visible too: edit an object with kubectl, then run diff again.
+
+Or let the agent keep the fleet equal to Git (flotilla quickstart --agent runs it right away;
+Ctrl-C stops it, the clusters keep running). Then push a change and watch it arrive within
+10 seconds, or scale a Deployment and watch it come back (drift.mode: enforce):
+  %[3]s agent --config %[4]s
+  %[3]s status
+  kubectl --kubeconfig %[1]s --context local-1 -n bookinfo scale deployment/reviews-v1 --replicas=3
 
 See what runs; bring back a part that stopped (or the fleet after a reboot), with its data:
   %[3]s fleet status%[5]s

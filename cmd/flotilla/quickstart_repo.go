@@ -129,5 +129,7 @@ func writeQuickstartConfig(path, repoURL, kubeconfig string) error {
 	}
 	text := strings.ReplaceAll(string(b), "https://git.example.com/you/fleet.git", repoURL)
 	text = strings.ReplaceAll(text, "~/.local/state/flotilla/fleet/kubeconfig", kubeconfig)
+	// The agent polls the local Git server often: a push arrives within seconds.
+	text = strings.Replace(text, "  interval: 1m\n", "  interval: 10s\n", 1)
 	return os.WriteFile(path, []byte(text), 0o644)
 }
