@@ -28,6 +28,9 @@ type Agent interface {
 	Push(ctx context.Context, push webhook.Push) (sources []string)
 	// Ready reports whether every cluster has been listed once.
 	Ready() bool
+	// ConfigError is why the last reload of the configuration was refused ("" when it was
+	// not): the agent runs on the configuration it had.
+	ConfigError() string
 }
 
 // ErrNotFound is what Agent.Sync and Agent.Refresh wrap for an App, cluster or Source that the

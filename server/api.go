@@ -12,6 +12,8 @@ import (
 // appList is the body of GET /api/v1/apps.
 type appList struct {
 	Apps []AppStatus `json:"apps"`
+	// ConfigError says the last configuration reload was refused, and why.
+	ConfigError string `json:"configError,omitempty"`
 }
 
 // listApps answers GET /api/v1/apps: {"apps": [...]}, sorted by name.
@@ -20,7 +22,7 @@ func (s *Server) listApps(w http.ResponseWriter, r *http.Request) {
 	if apps == nil {
 		apps = []AppStatus{}
 	}
-	writeJSON(w, http.StatusOK, appList{Apps: apps})
+	writeJSON(w, http.StatusOK, appList{Apps: apps, ConfigError: s.opts.Agent.ConfigError()})
 }
 
 // getApp answers GET /api/v1/apps/{app}: the App's status, or 404.

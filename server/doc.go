@@ -6,7 +6,8 @@
 //
 // # Routes
 //
-//	GET  /api/v1/apps                      viewer    {"apps": [AppStatus…]}, sorted by name
+//	GET  /api/v1/apps                      viewer    {"apps": [AppStatus…]}, sorted by name, and
+//	                                                 "configError" when a reload was refused
 //	GET  /api/v1/apps/{app}                viewer    AppStatus; 404 for an unknown App
 //	POST /api/v1/apps/{app}/sync           operator  202 SyncAccepted; query: cluster=C,
 //	                                                 forceConflicts, confirmPrune, dryRun (a flag

@@ -138,6 +138,8 @@ func (a *fakeAgent) calls() (syncs []server.SyncRequest, refresh []string, pushe
 // Ready reports whether the test said so.
 func (a *fakeAgent) Ready() bool { return a.ready.Load() }
 
+func (a *fakeAgent) ConfigError() string { return "" }
+
 // testServer is a server.Server behind httptest, with its agent and metrics.
 type testServer struct {
 	*httptest.Server

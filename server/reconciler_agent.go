@@ -63,6 +63,9 @@ func (a agentAPI) Push(_ context.Context, push webhook.Push) []string { return a
 // Ready reports whether the agent reconciled every pair once.
 func (a agentAPI) Ready() bool { return a.agent.Ready() }
 
+// ConfigError is why the agent refused its last configuration reload.
+func (a agentAPI) ConfigError() string { return a.agent.ReloadError() }
+
 // notFound makes the agent's "not configured" the server's "not found".
 func notFound(err error) error {
 	if errors.Is(err, reconciler.ErrNotConfigured) {

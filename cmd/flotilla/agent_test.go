@@ -71,6 +71,9 @@ func TestAgentReloadsAndStopsOnSignals(t *testing.T) {
 
 	writeFile(t, cfg, string(good)+"---\napiVersion: flotilla.dev/v1alpha1\nkind: App\nmetadata: {name: broken}\nspec: {source: nowhere, path: x}\n")
 	waitForLog(t, log, "configuration refused", 1)
+	if refused := flotilla(t, "status", "--state", state); !strings.Contains(refused.stderr, "refused its new configuration") || !strings.Contains(refused.stderr, "nowhere") {
+		t.Errorf("status does not show the refused configuration:\n%s", refused.stderr)
+	}
 	if !strings.Contains(log.String(), "nowhere") {
 		t.Errorf("the refusal does not say what is wrong:\n%s", log.String())
 	}

@@ -137,10 +137,14 @@ failed. -o json or yaml prints the API's answer.`,
 				apps = []server.AppStatus{one}
 			} else {
 				var all struct {
-					Apps []server.AppStatus `json:"apps"`
+					Apps        []server.AppStatus `json:"apps"`
+					ConfigError string             `json:"configError"`
 				}
 				err = client.do(cmd.Context(), http.MethodGet, "/api/v1/apps", nil, &all)
 				apps = all.Apps
+				if all.ConfigError != "" {
+					fmt.Fprintf(g.stderr, "warning: the agent refused its new configuration and runs the one it had:\n  %s\n", strings.ReplaceAll(all.ConfigError, "\n", "\n  "))
+				}
 			}
 			if err != nil {
 				return err
