@@ -35,6 +35,9 @@ type AgentOptions struct {
 	// until the object is left alone for FightWindow.
 	FightLimit  int
 	FightWindow time.Duration
+	// FetchTimeout bounds each poll of a Source: a Git server that stops answering fails the
+	// fetch instead of holding the Source's poller.
+	FetchTimeout time.Duration
 	// OnFetch, when set, is told each poll of a Source: how long it took and how it failed.
 	OnFetch func(source string, took time.Duration, err error)
 	// OnWatchError, when set, is told each time a cluster's drift watch fails (it restarts).
@@ -45,10 +48,10 @@ type AgentOptions struct {
 }
 
 // DefaultAgentOptions: 4 workers, retries from 1 s up to 5 min, 30 s of grace, a fight is 5
-// heals of one object within 2 minutes.
+// heals of one object within 2 minutes, 5 minutes for a fetch.
 func DefaultAgentOptions() AgentOptions {
 	return AgentOptions{Workers: 4, RetryBase: time.Second, RetryMax: 5 * time.Minute, Grace: 30 * time.Second,
-		FightLimit: 5, FightWindow: 2 * time.Minute}
+		FightLimit: 5, FightWindow: 2 * time.Minute, FetchTimeout: 5 * time.Minute}
 }
 
 // Agent keeps every App × Cluster of a configuration equal to Git, for as long as it runs: it
@@ -101,6 +104,9 @@ func NewAgent(s *Syncer, cfg *config.Config, opts AgentOptions) *Agent {
 	}
 	if opts.Grace <= 0 {
 		opts.Grace = defaults.Grace
+	}
+	if opts.FetchTimeout <= 0 {
+		opts.FetchTimeout = defaults.FetchTimeout
 	}
 	if opts.FightLimit <= 0 || opts.FightWindow <= 0 {
 		opts.FightLimit, opts.FightWindow = defaults.FightLimit, defaults.FightWindow
@@ -234,7 +240,9 @@ func (a *Agent) revision(ctx context.Context, source string) *fetched {
 	if src == nil {
 		return &fetched{err: fmt.Errorf("Source/%s is not defined", source)}
 	}
-	rev = a.syncer.fetch(ctx, src, Options{Observer: a.opts.Observer})
+	fetchCtx, cancel := context.WithTimeout(ctx, a.opts.FetchTimeout)
+	defer cancel()
+	rev = a.syncer.fetch(fetchCtx, src, Options{Observer: a.opts.Observer})
 	a.setRevision(source, rev)
 	return rev
 }

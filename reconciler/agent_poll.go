@@ -69,7 +69,9 @@ func (a *Agent) poll(ctx context.Context, src *config.Source, interval time.Dura
 			timer.Stop()
 		}
 		started := time.Now()
-		rev := a.syncer.fetch(ctx, src, Options{Observer: a.opts.Observer})
+		fetchCtx, cancel := context.WithTimeout(ctx, a.opts.FetchTimeout)
+		rev := a.syncer.fetch(fetchCtx, src, Options{Observer: a.opts.Observer})
+		cancel()
 		if ctx.Err() != nil {
 			return
 		}

@@ -154,3 +154,119 @@ func waitUntil(t *testing.T, within time.Duration, cond func() bool, agent *reco
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// switchableProxy forwards TCP connections to a target until stopped; started again, it listens
+// on the same address: a Git server that goes away and comes back.
+type switchableProxy struct {
+	addr, target string
+	mu           sync.Mutex
+	listener     net.Listener
+	conns        []net.Conn
+}
+
+func (p *switchableProxy) start(t *testing.T) {
+	t.Helper()
+	l, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.listener, p.addr = l, l.Addr().String()
+	p.mu.Unlock()
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, conn)
+			p.mu.Unlock()
+			go func() {
+				defer conn.Close()
+				up, err := net.Dial("tcp", p.target)
+				if err != nil {
+					return
+				}
+				defer up.Close()
+				go func() { _, _ = io.Copy(up, conn) }()
+				_, _ = io.Copy(conn, up)
+			}()
+		}
+	}()
+}
+
+// stop closes the listener and every connection: the server is gone.
+func (p *switchableProxy) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.listener.Close()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// TestGitServerDownKeepsWhatIsApplied: while the Git server cannot be reached, the agent keeps
+// the last revision applied and shows the fetch error in the status; once it is back, the next
+// commit arrives.
+func TestGitServerDownKeepsWhatIsApplied(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	root := t.TempDir()
+	repo := gittest.NewRepo(t, root, "fleet")
+	write := func(value string) string {
+		repo.Write(map[string]string{
+			"app/kustomization.yaml": "namespace: " + ns + "\nresources: [cm.yaml]\n",
+			"app/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {value: \"" + value + "\"}\n",
+		})
+		return repo.Commit("value " + value)
+	}
+	first := write("1")
+	git, err := gitserver.Start(gitserver.Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { git.Close() })
+	proxy := &switchableProxy{addr: "127.0.0.1:0", target: git.URL[len("http://"):]}
+	proxy.start(t)
+	t.Cleanup(proxy.stop)
+
+	cfg := &config.Config{Sources: []config.Source{{Metadata: config.ObjectMeta{Name: "fleet"},
+		Spec: config.SourceSpec{URL: "http://" + proxy.addr + "/fleet.git", Ref: config.GitRef{Branch: "main"}, Interval: config.Duration{Duration: time.Hour}}}},
+		Clusters: []config.Cluster{{Metadata: config.ObjectMeta{Name: "dev"}, Spec: config.ClusterSpec{Kubeconfig: fleet.Kubeconfig, Context: c.Name}}},
+		Apps:     []config.App{{Metadata: config.ObjectMeta{Name: ns}, Spec: config.AppSpec{Source: "fleet", Path: "app", Sync: config.SyncPolicy{Automated: true}}}}}
+	opts := reconciler.DefaultAgentOptions()
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	agent := reconciler.NewAgent(reconciler.NewSyncer(t.TempDir()), cfg, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = agent.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	status := func() reconciler.PairStatus { return agent.Status()[0] }
+	waitUntil(t, time.Minute, func() bool { return status().AppliedRevision == first }, agent)
+
+	proxy.stop()
+	write("2")
+	if err := agent.Refresh("fleet"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, func() bool { return status().LastError != "" }, agent)
+	if st := status(); st.AppliedRevision != first || st.State != reconciler.StateSynced {
+		t.Errorf("with the Git server down: %+v, want the first revision still applied and Synced", st)
+	}
+	if v := fleettest.Kubectl(t, c, "-n", ns, "get", "configmap/a", "-o", "jsonpath={.data.value}"); v != "1" {
+		t.Errorf("value %q with the Git server down, want 1", v)
+	}
+
+	proxy.start(t)
+	third := write("3")
+	if err := agent.Refresh("fleet"); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, func() bool { st := status(); return st.AppliedRevision == third && st.LastError == "" }, agent)
+	if v := fleettest.Kubectl(t, c, "-n", ns, "get", "configmap/a", "-o", "jsonpath={.data.value}"); v != "3" {
+		t.Errorf("value %q once the Git server is back, want 3", v)
+	}
+}
