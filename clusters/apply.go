@@ -206,18 +206,18 @@ func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.P
 	}
 	// Adopting takes over the fields the object's creator owns; otherwise a conflict is only
 	// forced when the pass says so, to report which manager lost which field.
-	applied, err := m.target.applyMetadata(ctx, d, adopting)
+	applied, d, left, taken, err := applyResolvingConflicts(d, opts.Ignore, adopting, opts.ForceConflicts,
+		func(d *desiredObject, force bool) (*metav1.PartialObjectMetadata, error) {
+			return m.target.applyMetadata(ctx, d, force)
+		})
 	var reasons []string
-	if left, _ := opts.Ignore.split(d.id, conflictsOf(err)); len(left) > 0 {
-		d = d.without(left)
+	if len(left) > 0 {
 		reasons = append(reasons, leftTo(left))
-		applied, err = m.target.applyMetadata(ctx, d, adopting)
 	}
-	switch conflicts := conflictsOf(err); {
-	case conflicts != nil && opts.ForceConflicts:
-		reasons = append(reasons, tookBack(conflicts))
-		applied, err = m.target.applyMetadata(ctx, d, true)
-	case conflicts != nil:
+	if len(taken) > 0 {
+		reasons = append(reasons, tookBack(taken))
+	}
+	if conflictsOf(err) != nil {
 		err = fmt.Errorf("%w (%s)", err, conflictAdvice)
 	}
 	if apierrors.IsInvalid(err) && live != nil {
@@ -258,7 +258,7 @@ func (m *Manager) applyHealed(ctx context.Context, d *desiredObject, applyErr er
 	case heal == nil:
 		return nil, "", applyErr
 	case !opts.ForceConflicts:
-		return nil, "", fmt.Errorf("%w (%s; the App's drift.mode is not enforce: sync with --force-conflicts or set spec.drift.mode: enforce to write Git's list)", applyErr, heal.describe())
+		return nil, "", fmt.Errorf("%w (%s; %s)", applyErr, heal.describe(), healAdvice)
 	}
 	if _, err := m.writeHeal(ctx, d, heal, false); err != nil {
 		return nil, "", fmt.Errorf("write Git's %s: %w", strings.Join(heal.lists, ", "), err)

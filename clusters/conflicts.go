@@ -71,6 +71,29 @@ func tookBack(conflicts []FieldConflict) string {
 // conflictAdvice is what to do about a conflict.
 const conflictAdvice = "the App's drift.mode is not enforce: sync with --force-conflicts (or set spec.drift.mode: enforce) to take them back"
 
+// healAdvice is what to do about a list that needs writing whole (see listHeal).
+const healAdvice = "the App's drift.mode is not enforce: sync with --force-conflicts or set spec.drift.mode: enforce to write Git's list"
+
+// applyResolvingConflicts applies d with apply (a write, or a server-side dry run; forced from
+// the start when adopting), then resolves what conflicts with other field managers: the fields
+// opts leaves to them are no longer sent (d without them is applied again), and, when force,
+// the remaining ones are taken back (applied forced). It returns the last apply's result and
+// error (a conflict, unforced, when not force), the object as applied, and the conflicts left
+// and taken. Apply and Diff share it, so that a dry run meets the conflicts the sync meets.
+func applyResolvingConflicts[T any](d *desiredObject, ignore Ignore, adopting, force bool, apply func(*desiredObject, bool) (T, error)) (result T, applied *desiredObject, left, taken []FieldConflict, err error) {
+	result, err = apply(d, adopting)
+	if left, _ = ignore.split(d.id, conflictsOf(err)); len(left) > 0 {
+		d = d.without(left)
+		result, err = apply(d, adopting)
+	}
+	if taken = conflictsOf(err); taken != nil && force {
+		result, err = apply(d, true)
+	} else {
+		taken = nil
+	}
+	return result, d, left, taken, err
+}
+
 // conflictNote says what a sync without force runs into: `conflict with "hotfix": .data.value;`
 // and what to do.
 func conflictNote(conflicts []FieldConflict) string {

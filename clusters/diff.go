@@ -200,24 +200,20 @@ func (m *Manager) diffOne(ctx context.Context, d *desiredObject, mask *secretMas
 func (m *Manager) dryRunApply(ctx context.Context, d *desiredObject, live *unstructured.Unstructured, adopting bool, opts DiffOptions) (dry *unstructured.Unstructured, note string, blocked bool, err error) {
 	force, schemas := opts.ForceConflicts || adopting, opts.Schemas
 	client := m.target.resource(d.mapping, d.obj.GetNamespace())
-	dryRun := metav1.ApplyOptions{FieldManager: FieldManager, DryRun: []string{metav1.DryRunAll}, Force: adopting}
-	dry, err = client.Apply(ctx, d.obj.GetName(), d.obj, dryRun)
+	// Conflicts are always taken back here, to show what Git says; a sync without force
+	// would fail on them (blocked).
+	dry, d, left, taken, err := applyResolvingConflicts(d, opts.Ignore, adopting, true,
+		func(d *desiredObject, force bool) (*unstructured.Unstructured, error) {
+			return client.Apply(ctx, d.obj.GetName(), d.obj, metav1.ApplyOptions{FieldManager: FieldManager, DryRun: []string{metav1.DryRunAll}, Force: force})
+		})
 	var notes []string
-	if left, _ := opts.Ignore.split(d.id, conflictsOf(err)); len(left) > 0 {
-		d = d.without(left)
+	if len(left) > 0 {
 		notes = append(notes, leftTo(left))
-		dry, err = client.Apply(ctx, d.obj.GetName(), d.obj, dryRun)
 	}
-	if conflicts := conflictsOf(err); conflicts != nil {
-		// Someone else changed fields Flotilla set: show what Git says anyway.
-		blocked = !force
-		if blocked {
-			notes = append(notes, conflictNote(conflicts))
-		} else {
-			notes = append(notes, tookBack(conflicts))
-		}
-		dryRun.Force = true
-		dry, err = client.Apply(ctx, d.obj.GetName(), d.obj, dryRun)
+	if blocked = len(taken) > 0 && !force; blocked {
+		notes = append(notes, conflictNote(taken))
+	} else if len(taken) > 0 {
+		notes = append(notes, tookBack(taken))
 	}
 	note = strings.Join(notes, "; ")
 	if !apierrors.IsInvalid(err) {
@@ -231,7 +227,7 @@ func (m *Manager) dryRunApply(ctx context.Context, d *desiredObject, live *unstr
 		return nil, "", false, err
 	}
 	if !force {
-		return dry, fmt.Sprintf("%s; the App's drift.mode is not enforce: sync with --force-conflicts or set spec.drift.mode: enforce to write Git's list", heal.describe()), true, nil
+		return dry, heal.describe() + "; " + healAdvice, true, nil
 	}
 	return dry, strings.Join(append(notes, heal.describe()), "; "), blocked, nil
 }
