@@ -3,13 +3,14 @@ package localfleet
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/flotilla-dev/flotilla/internal/statedir"
 )
 
 // Status is what `flotilla fleet status` reports about a fleet folder.
@@ -187,12 +188,5 @@ func serviceStatus(ctx context.Context, svc serviceState, holderRunning bool) Se
 // DefaultDir is the fleet folder used when none is given: flotilla/fleet under the user's state
 // directory ($XDG_STATE_HOME, else ~/.local/state).
 func DefaultDir() (string, error) {
-	if base := os.Getenv("XDG_STATE_HOME"); base != "" {
-		return filepath.Join(base, "flotilla", "fleet"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("find the home directory for the default fleet folder: %w", err)
-	}
-	return filepath.Join(home, ".local", "state", "flotilla", "fleet"), nil
+	return statedir.Path("fleet")
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flotilla-dev/flotilla/internal/statedir"
 	"github.com/flotilla-dev/flotilla/reconciler"
 	"github.com/flotilla-dev/flotilla/server"
 	"github.com/flotilla-dev/flotilla/sources/webhook"
@@ -149,12 +149,5 @@ func agentStateDir(dir string) (string, error) {
 	if dir != "" {
 		return dir, nil
 	}
-	if base := os.Getenv("XDG_STATE_HOME"); base != "" {
-		return filepath.Join(base, "flotilla", "agent"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", errors.New("find the home directory for the agent's state folder: give --state")
-	}
-	return filepath.Join(home, ".local", "state", "flotilla", "agent"), nil
+	return statedir.Path("agent")
 }
