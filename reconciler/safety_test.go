@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/flotilla-dev/flotilla/clusters"
-	"github.com/flotilla-dev/flotilla/clusters/localfleet"
 	"github.com/flotilla-dev/flotilla/clusters/localfleet/fleettest"
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/reconciler"
@@ -240,13 +239,7 @@ func TestSecretValuesStayOutOfResults(t *testing.T) {
 // TestOneClusterDownOthersSync stops one cluster's API server: the other clusters sync, and the
 // error names the one that is down. It uses a fleet of its own, since it breaks a cluster.
 func TestOneClusterDownOthersSync(t *testing.T) {
-	opts := localfleet.DefaultOptions()
-	opts.Clusters, opts.Istio, opts.NamePrefix = 3, false, "down"
-	fleet, err := localfleet.Start(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fleet.Stop()
+	fleet := ownFleet(t, 3, "down")
 	repo := appRepo(t, "default", map[string]string{"a.yaml": configMap("a", "1")})
 	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app"}, "settings")
 	fleet.Clusters[1].StopAPIServer()
