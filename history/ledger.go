@@ -1,0 +1,208 @@
+package history
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Ledger records changes and reads them back. It is safe for concurrent use, and several
+// processes may share one (the agent and CLI runs on the same state folder).
+type Ledger struct {
+	store Store
+	keys  *Keys
+	// now is the clock (tests set it).
+	now func() time.Time
+	// process is "pid@host" of this process (see beginBody.Process).
+	process string
+}
+
+// File names in the state folder.
+const (
+	DatabaseFile = "ledger.db"
+	KeyFile      = "ledger.key"
+)
+
+// Open opens the ledger of a state folder: DatabaseFile and KeyFile in dir, both created on
+// first use. See OpenSQLite for what is refused.
+func Open(ctx context.Context, dir string) (*Ledger, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create the state folder: %w", err)
+	}
+	keys, err := LoadKeys(filepath.Join(dir, KeyFile))
+	if err != nil {
+		return nil, err
+	}
+	store, err := OpenSQLite(ctx, filepath.Join(dir, DatabaseFile))
+	if err != nil {
+		return nil, err
+	}
+	return New(store, keys), nil
+}
+
+// New returns a Ledger over a store, sealing with keys.
+func New(store Store, keys *Keys) *Ledger {
+	return &Ledger{store: store, keys: keys, now: time.Now, process: thisProcess()}
+}
+
+// Close closes the store.
+func (l *Ledger) Close() error { return l.store.Close() }
+
+// beginBody and endBody are what the two entries of a change hold beyond their columns.
+type beginBody struct {
+	Actor        Actor    `json:"actor"`
+	Revision     Revision `json:"revision"`
+	Digest       string   `json:"digest,omitempty"`
+	Snapshot     string   `json:"snapshot,omitempty"`
+	Reason       string   `json:"reason,omitempty"`
+	RestoredFrom int64    `json:"restoredFrom,omitempty"`
+	Drift        []string `json:"drift,omitempty"`
+	// Process is "pid@host" of the process making the change, to tell a change still under way
+	// in another process from one whose process died.
+	Process string `json:"process,omitempty"`
+}
+
+type endBody struct {
+	Error   string         `json:"error,omitempty"`
+	Objects []ObjectChange `json:"objects,omitempty"`
+}
+
+// Begin records that a change starts, before it writes anything, and returns its ID (set in
+// c.ID, with c.Started). If it fails, the change must not go ahead.
+func (l *Ledger) Begin(ctx context.Context, c *Change) error {
+	c.Started, c.Result = l.now().UTC(), ResultRunning
+	body, err := json.Marshal(beginBody{Actor: c.Actor, Revision: c.Revision, Digest: c.Digest, Snapshot: c.Snapshot,
+		Reason: c.Reason, RestoredFrom: c.RestoredFrom, Drift: c.Drift, Process: l.process})
+	if err != nil {
+		return fmt.Errorf("record the change: %w", err)
+	}
+	e := Entry{Phase: PhaseBegin, At: c.Started, App: c.App, Cluster: c.Cluster, Trigger: c.Trigger,
+		Revision: strings.ToLower(c.Revision.Commit), Author: authorColumn(c), Result: ResultRunning, Body: body}
+	if err := l.store.Append(ctx, &e, l.keys); err != nil {
+		return fmt.Errorf("record the change before making it (nothing was applied): %w", err)
+	}
+	c.ID = e.Change
+	return nil
+}
+
+// Finish records how a begun change ended: c.Result, c.Error and c.Objects (c.Finished is
+// set).
+func (l *Ledger) Finish(ctx context.Context, c *Change) error {
+	if c.ID == 0 {
+		return errors.New("record the end of a change that was not begun")
+	}
+	c.Finished = l.now().UTC()
+	body, err := json.Marshal(endBody{Error: c.Error, Objects: c.Objects})
+	if err != nil {
+		return fmt.Errorf("record the change's result: %w", err)
+	}
+	e := Entry{Change: c.ID, Phase: PhaseEnd, At: c.Finished, App: c.App, Cluster: c.Cluster, Trigger: c.Trigger,
+		Revision: strings.ToLower(c.Revision.Commit), Author: authorColumn(c), Result: c.Result, Body: body}
+	if err := l.store.Append(ctx, &e, l.keys); err != nil {
+		return fmt.Errorf("record the change's result: %w", err)
+	}
+	return nil
+}
+
+// Record records a change that begins and ends at once (a refusal, an unpin).
+func (l *Ledger) Record(ctx context.Context, c *Change) error {
+	result, errText, objects := c.Result, c.Error, c.Objects
+	if err := l.Begin(ctx, c); err != nil {
+		return err
+	}
+	c.Result, c.Error, c.Objects = result, errText, objects
+	return l.Finish(ctx, c)
+}
+
+// authorColumn is what --author matches: the commit's author and committer and the actor.
+func authorColumn(c *Change) string {
+	return strings.Join([]string{c.Revision.Author, c.Revision.Committer, c.Actor.String()}, "\n")
+}
+
+// thisProcess is "pid@host".
+func thisProcess() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%d@%s", os.Getpid(), host)
+}
+
+// List returns the changes f selects, newest first.
+func (l *Ledger) List(ctx context.Context, f Filter) ([]Change, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	begins, err := l.store.Entries(ctx, EntryFilter{Phase: PhaseBegin, App: f.App, Cluster: f.Cluster, Since: f.Since, Until: f.Until,
+		Author: f.Author, Revision: f.Revision, Trigger: f.Trigger, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	return l.assemble(ctx, begins)
+}
+
+// Get returns one change.
+func (l *Ledger) Get(ctx context.Context, id int64) (*Change, error) {
+	entries, err := l.store.Entries(ctx, EntryFilter{Changes: []int64{id}, Phase: PhaseBegin})
+	if err != nil {
+		return nil, err
+	}
+	changes, err := l.assemble(ctx, entries)
+	if err != nil {
+		return nil, err
+	}
+	if len(changes) == 0 {
+		return nil, fmt.Errorf("change %d: %w", id, ErrNotFound)
+	}
+	return &changes[0], nil
+}
+
+// assemble turns begin entries into changes, with their end entries.
+func (l *Ledger) assemble(ctx context.Context, begins []Entry) ([]Change, error) {
+	ids := make([]int64, len(begins))
+	for i, b := range begins {
+		ids[i] = b.Change
+	}
+	ends := map[int64]Entry{}
+	if len(ids) > 0 {
+		entries, err := l.store.Entries(ctx, EntryFilter{Phase: PhaseEnd, Changes: ids})
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			ends[e.Change] = e
+		}
+	}
+	changes := make([]Change, 0, len(begins))
+	for _, b := range begins {
+		c, err := changeOf(b, ends[b.Change])
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, c)
+	}
+	return changes, nil
+}
+
+// changeOf puts a change together from its begin entry and its end entry (zero if none).
+func changeOf(begin, end Entry) (Change, error) {
+	var b beginBody
+	if err := json.Unmarshal(begin.Body, &b); err != nil {
+		return Change{}, fmt.Errorf("change %d: read its record: %w", begin.Change, err)
+	}
+	c := Change{ID: begin.Change, App: begin.App, Cluster: begin.Cluster, Trigger: begin.Trigger, Actor: b.Actor,
+		Revision: b.Revision, Started: begin.At, Digest: b.Digest, Snapshot: b.Snapshot, Reason: b.Reason,
+		RestoredFrom: b.RestoredFrom, Drift: b.Drift, Result: ResultRunning}
+	if end.Seq == 0 {
+		return c, nil
+	}
+	var e endBody
+	if err := json.Unmarshal(end.Body, &e); err != nil {
+		return Change{}, fmt.Errorf("change %d: read its result: %w", begin.Change, err)
+	}
+	c.Finished, c.Result, c.Error, c.Objects = end.At, end.Result, e.Error, e.Objects
+	return c, nil
+}

@@ -1,0 +1,96 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func execSQLite(dir, sql string) (string, error) {
+	out, err := exec.Command("sqlite3", filepath.Join(dir, DatabaseFile), sql).CombinedOutput()
+	return string(out), err
+}
+
+func TestOpenRefusesWhatIsNotItsOwn(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		prepare func(t *testing.T, dir string)
+		want    error
+		inText  string
+	}{
+		{"a text file", func(t *testing.T, dir string) {
+			os.WriteFile(filepath.Join(dir, DatabaseFile), []byte("hello, not a database\n"), 0o600)
+		}, ErrForeign, "not an SQLite database"},
+		{"another application's SQLite file", func(t *testing.T, dir string) {
+			if out, err := execSQLite(dir, "CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('mine')"); err != nil {
+				t.Fatal(out)
+			}
+		}, ErrForeign, "another application"},
+		{"a newer schema", func(t *testing.T, dir string) {
+			l, err := Open(ctx, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.Close()
+			if out, err := execSQLite(dir, "PRAGMA user_version = 99"); err != nil {
+				t.Fatal(out)
+			}
+		}, ErrNewerSchema, "schema version 99, this Flotilla knows up to 1"},
+		{"a corrupt file", func(t *testing.T, dir string) {
+			l, err := Open(ctx, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 50 {
+				record(t, l, change("shop", "east", "aaaa", TriggerPoll, "Healthy"))
+			}
+			l.Close()
+			path := filepath.Join(dir, DatabaseFile)
+			b, _ := os.ReadFile(path)
+			for i := 4096; i < len(b) && i < 3*4096; i++ {
+				b[i] = 0xff
+			}
+			os.WriteFile(path, b, 0o600)
+		}, ErrCorrupt, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tc.prepare(t, dir)
+			before, _ := os.ReadFile(filepath.Join(dir, DatabaseFile))
+			l, err := Open(ctx, dir)
+			if err == nil {
+				l.Close()
+				t.Fatal("opened")
+			}
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.inText) {
+				t.Errorf("error %q; want %v saying %q", err, tc.want, tc.inText)
+			}
+			after, _ := os.ReadFile(filepath.Join(dir, DatabaseFile))
+			if string(before) != string(after) {
+				t.Error("the refused file was changed")
+			}
+		})
+	}
+}
+
+func TestKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	info, err := os.Stat(filepath.Join(dir, KeyFile))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v, %v; want mode 0600", info, err)
+	}
+	os.Chmod(filepath.Join(dir, KeyFile), 0o644)
+	if _, err := Open(context.Background(), dir); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("a key file others can read: %v; want a refusal saying chmod 600", err)
+	}
+}

@@ -1,0 +1,101 @@
+package history
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Retention says which changes the ledger keeps: those started within MaxAge and among the
+// newest MaxChanges (a zero bound does not bound). Changes still running are always kept.
+type Retention struct {
+	MaxAge     time.Duration
+	MaxChanges int
+}
+
+// Retain drops the changes the retention does not keep, after writing every entry it drops to
+// archive (JSON lines, as Export writes them): nothing leaves the ledger without a copy. The
+// chain stays verifiable: the last dropped entry becomes its sealed anchor. It returns how many
+// entries it dropped.
+func (l *Ledger) Retain(ctx context.Context, keep Retention, archive io.Writer) (int, error) {
+	cutoff, err := l.cutoff(ctx, keep)
+	if err != nil || cutoff == 0 {
+		return 0, err
+	}
+	enc := json.NewEncoder(archive)
+	var last Entry
+	n := 0
+	stop := fmt.Errorf("stop")
+	err = l.store.Scan(ctx, 0, func(e Entry) error {
+		if e.Seq >= cutoff {
+			return stop
+		}
+		last = e
+		n++
+		return enc.Encode(exportedOf(e))
+	})
+	if err != nil && err != stop {
+		return 0, fmt.Errorf("archive old entries: %w", err)
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	if s, ok := archive.(interface{ Sync() error }); ok {
+		if err := s.Sync(); err != nil {
+			return 0, fmt.Errorf("archive old entries: %w", err)
+		}
+	}
+	anchor := Mark{Seq: last.Seq, Seal: last.Seal}
+	anchor.Self = l.keys.SealMark("anchor", anchor)
+	if err := l.store.Drop(ctx, anchor); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// cutoff is the first seq to keep: the begin of the oldest change kept (0: drop nothing).
+func (l *Ledger) cutoff(ctx context.Context, keep Retention) (int64, error) {
+	var oldest int64
+	consider := func(f EntryFilter) error {
+		entries, err := l.store.Entries(ctx, f)
+		if err != nil {
+			return err
+		}
+		if len(entries) > 0 {
+			first := entries[len(entries)-1].Seq
+			if oldest == 0 || first < oldest {
+				oldest = first
+			}
+		}
+		return nil
+	}
+	all, err := l.store.Entries(ctx, EntryFilter{Phase: PhaseBegin, Limit: 1})
+	if err != nil || len(all) == 0 {
+		return 0, err
+	}
+	f := EntryFilter{Phase: PhaseBegin}
+	if keep.MaxAge > 0 {
+		f.Since = l.now().Add(-keep.MaxAge)
+	}
+	if keep.MaxChanges > 0 {
+		f.Limit = keep.MaxChanges
+	}
+	if keep.MaxAge <= 0 && keep.MaxChanges <= 0 {
+		return 0, nil
+	}
+	if err := consider(f); err != nil {
+		return 0, err
+	}
+	if oldest == 0 { // nothing is young enough: keep only the running ones
+		oldest = all[0].Seq + 1
+	}
+	if err := consider(EntryFilter{Phase: PhaseBegin, Unfinished: true}); err != nil {
+		return 0, err
+	}
+	if oldest <= 1 {
+		return 0, nil
+	}
+	return oldest, nil
+}

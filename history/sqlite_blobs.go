@@ -1,0 +1,83 @@
+package history
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// PutBlobs stores blobs; addresses already stored are kept as they are.
+func (s *SQLite) PutBlobs(ctx context.Context, blobs []Blob) error {
+	if len(blobs) == 0 {
+		return nil
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store snapshot: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, b := range blobs {
+		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO blobs (address, data) VALUES (?, ?)", b.Address, b.Data); err != nil {
+			return fmt.Errorf("store snapshot: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store snapshot: %w", err)
+	}
+	return nil
+}
+
+// Blob returns the data stored under address.
+func (s *SQLite) Blob(ctx context.Context, address string) ([]byte, error) {
+	var data []byte
+	err := s.db.QueryRowContext(ctx, "SELECT data FROM blobs WHERE address = ?", address).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("snapshot object %s: %w", address, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot object %s: %w", address, err)
+	}
+	return data, nil
+}
+
+// SetPin pins app on cluster, or unpins it when pin is nil.
+func (s *SQLite) SetPin(ctx context.Context, app, cluster string, pin *Pin) error {
+	if pin == nil {
+		if _, err := s.db.ExecContext(ctx, "DELETE FROM pins WHERE app = ? AND cluster = ?", app, cluster); err != nil {
+			return fmt.Errorf("unpin %s/%s: %w", app, cluster, err)
+		}
+		return nil
+	}
+	body, err := json.Marshal(pin)
+	if err != nil {
+		return fmt.Errorf("pin %s/%s: %w", app, cluster, err)
+	}
+	if _, err := s.db.ExecContext(ctx, "INSERT OR REPLACE INTO pins (app, cluster, body) VALUES (?, ?, ?)", app, cluster, body); err != nil {
+		return fmt.Errorf("pin %s/%s: %w", app, cluster, err)
+	}
+	return nil
+}
+
+// Pins returns every pin, by App and cluster.
+func (s *SQLite) Pins(ctx context.Context) ([]Pin, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT body FROM pins ORDER BY app, cluster")
+	if err != nil {
+		return nil, fmt.Errorf("read pins: %w", err)
+	}
+	defer rows.Close()
+	var pins []Pin
+	for rows.Next() {
+		var body []byte
+		var p Pin
+		if err := rows.Scan(&body); err != nil {
+			return nil, fmt.Errorf("read pins: %w", err)
+		}
+		if err := json.Unmarshal(body, &p); err != nil {
+			return nil, fmt.Errorf("read pins: %w", err)
+		}
+		pins = append(pins, p)
+	}
+	return pins, rows.Err()
+}

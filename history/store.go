@@ -1,0 +1,132 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Phase says which half of a change an entry holds.
+type Phase string
+
+// Phases.
+const (
+	// PhaseBegin is written before a change writes to a cluster: who, why, which revision.
+	PhaseBegin Phase = "begin"
+	// PhaseEnd is written once it is over: the result and what it did to each object.
+	PhaseEnd Phase = "end"
+)
+
+// Entry is one row of the ledger. The columns a query filters on are copied out of Body (the
+// JSON of the phase's half of a Change), and every column is sealed.
+type Entry struct {
+	// Seq is the entry's place in the ledger: 1, 2, 3, … with no gaps.
+	Seq int64
+	// Change is the ID of the change the entry belongs to: the Seq of its begin entry.
+	Change  int64
+	Phase   Phase
+	At      time.Time
+	App     string
+	Cluster string
+	Trigger Trigger
+	// Revision is the commit; Author names its author, committer and the actor.
+	Revision, Author string
+	// Result is "Running" in begin entries.
+	Result Result
+	Body   []byte
+	// PrevSeal is the seal of the entry before (the anchor's for the first kept entry); Seal
+	// is this entry's (see Sealer).
+	PrevSeal, Seal string
+}
+
+// EntryFilter selects entries. Zero fields select everything.
+type EntryFilter struct {
+	Phase        Phase
+	App, Cluster string
+	Since, Until time.Time
+	Author       string
+	Revision     string
+	Trigger      Trigger
+	// Changes selects the entries of these changes.
+	Changes []int64
+	// Results selects entries with one of these results.
+	Results []Result
+	// Unfinished selects begin entries whose change has no end entry.
+	Unfinished bool
+	// Limit bounds how many come back, newest first; 0 is no bound.
+	Limit int
+}
+
+// Blob is content stored once under its address (see snapshot.go).
+type Blob struct {
+	Address string
+	Data    []byte
+}
+
+// Pin keeps an App × Cluster on a recorded revision instead of the Source's head: after a
+// rollback, until the Source moves past Head or someone unpins it.
+type Pin struct {
+	App     string `json:"app"`
+	Cluster string `json:"cluster"`
+	// Change is the rollback that pinned it; Snapshot and Revision are what it restored.
+	Change   int64    `json:"change"`
+	Snapshot string   `json:"snapshot"`
+	Digest   string   `json:"digest"`
+	Revision Revision `json:"revision"`
+	// Head is the Source's commit when it was pinned: any other commit is newer and unpins.
+	Head string `json:"head"`
+	// Auto says the agent pinned it after Head failed health (Head is marked bad).
+	Auto   bool      `json:"auto,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+	Since  time.Time `json:"since"`
+}
+
+// Store keeps the ledger's entries, blobs and pins. Implementations: SQLite (OpenSQLite).
+type Store interface {
+	// Append adds e at the end: it sets e.Seq to the next number (and e.Change to it for a
+	// begin entry), e.PrevSeal to the seal of the entry before, e.Seal with the sealer, and
+	// moves the head mark to e, in one transaction, so that two appends (two processes, even)
+	// never share a place or a predecessor.
+	Append(ctx context.Context, e *Entry, sealer Sealer) error
+	// Entries returns the entries f selects, newest first.
+	Entries(ctx context.Context, f EntryFilter) ([]Entry, error)
+	// Scan calls fn with every entry, oldest first, starting at seq from.
+	Scan(ctx context.Context, from int64, fn func(Entry) error) error
+	// Head is the mark of the last entry appended; Anchor the mark the first kept entry
+	// follows (zero until retention dropped entries).
+	Head(ctx context.Context) (Mark, error)
+	Anchor(ctx context.Context) (Mark, error)
+	// Drop deletes the entries up to anchor.Seq and records anchor, in one transaction.
+	Drop(ctx context.Context, anchor Mark) error
+
+	// PutBlobs stores blobs under their addresses; an address already stored is kept.
+	PutBlobs(ctx context.Context, blobs []Blob) error
+	// Blob returns the data stored under address, or ErrNotFound.
+	Blob(ctx context.Context, address string) ([]byte, error)
+
+	// SetPin pins an App × Cluster (nil pin: unpins app/cluster).
+	SetPin(ctx context.Context, app, cluster string, pin *Pin) error
+	// Pins returns every pin.
+	Pins(ctx context.Context) ([]Pin, error)
+
+	Close() error
+}
+
+// Mark points at one entry of the chain by its seq and seal, and is sealed itself (Self) so it
+// cannot be moved without the key: the head (the last entry appended, so that entries deleted
+// from the end show) and the anchor (the last entry retention dropped, which the first kept
+// entry follows).
+type Mark struct {
+	Seq  int64  `json:"seq"`
+	Seal string `json:"seal"`
+	Self string `json:"self"`
+}
+
+// Sealer seals entries and marks (see Keys).
+type Sealer interface {
+	Seal(e *Entry) string
+	SealMark(kind string, m Mark) string
+}
+
+// ErrNotFound: no such change, entry or blob.
+var ErrNotFound = errors.New("not found in the ledger")
