@@ -25,8 +25,8 @@ func configMap(name, value string) *unstructured.Unstructured {
 func secret(name, value string) *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "v1", "kind": "Secret",
-		"metadata": map[string]any{"name": name, "namespace": "shop"},
-		"data":     map[string]any{"password": base64.StdEncoding.EncodeToString([]byte(value))},
+		"metadata":   map[string]any{"name": name, "namespace": "shop"},
+		"data":       map[string]any{"password": base64.StdEncoding.EncodeToString([]byte(value))},
 		"stringData": map[string]any{"token": value + "-token"},
 	}}
 }
