@@ -5,6 +5,7 @@ import (
 
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/internal/keylock"
 	"github.com/flotilla-dev/flotilla/sources/gitrepo"
 	"github.com/flotilla-dev/flotilla/sources/render"
@@ -36,6 +37,9 @@ type Syncer struct {
 	Clusters *clusters.Registry
 	// Recorder keeps what each reconcile changed (see Recorder).
 	Recorder Recorder
+	// Ledger, when set, records every change in the change ledger (see ledger.go), keeps
+	// snapshots for rollbacks, and holds the pins of rolled-back pairs.
+	Ledger *history.Ledger
 
 	// locks serialises reconciles of one App × Cluster, so that every change is recorded
 	// before the next change to the same pair.
