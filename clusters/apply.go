@@ -59,6 +59,10 @@ type ApplyOptions struct {
 	// Progress, when set, is told about waits a user should know of (a Namespace that is
 	// still terminating).
 	Progress func(format string, args ...any)
+	// BeforeWrite, when set, is told how many objects Apply is about to write, before the
+	// first write; an error stops Apply with nothing written (the ledger records a change
+	// before it is made).
+	BeforeWrite func(toWrite int) error
 }
 
 // DefaultApplyOptions: no forcing, no adoption, 1 minute for CRDs to be served.
@@ -98,8 +102,14 @@ func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 		}
 	}
 	prepared := m.prepareAll(objs)
+	toWrite := m.toWrite(objs, prepared, inv, opts.Live)
 	if opts.Progress != nil {
-		opts.Progress("%s", toWriteMessage(len(objs), m.toWrite(objs, prepared, inv, opts.Live)))
+		opts.Progress("%s", toWriteMessage(len(objs), toWrite))
+	}
+	if opts.BeforeWrite != nil {
+		if err := opts.BeforeWrite(toWrite); err != nil {
+			return nil, err
+		}
 	}
 	var changes ChangeSet
 	var errs []error

@@ -12,6 +12,7 @@ import (
 
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/policies"
 	"github.com/flotilla-dev/flotilla/sources/webhook"
 )
@@ -75,6 +76,9 @@ type Agent struct {
 	cfg       *config.Config
 	pairs     map[string]AppCluster // by key "app/cluster"
 	requests  map[string]Options    // syncs someone asked for, by key
+	causes    map[string]Cause      // why each queued pair is queued, for the ledger
+	// pushed are the Sources a webhook poked, whose next fetch is the webhook's.
+	pushed map[string]bool
 	revisions map[string]*fetched   // each Source's latest revision
 	// sourceErrors are the errors of the Sources whose last fetch failed.
 	sourceErrors map[string]string
@@ -115,7 +119,7 @@ func NewAgent(s *Syncer, cfg *config.Config, opts AgentOptions) *Agent {
 		syncer: s, opts: opts, logger: opts.Logger,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(newRetryLimiter(opts.RetryBase, opts.RetryMax),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "flotilla"}),
-		requests: map[string]Options{}, revisions: map[string]*fetched{}, sourceErrors: map[string]string{},
+		requests: map[string]Options{}, causes: map[string]Cause{}, pushed: map[string]bool{}, revisions: map[string]*fetched{}, sourceErrors: map[string]string{},
 		status: map[string]*PairStatus{}, busy: map[string]bool{}, drift: newDriftWatches(),
 	}
 	if a.logger == nil {
@@ -133,6 +137,15 @@ func NewAgent(s *Syncer, cfg *config.Config, opts AgentOptions) *Agent {
 func (a *Agent) Run(ctx context.Context) error {
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
+	if a.syncer.Ledger != nil {
+		closed, err := a.syncer.Ledger.CloseInterrupted(ctx)
+		if err != nil {
+			return fmt.Errorf("close the changes a killed agent left open in the ledger: %w", err)
+		}
+		for _, c := range closed {
+			a.logger.Warn("change interrupted by a stop; the next reconcile carries on", "change", c.ID, "app", c.App, "cluster", c.Cluster, "commit", short(c.Revision.Commit))
+		}
+	}
 	a.mu.Lock()
 	a.runCtx = ctx
 	a.pollers = startPollers(ctx, a, a.cfg)
@@ -187,6 +200,8 @@ func (a *Agent) process(ctx context.Context, key string) error {
 	pair, ok := a.pairs[key]
 	request, asked := a.requests[key]
 	delete(a.requests, key)
+	cause := a.causes[key]
+	delete(a.causes, key)
 	a.mu.Unlock()
 	if !ok {
 		return nil // no longer configured
@@ -198,9 +213,18 @@ func (a *Agent) process(ctx context.Context, key string) error {
 	}
 	opts := request
 	opts.Observer = a.opts.Observer
+	if !asked {
+		if cause.Trigger == "" { // the agent's start, a reload, a retry
+			cause.Trigger = history.TriggerPoll
+		}
+		cause.Actor = history.Actor{Agent: true}
+		opts.Cause = cause
+	}
 	if !pair.App.Spec.Sync.Automated && !asked {
 		opts.DryRun = true
 	}
+	// A revision that fails health can only be rolled back once its health is known.
+	opts.Wait = opts.Wait || pair.App.Spec.Health.AutoRollback
 	a.setBusy(key, true)
 	result := a.syncer.Reconcile(ctx, pair, rev.checkout, opts)
 	a.setBusy(key, false)
@@ -212,6 +236,11 @@ func (a *Agent) process(ctx context.Context, key string) error {
 		}
 	})
 	if result.Status == StatusFailed {
+		a.mu.Lock()
+		if _, queued := a.causes[key]; !queued && !asked {
+			a.causes[key] = cause // the retry is the same change
+		}
+		a.mu.Unlock()
 		return result.Err
 	}
 	return nil
@@ -266,19 +295,45 @@ func (a *Agent) setRevision(source string, rev *fetched) (changed bool) {
 	return old == nil || old.checkout == nil || old.checkout.Fetched.Revision.Commit != rev.checkout.Fetched.Revision.Commit
 }
 
-// enqueueSource queues every pair whose App follows the Source.
+// enqueueSource queues every pair whose App follows the Source, because of a poll or (when a
+// webhook poked the Source) a webhook.
 func (a *Agent) enqueueSource(source string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	trigger := history.TriggerPoll
+	if a.pushed[source] {
+		trigger = history.TriggerWebhook
+	}
+	delete(a.pushed, source)
 	for key, pair := range a.pairs {
 		if pair.App.Spec.Source == source {
-			a.queue.Add(key)
+			a.queueFor(key, Cause{Trigger: trigger})
 		}
 	}
 }
 
+// queueFor queues a pair with why (called with a.mu held). Causes of one queued pair merge: a
+// new revision's trigger wins over drift, and the drift notes add up.
+func (a *Agent) queueFor(key string, why Cause) {
+	c := a.causes[key]
+	if c.Trigger == "" || c.Trigger == history.TriggerDrift {
+		c.Trigger = why.Trigger
+	}
+	c.Actor = why.Actor
+	c.Drift = append(c.Drift, why.Drift...)
+	if len(c.Drift) > maxDriftNotes {
+		c.Drift = append(c.Drift[:maxDriftNotes-1], "…")
+	}
+	a.causes[key] = c
+	a.queue.Add(key)
+}
+
+// maxDriftNotes bounds the drift notes one heal records.
+const maxDriftNotes = 50
+
 // RequestSync queues a sync of the App on one cluster (or every cluster it selects, when
-// cluster is ""), with opts' ForceConflicts, ConfirmPrune and DryRun; it is applied even when
+// cluster is ""), with opts' ForceConflicts, ConfirmPrune and DryRun, recorded as a manual
+// change by opts.Cause.Actor; it is applied even when
 // the App does not sync on its own. It returns the clusters queued; an App or cluster the
 // configuration does not have is an error.
 func (a *Agent) RequestSync(app, cluster string, opts Options) ([]string, error) {
@@ -292,7 +347,8 @@ func (a *Agent) RequestSync(app, cluster string, opts Options) ([]string, error)
 		if pair.App.Metadata.Name != app || (cluster != "" && pair.Cluster.Metadata.Name != cluster) {
 			continue
 		}
-		a.requests[key] = Options{ForceConflicts: opts.ForceConflicts, ConfirmPrune: opts.ConfirmPrune, DryRun: opts.DryRun}
+		a.requests[key] = Options{ForceConflicts: opts.ForceConflicts, ConfirmPrune: opts.ConfirmPrune, DryRun: opts.DryRun,
+			Cause: Cause{Trigger: history.TriggerManual, Actor: opts.Cause.Actor}}
 		a.queue.Add(key)
 		queued = append(queued, pair.Cluster.Metadata.Name)
 	}
@@ -327,6 +383,7 @@ func (a *Agent) Push(push webhook.Push) []string {
 	for i := range a.cfg.Sources {
 		src := &a.cfg.Sources[i]
 		if push.Matches(src) {
+			a.pushed[src.Metadata.Name] = true
 			a.pollers.poke(src.Metadata.Name)
 			matched = append(matched, src.Metadata.Name)
 		}

@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/internal/object"
 )
 
@@ -131,7 +133,7 @@ func (a *Agent) onDrift(ev clusters.DriftEvent) {
 			return
 		}
 		a.logger.Info("drift: taking it back", "app", ev.App, "cluster", ev.Cluster, "object", ev.ID.String(), "manager", ev.Manager, "deleted", ev.Deleted)
-		a.queue.Add(key)
+		a.queueFor(key, Cause{Trigger: history.TriggerDrift, Actor: history.Actor{Agent: true}, Drift: []string{driftNote(ev)}})
 	case config.DriftWarn:
 		a.logger.Warn("drift", "app", ev.App, "cluster", ev.Cluster, "object", ev.ID.String(), "manager", ev.Manager, "deleted", ev.Deleted)
 		if st != nil {
@@ -139,6 +141,18 @@ func (a *Agent) onDrift(ev clusters.DriftEvent) {
 			st.Drifted = upsertDrifted(st.Drifted, drifted)
 		}
 	}
+}
+
+// driftNote names the object and who changed it, for the ledger.
+func driftNote(ev clusters.DriftEvent) string {
+	manager := ev.Manager
+	if manager == "" {
+		manager = "an unknown manager"
+	}
+	if ev.Deleted {
+		return fmt.Sprintf("%s deleted (by %s)", ev.ID, manager)
+	}
+	return fmt.Sprintf("%s changed by %s", ev.ID, manager)
 }
 
 // fighting counts a heal of the object and says whether the agent should leave it alone: it

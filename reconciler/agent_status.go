@@ -1,10 +1,13 @@
 package reconciler
 
 import (
+	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/flotilla-dev/flotilla/clusters"
+	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/internal/object"
 )
 
@@ -44,6 +47,13 @@ type PairStatus struct {
 	LastError string `json:"lastError,omitempty"`
 	// Drifted are objects someone changed that were not healed (drift mode warn).
 	Drifted []DriftedObject `json:"drifted,omitempty"`
+	// Health is what the last wait for health found (Healthy, Progressing, Degraded); "" when
+	// the agent did not wait (only Apps with spec.health.autoRollback are waited for).
+	Health string `json:"health,omitempty"`
+	// Change is the ledger's ID of the last change recorded for the pair.
+	Change int64 `json:"change,omitempty"`
+	// Pinned holds the pair on a rolled-back revision until a newer commit or an unpin.
+	Pinned *history.Pin `json:"pinned,omitempty"`
 }
 
 // DriftedObject is a managed object that someone other than Flotilla changed.
@@ -56,8 +66,29 @@ type DriftedObject struct {
 
 // reconciled updates the status with a reconcile's result; compared says it was a dry run.
 func (st *PairStatus) reconciled(r Result, compared bool) {
+	if rb := r.AutoRollback; rb != nil {
+		// What the cluster runs is what the rollback left; say what happened first.
+		failed := fmt.Sprintf("revision %s was %s and was rolled back to %s (change %d)", short(r.Commit), r.Status, short(rb.Commit), rb.Change)
+		if r.Error != "" {
+			failed += ": " + r.Error
+		}
+		r = *rb
+		r.Error = strings.TrimSuffix(failed+"; "+r.Error, "; ")
+	}
 	st.LastSync, st.LastDuration, st.LastError = time.Now(), r.Duration.Duration, r.Error
-	st.WantedRevision = r.Commit
+	st.WantedRevision, st.Pinned = r.Commit, r.Pinned
+	if r.Pinned != nil {
+		st.WantedRevision = r.Pinned.Head
+	}
+	if r.Change != 0 {
+		st.Change = r.Change
+	}
+	switch r.Status {
+	case StatusHealthy, StatusProgressing, StatusDegraded:
+		st.Health = string(r.Status)
+	case StatusSynced:
+		st.Health = ""
+	}
 	st.Writes = 0
 	for _, c := range r.Changes {
 		switch c.Action {

@@ -17,6 +17,12 @@ func (r *run) apply(ctx context.Context, desired *render.Manifests, cluster *clu
 	opts.Live, opts.Schemas = cluster.live, cluster.schemas
 	opts.Ignore = ignoreOf(r.key.App)
 	opts.Progress = func(format string, args ...any) { r.event(StageApply, fmt.Sprintf(format, args...)) }
+	opts.BeforeWrite = func(toWrite int) error {
+		if toWrite == 0 {
+			return nil
+		}
+		return r.beginChange(ctx, desired)
+	}
 	return cluster.manager.Apply(ctx, desired.Objects, cluster.inventory, opts)
 }
 

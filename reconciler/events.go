@@ -36,6 +36,10 @@ const (
 	StageApply Stage = "apply"
 	// StageHealth: the wait for health begins and goes on.
 	StageHealth Stage = "health"
+	// StagePin: the pair is held on a rolled-back revision, or a newer commit lifted the pin.
+	StagePin Stage = "pin"
+	// StageRollback: a rollback (asked for, or after a revision failed health) begins.
+	StageRollback Stage = "rollback"
 	// StageDone: a reconcile finished; Event.Result says how.
 	StageDone Stage = "done"
 )

@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"github.com/flotilla-dev/flotilla/config"
-	"github.com/flotilla-dev/flotilla/sources"
+	"github.com/flotilla-dev/flotilla/history"
+	"github.com/flotilla-dev/flotilla/sources/render"
 )
 
 // AppCluster is the unit of work: one App on one Cluster.
@@ -28,28 +29,44 @@ func (k AppCluster) String() string { return k.App.Metadata.Name + "/" + k.Clust
 //	intent  record the objects about to be created in the inventory, before they exist
 //	apply   server-side apply, CRDs and Namespaces first
 //	prune   what left Git, only after every apply succeeded
-//	record  what changed (today: the cluster's inventory), before anything else can change it
+//	record  what changed (the cluster's inventory), before anything else can change it
 //	health  wait for the objects to become healthy (with opts.Wait)
+//
+// With a Ledger, a pin stage comes first (a rolled-back pair stays on its pinned snapshot until
+// a newer commit), the change is begun in the ledger before the first write (nothing is
+// written if that fails) and finished with the result (see ledger.go), and a revision that
+// fails health is rolled back when the App asks for it (spec.health.autoRollback).
 //
 // Nothing is written unless render and guard passed, nothing is pruned unless apply succeeded,
 // and one App × Cluster is never reconciled twice at once: a second Reconcile of the same pair
 // waits for the first (or for ctx). opts.App and opts.Cluster are not used: they select pairs
 // for Sync and Diff. The observer's done event comes after the pair is free again.
-func (s *Syncer) Reconcile(ctx context.Context, key AppCluster, rev *sources.Checkout, opts Options) Result {
+func (s *Syncer) Reconcile(ctx context.Context, key AppCluster, rev Revision, opts Options) Result {
 	r := s.begin(key, rev, opts)
 	unlock, err := s.locks.LockContext(ctx, key.String())
 	if err != nil {
 		return r.done(r.finish(StatusFailed, err))
 	}
-	result := r.reconcile(ctx)
+	result := r.closeChange(ctx, r.reconcile(ctx))
+	rollback, rollbackResult := s.autoRollback(ctx, key, r.rev, result, opts)
+	if rollback != nil {
+		result.AutoRollback = &rollbackResult
+	}
 	unlock()
-	return r.done(result)
+	result = r.done(result)
+	if rollback != nil {
+		rollback.done(rollbackResult)
+	}
+	return result
 }
 
 // reconcile runs the stages in order (see Reconcile).
 func (r *run) reconcile(ctx context.Context) Result {
 	if r.rev == nil {
 		return r.finish(StatusFailed, errors.New("no revision to reconcile"))
+	}
+	if err := r.followPin(ctx); err != nil {
+		return r.finish(StatusFailed, err)
 	}
 	conn := r.connect(ctx, readForApply)
 	desired, err := r.render(ctx)
@@ -62,9 +79,13 @@ func (r *run) reconcile(ctx context.Context) Result {
 		return r.finish(findings.Status(), findings.Err())
 	}
 	plan := r.plan(desired, cluster)
+	r.desired, r.planned = desired, plan
 	if r.opts.DryRun {
 		r.result.Changes, err = r.preview(ctx, desired, cluster, plan)
 		return r.finish(orFailed(StatusPlanned, err), err)
+	}
+	if err := r.beginIfMust(ctx, desired, cluster, plan); err != nil {
+		return r.finish(StatusFailed, err)
 	}
 	if err := r.recordIntent(ctx, desired, cluster); err != nil {
 		return r.finish(StatusFailed, err)
@@ -85,21 +106,41 @@ func (r *run) reconcile(ctx context.Context) Result {
 	return r.finish(r.health(ctx, cluster, applied))
 }
 
+// beginIfMust begins the change in the ledger now, before the inventory's intent is written,
+// when it must be recorded whatever apply finds to write (see mustRecord); otherwise apply
+// begins it before its first write, if it writes anything.
+func (r *run) beginIfMust(ctx context.Context, desired *render.Manifests, cluster *clusterState, plan *Plan) error {
+	if r.syncer.Ledger == nil {
+		return nil
+	}
+	must, err := r.mustRecord(ctx, desired, cluster, plan)
+	if err != nil || !must {
+		return err
+	}
+	return r.beginChange(ctx, desired)
+}
+
 // run is one reconcile under way: what it works on and the result it builds.
 type run struct {
 	syncer  *Syncer
 	key     AppCluster
-	rev     *sources.Checkout
+	rev     Revision
 	opts    Options
 	started time.Time
 	result  Result
+
+	// desired and planned are the render and plan, once made; change is the ledger's record,
+	// once begun.
+	desired *render.Manifests
+	planned *Plan
+	change  *history.Change
 }
 
-func (s *Syncer) begin(key AppCluster, rev *sources.Checkout, opts Options) *run {
+func (s *Syncer) begin(key AppCluster, rev Revision, opts Options) *run {
 	r := &run{syncer: s, key: key, rev: rev, opts: opts, started: time.Now()}
 	r.result = Result{App: key.App.Metadata.Name, Cluster: key.Cluster.Metadata.Name}
 	if rev != nil {
-		r.result.Commit = rev.Fetched.Revision.Commit
+		r.result.Commit = rev.Describe().Commit
 	}
 	return r
 }

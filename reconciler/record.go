@@ -48,7 +48,7 @@ func (InventoryRecorder) Record(ctx context.Context, rec Record) error {
 // (see clusters.NextInventory) and hands both to the Syncer's Recorder.
 func (r *run) record(ctx context.Context, desired *render.Manifests, cluster *clusterState, applied, pruned clusters.ChangeSet) error {
 	next := clusters.NextInventory(cluster.inventory, applied, pruned)
-	next.Revision, next.Digest = r.rev.Fetched.Revision.Commit, desired.Digest
+	next.Revision, next.Digest = r.rev.Describe().Commit, desired.Digest
 	changes := append(append(clusters.ChangeSet{}, applied...), pruned...)
 	return r.syncer.Recorder.Record(ctx, Record{
 		App: r.result.App, Cluster: r.result.Cluster, Target: cluster.target,

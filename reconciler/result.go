@@ -7,6 +7,7 @@ import (
 
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/policies"
 )
 
@@ -56,6 +57,13 @@ type Result struct {
 	Error    string          `json:"error,omitempty"`
 	Err      error           `json:"-"`
 	Duration config.Duration `json:"duration"`
+	// Change is the change's ID in the ledger (0: not recorded).
+	Change int64 `json:"change,omitempty"`
+	// Pinned is the pin that holds the pair on a rolled-back revision, when one does.
+	Pinned *history.Pin `json:"pinned,omitempty"`
+	// AutoRollback is the rollback that followed when this revision failed health and the App
+	// asks for it (spec.health.autoRollback).
+	AutoRollback *Result `json:"autoRollback,omitempty"`
 }
 
 // summary is " (3 created, 1 configured, …)" and the error, for a progress line.

@@ -26,6 +26,28 @@ type Options struct {
 	ConfirmPrune bool
 	// Observer is told what the pass does (see Event); nil tells no one.
 	Observer Observer
+	// Cause says why the pass runs and who asked, for the ledger.
+	Cause Cause
+}
+
+// Cause is why a reconcile runs and who asked for it, as the ledger records it. The zero Cause
+// is a manual sync.
+type Cause struct {
+	// Trigger is poll, webhook, manual, drift, rollback or auto-rollback ("" is manual).
+	Trigger history.Trigger
+	Actor   history.Actor
+	// Reason is the actor's (a rollback's --reason) or the agent's own.
+	Reason string
+	// Drift names each object someone else changed and who, for a drift heal.
+	Drift []string
+}
+
+// trigger is c.Trigger, manual when unset.
+func (c Cause) trigger() history.Trigger {
+	if c.Trigger == "" {
+		return history.TriggerManual
+	}
+	return c.Trigger
 }
 
 // Syncer holds what lasts between passes: the Git cache, the render cache, the cluster

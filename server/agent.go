@@ -105,6 +105,25 @@ type ClusterStatus struct {
 	Drifted []DriftedObject `json:"drifted,omitempty"`
 	// Writes is how many objects the last sync wrote.
 	Writes int `json:"writes"`
+	// Change is the ledger's ID of the last change recorded (flotilla history show ID).
+	Change int64 `json:"change,omitempty"`
+	// Pinned is set while a rollback holds the App on a recorded revision.
+	Pinned *Pin `json:"pinned,omitempty"`
+}
+
+// Pin holds an App on a cluster at a rolled-back revision until a commit other than Until
+// arrives, or someone unpins it.
+type Pin struct {
+	// Revision and Subject are the commit restored; Change the rollback that pinned it.
+	Revision string `json:"revision"`
+	Subject  string `json:"subject,omitempty"`
+	Change   int64  `json:"change"`
+	// Until is the Source's commit when it was pinned: any other commit lifts the pin.
+	Until string `json:"until"`
+	// Auto says the agent rolled back because Until failed health.
+	Auto   bool      `json:"auto,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+	Since  time.Time `json:"since"`
 }
 
 // DriftedObject is a managed object someone else changed.

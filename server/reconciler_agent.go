@@ -79,6 +79,13 @@ func clusterStatus(st reconciler.PairStatus) ClusterStatus {
 		Cluster: st.Cluster, WantedRevision: st.WantedRevision, AppliedRevision: st.AppliedRevision,
 		State: string(st.State), Health: "Unknown", LastSync: st.LastSync, LastError: st.LastError, Writes: st.Writes,
 	}
+	if st.Health != "" {
+		out.Health = st.Health
+	}
+	if p := st.Pinned; p != nil {
+		out.Pinned = &Pin{Revision: p.Revision.Commit, Subject: p.Revision.Subject, Change: p.Change, Until: p.Head, Auto: p.Auto, Reason: p.Reason, Since: p.Since}
+	}
+	out.Change = st.Change
 	if st.LastDuration > 0 {
 		out.LastDuration = st.LastDuration.String()
 	}

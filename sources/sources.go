@@ -60,3 +60,6 @@ func (c *Checkout) Origins(app *config.App, cluster *config.Cluster) map[object.
 	}
 	return render.Origins(c.view.Fresh(), path)
 }
+
+// Describe is the commit the checkout holds.
+func (c *Checkout) Describe() gitrepo.Revision { return c.Fetched.Revision }

@@ -1,0 +1,171 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/flotilla-dev/flotilla/history"
+)
+
+// RollbackOptions say where a rollback goes and who asks.
+type RollbackOptions struct {
+	// To is a commit (or a prefix of one) the ledger recorded as applied to the pair; Steps,
+	// when To is empty, counts revisions back from the one applied now (1: the one before).
+	To    string
+	Steps int
+	// Reason is recorded with the change.
+	Reason string
+	Actor  history.Actor
+	// Head is the Source's commit now: the pair stays pinned until another commit arrives
+	// ("": the commit the pair runs now).
+	Head string
+	// ForceConflicts, ConfirmPrune and Observer are as in Options.
+	ForceConflicts, ConfirmPrune bool
+	Observer                     Observer
+}
+
+// ErrNoLedger: rollbacks need the ledger's snapshots.
+var ErrNoLedger = errors.New("no change ledger: rollbacks restore its snapshots")
+
+// Rollback puts the pair back on a revision the ledger recorded: it re-applies that revision's
+// snapshot (no Git needed), prunes what the snapshot does not hold (the prune guard still
+// applies), waits for health, and records a forward change with the actor and reason. The pair
+// then stays pinned there, through polls and drift heals, until a commit other than opts.Head
+// arrives or someone unpins it.
+func (s *Syncer) Rollback(ctx context.Context, key AppCluster, opts RollbackOptions) Result {
+	if s.Ledger == nil {
+		return s.failed(key, Options{Observer: opts.Observer}, ErrNoLedger)
+	}
+	unlock, err := s.locks.LockContext(ctx, key.String())
+	if err != nil {
+		return s.failed(key, Options{Observer: opts.Observer}, err)
+	}
+	target, current, err := s.rollbackTarget(ctx, key, opts)
+	if err != nil {
+		unlock()
+		return s.failed(key, Options{Observer: opts.Observer}, err)
+	}
+	head := opts.Head
+	if head == "" && current != nil {
+		head = current.Revision.Commit
+	}
+	cause := Cause{Trigger: history.TriggerRollback, Actor: opts.Actor, Reason: opts.Reason}
+	r, result := s.restoreAndPin(ctx, key, target, head, false, Options{Wait: true, ForceConflicts: opts.ForceConflicts,
+		ConfirmPrune: opts.ConfirmPrune, Observer: opts.Observer, Cause: cause})
+	unlock()
+	return r.done(result)
+}
+
+// restoreAndPin reconciles the pair (locked by the caller) to the change's snapshot and, unless
+// that failed or was refused, pins it there until a commit other than head. The caller tells
+// the observer the result (run.done) once the pair is unlocked.
+func (s *Syncer) restoreAndPin(ctx context.Context, key AppCluster, target *history.Change, head string, auto bool, opts Options) (*run, Result) {
+	restored, err := s.restore(ctx, target.ID)
+	if err != nil {
+		r := s.begin(key, nil, opts)
+		return r, r.finish(StatusFailed, err)
+	}
+	r := s.begin(key, restored, opts)
+	r.event(StageRollback, fmt.Sprintf("restoring %s (%s) recorded by change %d", short(target.Revision.Commit), target.Revision.Subject, target.ID))
+	result := r.closeChange(ctx, r.reconcile(ctx))
+	if result.Status == StatusFailed || result.Status == StatusRefused {
+		return r, result
+	}
+	pin := history.Pin{App: result.App, Cluster: result.Cluster, Change: result.Change, Snapshot: target.Snapshot,
+		Digest: target.Digest, Revision: target.Revision, Head: head, Auto: auto, Reason: opts.Cause.Reason}
+	if err := s.Ledger.Pin(ctx, pin); err != nil {
+		result.Err = errors.Join(result.Err, fmt.Errorf("rolled back, but the pin was not kept (the next poll may re-apply %s): %w", short(head), err))
+		result.Error = result.Err.Error()
+	}
+	result.Pinned = &pin
+	return r, result
+}
+
+// rollbackTarget finds the recorded change to restore, and the change applied now.
+func (s *Syncer) rollbackTarget(ctx context.Context, key AppCluster, opts RollbackOptions) (target, current *history.Change, err error) {
+	app, cluster := key.App.Metadata.Name, key.Cluster.Metadata.Name
+	changes, err := s.Ledger.List(ctx, history.Filter{App: app, Cluster: cluster, Limit: 1000})
+	if err != nil {
+		return nil, nil, err
+	}
+	var applied []*history.Change // newest first, one per revision (digest) in a row
+	for i := range changes {
+		c := &changes[i]
+		if c.Snapshot == "" || !isApplied(c.Result) {
+			continue
+		}
+		if len(applied) > 0 && applied[len(applied)-1].Digest == c.Digest {
+			continue
+		}
+		applied = append(applied, c)
+	}
+	if len(applied) == 0 {
+		return nil, nil, fmt.Errorf("%s: the ledger holds no applied revision to roll back to", key)
+	}
+	current = applied[0]
+	switch {
+	case opts.To != "":
+		to := strings.ToLower(opts.To)
+		for _, c := range applied {
+			if strings.HasPrefix(c.Revision.Commit, to) {
+				return c, current, nil
+			}
+		}
+		return nil, current, fmt.Errorf("%s: no applied revision %s in the ledger; flotilla history --app %s --cluster %s lists them", key, opts.To, app, cluster)
+	case opts.Steps > 0:
+		if opts.Steps >= len(applied) {
+			return nil, current, fmt.Errorf("%s: the ledger holds %d revisions before the current one, not %d", key, len(applied)-1, opts.Steps)
+		}
+		return applied[opts.Steps], current, nil
+	}
+	return nil, current, errors.New("say where to roll back to: a revision (--to) or a number of steps (--steps)")
+}
+
+// isApplied says whether a change with this result applied its revision whole.
+func isApplied(r history.Result) bool {
+	for _, a := range history.Applied {
+		if r == a {
+			return true
+		}
+	}
+	return false
+}
+
+// autoRollback puts the pair (locked by the caller) back on its last healthy revision when the
+// revision just applied failed health and the App asks for it (spec.health.autoRollback): the
+// failed commit stays pinned away until a newer one arrives. It returns the rollback's run and
+// result, or a nil run when there is nothing to do.
+func (s *Syncer) autoRollback(ctx context.Context, key AppCluster, rev Revision, result Result, opts Options) (*run, Result) {
+	if s.Ledger == nil || !key.App.Spec.Health.AutoRollback || !opts.Wait || opts.DryRun ||
+		(result.Status != StatusDegraded && result.Status != StatusProgressing) {
+		return nil, Result{}
+	}
+	if _, restoring := rev.(*Restored); restoring {
+		return nil, Result{}
+	}
+	healthy, err := s.lastHealthy(ctx, key, result.Digest)
+	if err != nil || healthy == nil {
+		return nil, Result{}
+	}
+	cause := Cause{Trigger: history.TriggerAutoRollback, Actor: history.Actor{Agent: true},
+		Reason: fmt.Sprintf("revision %s was %s after it was applied (change %d); back to the last healthy revision", short(result.Commit), result.Status, result.Change)}
+	return s.restoreAndPin(ctx, key, healthy, result.Commit, true, Options{Wait: true,
+		ForceConflicts: opts.ForceConflicts, ConfirmPrune: opts.ConfirmPrune, Observer: opts.Observer, Cause: cause})
+}
+
+// lastHealthy is the newest change of the pair that ended Healthy with another render than
+// digest's.
+func (s *Syncer) lastHealthy(ctx context.Context, key AppCluster, digest string) (*history.Change, error) {
+	changes, err := s.Ledger.List(ctx, history.Filter{App: key.App.Metadata.Name, Cluster: key.Cluster.Metadata.Name, Limit: 1000})
+	if err != nil {
+		return nil, err
+	}
+	for i := range changes {
+		if c := &changes[i]; c.Result == history.Result(StatusHealthy) && c.Snapshot != "" && c.Digest != digest {
+			return c, nil
+		}
+	}
+	return nil, nil
+}
