@@ -55,7 +55,10 @@ func Evaluate(obj *unstructured.Unstructured) ObjectHealth {
 			return h
 		}
 	case gk == schema.GroupKind{Group: "apps", Kind: "Deployment"}:
-		if status, reason, message := conditionStatus(obj, "Progressing"); status == "False" && reason == "ProgressDeadlineExceeded" {
+		// Only once the controller has seen this spec: right after an apply (a rollback of a
+		// Deployment past its deadline, say) the condition is the old spec's.
+		observed, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
+		if status, reason, message := conditionStatus(obj, "Progressing"); status == "False" && reason == "ProgressDeadlineExceeded" && observed >= obj.GetGeneration() {
 			h.Status, h.Reason = HealthDegraded, joinReason(reason, message)
 			return h
 		}

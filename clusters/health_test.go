@@ -48,6 +48,13 @@ spec: {replicas: 1}
 status:
   observedGeneration: 1
   conditions: [{type: Progressing, status: "False", reason: ProgressDeadlineExceeded, message: "ReplicaSet d-1 has timed out progressing."}]`, HealthDegraded, "ProgressDeadlineExceeded: ReplicaSet d-1 has timed out progressing."},
+		{"deployment past its deadline, newer spec not seen yet", `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, generation: 2}
+spec: {replicas: 1}
+status:
+  observedGeneration: 1
+  conditions: [{type: Progressing, status: "False", reason: ProgressDeadlineExceeded, message: "ReplicaSet d-1 has timed out progressing."}]`, HealthProgressing, "Deployment generation is 2, but latest observed generation is 1"},
 		{"statefulset ready", `apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: s, generation: 1}
