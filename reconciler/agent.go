@@ -72,14 +72,14 @@ type Agent struct {
 	logger *slog.Logger
 	queue  workqueue.TypedRateLimitingInterface[string]
 
-	mu        sync.Mutex
-	cfg       *config.Config
-	pairs     map[string]AppCluster // by key "app/cluster"
-	requests  map[string]Options    // syncs someone asked for, by key
-	causes    map[string]Cause      // why each queued pair is queued, for the ledger
+	mu       sync.Mutex
+	cfg      *config.Config
+	pairs    map[string]AppCluster // by key "app/cluster"
+	requests map[string]Options    // syncs someone asked for, by key
+	causes   map[string]Cause      // why each queued pair is queued, for the ledger
 	// pushed are the Sources a webhook poked, whose next fetch is the webhook's.
-	pushed map[string]bool
-	revisions map[string]*fetched   // each Source's latest revision
+	pushed    map[string]bool
+	revisions map[string]*fetched // each Source's latest revision
 	// sourceErrors are the errors of the Sources whose last fetch failed.
 	sourceErrors map[string]string
 	status       map[string]*PairStatus

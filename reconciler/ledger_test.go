@@ -190,7 +190,7 @@ type failingStore struct{ history.Store }
 var errDiskFull = errors.New("disk I/O error: database or disk is full")
 
 func (failingStore) Append(context.Context, *history.Entry, history.Sealer) error { return errDiskFull }
-func (failingStore) PutBlobs(context.Context, []history.Blob) error             { return errDiskFull }
+func (failingStore) PutBlobs(context.Context, []history.Blob) error               { return errDiskFull }
 
 // TestNoApplyWithoutItsRecord: when the ledger cannot record a change, nothing is applied and
 // the result says why.
