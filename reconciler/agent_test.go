@@ -23,8 +23,14 @@ func runAgent(t *testing.T, cfg *config.Config) *reconciler.Agent {
 
 func runAgentWith(t *testing.T, cfg *config.Config, opts reconciler.AgentOptions) *reconciler.Agent {
 	t.Helper()
+	return runAgentOn(t, reconciler.NewSyncer(t.TempDir()), cfg, opts)
+}
+
+// runAgentOn runs an agent with the Syncer s until the test ends.
+func runAgentOn(t *testing.T, s *reconciler.Syncer, cfg *config.Config, opts reconciler.AgentOptions) *reconciler.Agent {
+	t.Helper()
 	opts.RetryBase, opts.RetryMax = 100*time.Millisecond, time.Second
-	agent := reconciler.NewAgent(reconciler.NewSyncer(t.TempDir()), cfg, opts)
+	agent := reconciler.NewAgent(s, cfg, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = agent.Run(ctx) })

@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/flotilla-dev/flotilla/history"
@@ -74,3 +75,37 @@ func short(commit string) string {
 	}
 	return commit
 }
+
+// Unpin lets a rolled-back pair follow its Source again: the pin is removed and the unpin is
+// recorded with who asked. The next reconcile applies the Source's revision. Unpinning a pair
+// that is not pinned is an error that says so.
+func (s *Syncer) Unpin(ctx context.Context, key AppCluster, actor history.Actor, reason string) error {
+	if s.Ledger == nil {
+		return ErrNoLedger
+	}
+	app, cluster := key.App.Metadata.Name, key.Cluster.Metadata.Name
+	unlock, err := s.locks.LockContext(ctx, key.String())
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	pin, err := s.Ledger.PinOf(ctx, app, cluster)
+	if err != nil {
+		return err
+	}
+	if pin == nil {
+		return fmt.Errorf("%s is not pinned: %w", key, ErrNotPinned)
+	}
+	if reason == "" {
+		reason = fmt.Sprintf("unpinned from %s (change %d)", short(pin.Revision.Commit), pin.Change)
+	}
+	unpin := &history.Change{App: app, Cluster: cluster, Trigger: history.TriggerUnpin, Actor: actor,
+		Revision: pin.Revision, Result: "Unpinned", Reason: reason}
+	if err := s.Ledger.Record(ctx, unpin); err != nil {
+		return err
+	}
+	return s.Ledger.Unpin(ctx, app, cluster)
+}
+
+// ErrNotPinned: the pair is not pinned.
+var ErrNotPinned = errors.New("not pinned")
