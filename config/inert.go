@@ -17,7 +17,6 @@ type inertSetting struct {
 var inertSettings = []inertSetting{
 	{field: "App spec.rollout", instead: "every selected cluster is synced at once", set: appsWriting("spec.rollout")},
 	{field: "App spec.windows", instead: "syncs are not held to sync windows yet", set: appsWriting("spec.windows")},
-	{field: "App spec.health.autoRollback", instead: "nothing is rolled back on its own yet", set: appsWriting("spec.health.autoRollback")},
 }
 
 // appsWriting lists the Apps whose documents write field out (a default does not count).
