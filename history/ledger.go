@@ -20,6 +20,8 @@ type Ledger struct {
 	now func() time.Time
 	// process is "pid@host" of this process (see beginBody.Process).
 	process string
+	// stored are blob addresses this process stored (see PutSnapshot).
+	stored storedSet
 }
 
 // File names in the state folder.

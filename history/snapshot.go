@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"compress/flate"
 
@@ -52,7 +53,9 @@ func (l *Ledger) PutSnapshot(ctx context.Context, digest string, objects []*unst
 			return "", fmt.Errorf("snapshot %s: %w", object.IDOf(obj), err)
 		}
 		m.Objects = append(m.Objects, b.Address)
-		blobs = append(blobs, b)
+		if b.Data != nil {
+			blobs = append(blobs, b)
+		}
 	}
 	text, err := json.Marshal(m)
 	if err != nil {
@@ -60,14 +63,43 @@ func (l *Ledger) PutSnapshot(ctx context.Context, digest string, objects []*unst
 	}
 	sum := sha256.Sum256(text)
 	address := "snapshot:" + hex.EncodeToString(sum[:])
-	blobs = append(blobs, Blob{Address: address, Data: compress(text)})
+	if !l.stored.has(address) {
+		blobs = append(blobs, Blob{Address: address, Data: compress(text)})
+	}
 	if err := l.store.PutBlobs(ctx, blobs); err != nil {
 		return "", err
+	}
+	for _, b := range blobs {
+		l.stored.add(b.Address)
 	}
 	return address, nil
 }
 
-// objectBlob is one object as stored.
+// storedSet remembers addresses this process stored, so that a render mostly like the last one
+// costs no compression or write for what is already there. It forgets everything past a bound.
+type storedSet struct {
+	mu  sync.Mutex
+	set map[string]bool
+}
+
+const maxRemembered = 100_000
+
+func (s *storedSet) has(address string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.set[address]
+}
+
+func (s *storedSet) add(address string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.set == nil || len(s.set) >= maxRemembered {
+		s.set = map[string]bool{}
+	}
+	s.set[address] = true
+}
+
+// objectBlob is one object as stored; its Data is nil when this process stored it already.
 func (l *Ledger) objectBlob(obj *unstructured.Unstructured) (Blob, error) {
 	text, err := json.Marshal(obj.Object)
 	if err != nil {
@@ -75,11 +107,18 @@ func (l *Ledger) objectBlob(obj *unstructured.Unstructured) (Blob, error) {
 	}
 	if !object.IsSecret(obj) {
 		sum := sha256.Sum256(text)
-		return Blob{Address: "sha256:" + hex.EncodeToString(sum[:]), Data: compress(text)}, nil
+		address := "sha256:" + hex.EncodeToString(sum[:])
+		if l.stored.has(address) {
+			return Blob{Address: address}, nil
+		}
+		return Blob{Address: address, Data: compress(text)}, nil
 	}
 	mac := hmac.New(sha256.New, l.keys.snapshot)
 	mac.Write(text)
 	address := "secret:" + hex.EncodeToString(mac.Sum(nil))
+	if l.stored.has(address) {
+		return Blob{Address: address}, nil
+	}
 	sealed, err := l.encrypt(compress(text), address)
 	if err != nil {
 		return Blob{}, err
@@ -169,11 +208,19 @@ func (l *Ledger) decrypt(data []byte, address string) ([]byte, error) {
 	return out, nil
 }
 
+// writers keeps flate writers for reuse: making one costs more than compressing an object.
+var writers = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.DefaultCompression)
+	return w
+}}
+
 func compress(data []byte) []byte {
 	var buf bytes.Buffer
-	w, _ := flate.NewWriter(&buf, flate.DefaultCompression)
+	w := writers.Get().(*flate.Writer)
+	w.Reset(&buf)
 	_, _ = w.Write(data)
 	_ = w.Close()
+	writers.Put(w)
 	return buf.Bytes()
 }
 

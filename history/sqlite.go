@@ -25,7 +25,7 @@ var migrations = []string{
 		author TEXT NOT NULL, result TEXT NOT NULL, body BLOB NOT NULL, prev_seal TEXT NOT NULL, seal TEXT NOT NULL);
 	CREATE INDEX entries_pair ON entries(app, cluster, seq);
 	CREATE INDEX entries_change ON entries(change_id);
-	CREATE TABLE blobs (address TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
+	CREATE TABLE blobs (id INTEGER PRIMARY KEY, address TEXT NOT NULL UNIQUE, data BLOB NOT NULL);
 	CREATE TABLE pins (app TEXT NOT NULL, cluster TEXT NOT NULL, body BLOB NOT NULL, PRIMARY KEY (app, cluster));
 	CREATE TABLE marks (kind TEXT PRIMARY KEY, seq INTEGER NOT NULL, seal TEXT NOT NULL, self TEXT NOT NULL);`,
 }
