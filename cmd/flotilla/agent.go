@@ -95,7 +95,7 @@ func runAgent(ctx context.Context, g *globals, f agentFlags) error {
 		return err
 	}
 	// The ledger first: a change must not be made that it cannot record.
-	ledger, err := openLedger(ctx, stateDir, logger)
+	ledger, err := openLedger(ctx, stateDir)
 	if err != nil {
 		return fmt.Errorf("the agent does not start: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 
@@ -13,11 +14,10 @@ import (
 )
 
 // openLedger opens the change ledger of a state folder for a process that makes changes (the
-// agent, or `flotilla sync` without one), creating it on first use, and closes as Interrupted
-// the changes of processes that were killed before they finished them. A file that is not a
+// agent, or `flotilla sync` without one), creating it on first use. A file that is not a
 // Flotilla ledger, a corrupt one or one of a newer Flotilla is refused and left as it is; so is
 // a ledger whose key file is gone (see checkLedgerKey). Close the ledger when done.
-func openLedger(ctx context.Context, stateDir string, logger *slog.Logger) (*history.Ledger, error) {
+func openLedger(ctx context.Context, stateDir string) (*history.Ledger, error) {
 	if err := checkLedgerKey(ctx, stateDir); err != nil {
 		return nil, err
 	}
@@ -25,15 +25,32 @@ func openLedger(ctx context.Context, stateDir string, logger *slog.Logger) (*his
 	if err != nil {
 		return nil, ledgerRefused(err)
 	}
+	return ledger, nil
+}
+
+// closeInterrupted closes as Interrupted the changes that processes killed before they
+// finished them left open in the ledger (the agent's Run does the same when it starts), and
+// warns of each.
+func closeInterrupted(ctx context.Context, ledger *history.Ledger, logger *slog.Logger) error {
 	closed, err := ledger.CloseInterrupted(ctx)
 	if err != nil {
-		ledger.Close()
-		return nil, fmt.Errorf("the change ledger in %s: close the changes of processes that were killed: %w", stateDir, err)
+		return fmt.Errorf("close the changes killed processes left open in the ledger: %w", err)
 	}
 	for _, c := range closed {
 		logger.Warn("a change was interrupted: the process making it stopped before it finished", "change", c.ID, "app", c.App, "cluster", c.Cluster, "started", c.Started)
 	}
-	return ledger, nil
+	return nil
+}
+
+// cliActor is who a change made by this process was asked by: the OS user running it.
+func cliActor() history.Actor {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return history.Actor{User: u.Username}
+	}
+	if name := os.Getenv("USER"); name != "" {
+		return history.Actor{User: name}
+	}
+	return history.Actor{User: fmt.Sprintf("uid %d", os.Getuid())}
 }
 
 // errNoLedger: the state folder holds no ledger yet.

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,7 +13,7 @@ import (
 
 // TestAgentAndSyncRefuseALedgerTheyCannotUse: a state folder whose ledger file is not a ledger
 // stops the agent and a direct sync before they write or fetch anything, saying so, and the file
-// is left as it is; a state folder without a ledger gets one from a direct sync.
+// is left as it is; a direct sync records into the state folder's ledger, as the OS user.
 func TestAgentAndSyncRefuseALedgerTheyCannotUse(t *testing.T) {
 	cfg, _ := errorsFleet(t, "fleet.git", "{branch: main}")
 	state := t.TempDir()
@@ -37,14 +39,23 @@ func TestAgentAndSyncRefuseALedgerTheyCannotUse(t *testing.T) {
 
 	fresh := t.TempDir()
 	if res := flotilla(t, "sync", "--config", cfg, "--state", fresh, "--cache-dir", t.TempDir()); res.code != 1 || !strings.Contains(res.stdout, "dev-3") {
-		t.Errorf("sync of unreachable clusters: exit %d, want 1 and a summary\n%s%s", res.code, res.stdout, res.stderr)
+		t.Errorf("sync of an empty render: exit %d, want 1 and a summary\n%s%s", res.code, res.stdout, res.stderr)
 	}
-	for _, name := range []string{history.DatabaseFile, history.KeyFile} {
-		if _, err := os.Stat(filepath.Join(fresh, name)); err != nil {
-			t.Errorf("a direct sync did not open the state folder's ledger: %v", err)
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changes []history.Change
+	res := flotilla(t, "history", "--state", fresh, "-o", "json")
+	if err := json.Unmarshal([]byte(res.stdout), &changes); err != nil || len(changes) != 3 {
+		t.Fatalf("history after a direct sync of 3 clusters: %v, want 3 changes\n%s%s", err, res.stdout, res.stderr)
+	}
+	for _, c := range changes {
+		if c.Trigger != history.TriggerManual || c.Actor.User != me.Username || c.Result != "Refused" || c.App != "settings" {
+			t.Errorf("a direct sync recorded %s %s by %q: %s; want a manual change by %s, Refused", c.App, c.Cluster, c.Actor, c.Result, me.Username)
 		}
 	}
-	if res := flotilla(t, "audit", "verify", "--state", fresh); res.code != 0 {
-		t.Errorf("audit verify of the ledger a direct sync opened: exit %d\n%s%s", res.code, res.stdout, res.stderr)
+	if res := flotilla(t, "audit", "verify", "--state", fresh); res.code != 0 || res.stdout != "ledger intact: 3 changes (entries 1–6)\n" {
+		t.Errorf("audit verify of the ledger a direct sync recorded into: exit %d\n%s%s", res.code, res.stdout, res.stderr)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flotilla-dev/flotilla/clusters"
+	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/reconciler"
 )
 
@@ -58,12 +59,16 @@ change ledger (in the state folder, --state), as the agent would: flotilla histo
 			if err != nil {
 				return err
 			}
-			ledger, err := openLedger(cmd.Context(), stateDir, g.logger)
+			ledger, err := openLedger(cmd.Context(), stateDir)
 			if err != nil {
 				return err
 			}
 			defer ledger.Close()
+			if err := closeInterrupted(cmd.Context(), ledger, g.logger); err != nil {
+				return err
+			}
 			syncer.Ledger = ledger
+			opts.Cause = reconciler.Cause{Trigger: history.TriggerManual, Actor: cliActor()}
 			results, err := syncer.Sync(cmd.Context(), cfg, flags.passOptions(g, opts))
 			if err != nil {
 				return err
