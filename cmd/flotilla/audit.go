@@ -103,6 +103,10 @@ func printVerification(w io.Writer, what string, v *history.Verification) {
 	case v.Entries == 0:
 		fmt.Fprintf(w, "%s intact: no changes recorded yet\n", what)
 	default:
-		fmt.Fprintf(w, "%s intact: %d changes (entries %d–%d)\n", what, v.Changes, v.First, v.Last)
+		changes := "changes"
+		if v.Changes == 1 {
+			changes = "change"
+		}
+		fmt.Fprintf(w, "%s intact: %d %s (entries %d–%d)\n", what, v.Changes, changes, v.First, v.Last)
 	}
 }
