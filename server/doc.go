@@ -15,6 +15,15 @@
 //	                                                 400 for another parameter, 404 for an unknown
 //	                                                 App or a cluster it does not select
 //	POST /api/v1/sources/{source}/refresh  operator  202 {"source": S}; 404 for an unknown Source
+//	GET  /api/v1/history                   viewer    [history.Change…], newest first; query:
+//	                                                 app, cluster, author (substring of the
+//	                                                 commit's author or committer, or the actor),
+//	                                                 revision (commit prefix), trigger, since and
+//	                                                 until (RFC 3339, or a duration before now:
+//	                                                 90m, 24h, 7d), limit (1 to 10000, default
+//	                                                 100); 400 naming a bad or unknown parameter,
+//	                                                 503 {"error": "no ledger"} without one
+//	GET  /api/v1/history/{id}              viewer    history.Change; 404 when the ledger has none
 //	POST /hooks/github|gitlab|gitea|generic  secret  202 {"sources": [S…]} once their fetch is
 //	                                                 queued (empty when no Source follows the
 //	                                                 push); 202 {"sources": [], "ignored": true}

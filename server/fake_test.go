@@ -151,12 +151,13 @@ type testServer struct {
 var secret = []byte("webhook-secret-for-tests")
 
 // newTestServer serves a server.Server over a fresh fakeAgent on 127.0.0.1, with a viewer and
-// an operator token and a secret for every webhook provider.
-func newTestServer(t *testing.T) *testServer {
+// an operator token and a secret for every webhook provider; each of tweaks may change its
+// options (add a ledger, say) before the server is made.
+func newTestServer(t *testing.T, tweaks ...func(*server.Options)) *testServer {
 	t.Helper()
 	agent := newFakeAgent()
 	metrics := server.NewMetrics()
-	srv, err := server.New(server.Options{
+	opts := server.Options{
 		Agent: agent,
 		Tokens: []server.Token{
 			{Role: server.RoleViewer, Name: "grafana", Secret: viewerToken},
@@ -165,7 +166,11 @@ func newTestServer(t *testing.T) *testServer {
 		WebhookSecrets: map[webhook.Provider][]byte{webhook.GitHub: secret, webhook.GitLab: secret, webhook.Gitea: secret, webhook.Generic: secret},
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metrics:        metrics,
-	})
+	}
+	for _, tweak := range tweaks {
+		tweak(&opts)
+	}
+	srv, err := server.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,8 @@ type Options struct {
 	Listen string
 	// Agent answers the API and takes the syncs, refreshes and pushes it asks for. Required.
 	Agent Agent
+	// Ledger answers the history routes; without one they answer 503.
+	Ledger Ledger
 	// Tokens are the bearer tokens the API accepts (LoadTokens, EnsureLocalToken). Without any,
 	// every API request gets 401.
 	Tokens []Token

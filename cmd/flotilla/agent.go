@@ -55,6 +55,11 @@ controller: healing it pauses (Fighting) until it is left alone for 2 minutes.
 The status API, webhooks (POST /hooks/github, gitlab, gitea, generic) and /metrics listen on
 --listen; flotilla status asks the local agent through its state folder.
 
+The change ledger lives in the state folder (ledger.db, and its key file ledger.key, mode
+0600): flotilla history and the history API read it, flotilla audit verifies it. The agent
+does not start when that file is not a Flotilla ledger, is corrupt, was written by a newer
+Flotilla, or has lost its key file: it says so and leaves the file as it is.
+
 SIGINT or SIGTERM: no new work is taken, reconciles under way get a grace period to finish,
 then the agent exits 0. SIGHUP, or a change to the configuration's files, reloads the
 configuration; one that does not load is refused, logged, and the old one keeps running.
@@ -68,7 +73,7 @@ Logs go to stderr, one line per reconcile (--log-format text or json).`,
 		},
 	}
 	f.config.register(cmd, "flotilla.yaml", "", "")
-	cmd.Flags().StringVar(&f.state, "state", "", "the agent's state folder (default: flotilla/agent under the user's state directory)")
+	cmd.Flags().StringVar(&f.state, "state", "", "the agent's state folder: API token, endpoint, change ledger (default: flotilla/agent under the user's state directory)")
 	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	cmd.Flags().IntVar(&f.workers, "workers", reconciler.DefaultAgentOptions().Workers, "App × Cluster reconciles at once")
 	cmd.Flags().StringVar(&f.listen, "listen", server.DefaultListen, "address of the status API, webhooks and metrics (\"\" or \"off\": none)")
@@ -85,6 +90,16 @@ func runAgent(ctx context.Context, g *globals, f agentFlags) error {
 	if err != nil {
 		return err
 	}
+	stateDir, err := agentStateDir(f.state)
+	if err != nil {
+		return err
+	}
+	// The ledger first: a change must not be made that it cannot record.
+	ledger, err := openLedger(ctx, stateDir)
+	if err != nil {
+		return fmt.Errorf("the agent does not start: %w", err)
+	}
+	defer ledger.Close()
 	cfg, err := f.config.load(g)
 	if err != nil {
 		return err
@@ -93,6 +108,7 @@ func runAgent(ctx context.Context, g *globals, f agentFlags) error {
 	if err != nil {
 		return err
 	}
+	syncer.Ledger = ledger
 	opts := reconciler.DefaultAgentOptions()
 	opts.Workers, opts.Logger = f.workers, logger
 	opts.Observer = reconciler.LogEvents(logger)
@@ -102,7 +118,7 @@ func runAgent(ctx context.Context, g *globals, f agentFlags) error {
 	opts.OnFetch = metrics.ObserveFetch
 	opts.OnWatchError = func(cluster string, _ error) { metrics.WatchRestart(cluster) }
 	agent := reconciler.NewAgent(syncer, cfg, opts)
-	api, err := newAgentServer(f, agent, metrics, logger)
+	api, err := newAgentServer(f, agent, ledger, metrics, logger)
 	if err != nil {
 		return err
 	}

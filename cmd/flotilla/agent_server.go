@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/internal/statedir"
 	"github.com/flotilla-dev/flotilla/reconciler"
 	"github.com/flotilla-dev/flotilla/server"
@@ -36,8 +37,9 @@ type agentEndpoint struct {
 const endpointFile = "agent.json"
 
 // newAgentServer makes the server of f's --listen (nil for "off"), with the local operator
-// token from the state folder, --token-file's tokens and the webhook secrets.
-func newAgentServer(f agentFlags, agent *reconciler.Agent, metrics *server.Metrics, logger *slog.Logger) (*agentServer, error) {
+// token from the state folder, --token-file's tokens, the webhook secrets and the change
+// ledger the history routes read.
+func newAgentServer(f agentFlags, agent *reconciler.Agent, ledger *history.Ledger, metrics *server.Metrics, logger *slog.Logger) (*agentServer, error) {
 	if f.listen == "" || f.listen == "off" {
 		return nil, nil
 	}
@@ -65,7 +67,7 @@ func newAgentServer(f agentFlags, agent *reconciler.Agent, metrics *server.Metri
 		return nil, err
 	}
 	srv, err := server.New(server.Options{
-		Listen: f.listen, Agent: server.ReconcilerAgent(agent), Tokens: tokens, WebhookSecrets: secrets,
+		Listen: f.listen, Agent: server.ReconcilerAgent(agent), Ledger: ledger, Tokens: tokens, WebhookSecrets: secrets,
 		TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, AllowInsecureNonLoopback: f.insecure,
 		Logger: logger, Metrics: metrics,
 	})

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -10,11 +11,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/flotilla-dev/flotilla/history"
 )
 
 // lockedBuffer is a strings.Builder safe to read while a process writes to it.
@@ -68,6 +72,7 @@ func TestAgentReloadsAndStopsOnSignals(t *testing.T) {
 	defer cmd.Process.Kill() // already gone when the test passes
 	waitForLog(t, log, "agent started", 1)
 	checkStatusThroughTheAPI(t, state, cfg)
+	checkHistoryThroughTheAPI(t, state)
 
 	writeFile(t, cfg, string(good)+"---\napiVersion: flotilla.dev/v1alpha1\nkind: App\nmetadata: {name: broken}\nspec: {source: nowhere, path: x}\n")
 	waitForLog(t, log, "configuration refused", 1)
@@ -139,15 +144,8 @@ func checkStatusThroughTheAPI(t *testing.T, state, cfgPath string) {
 	if !strings.Contains(table.stdout, "settings") || !strings.Contains(table.stdout, "Refused") {
 		t.Errorf("status table:\n%s", table.stdout)
 	}
-	endpoint, err := os.ReadFile(filepath.Join(state, "agent.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var where struct{ URL string }
-	if err := json.Unmarshal(endpoint, &where); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Get(where.URL + "/api/v1/apps")
+	url := agentURL(t, state)
+	resp, err := http.Get(url + "/api/v1/apps")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +153,7 @@ func checkStatusThroughTheAPI(t *testing.T, state, cfgPath string) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("GET /api/v1/apps without a token: %s, want 401", resp.Status)
 	}
-	metrics, err := http.Get(where.URL + "/metrics")
+	metrics, err := http.Get(url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,5 +163,61 @@ func checkStatusThroughTheAPI(t *testing.T, state, cfgPath string) {
 		if !strings.Contains(string(body), name) {
 			t.Errorf("/metrics lacks %s", name)
 		}
+	}
+}
+
+// agentURL is where the agent of the state folder listens, as its agent.json says.
+func agentURL(t *testing.T, state string) string {
+	t.Helper()
+	endpoint, err := os.ReadFile(filepath.Join(state, "agent.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var where struct{ URL string }
+	if err := json.Unmarshal(endpoint, &where); err != nil {
+		t.Fatal(err)
+	}
+	return where.URL
+}
+
+// checkHistoryThroughTheAPI: the agent opened the ledger of its state folder; a change recorded
+// there by another process (as a direct sync beside the agent records) is listed by flotilla
+// history through the local agent and through --server, and shown whole by history show; the
+// history API refuses a request without a token.
+func checkHistoryThroughTheAPI(t *testing.T, state string) {
+	t.Helper()
+	ctx := context.Background()
+	ledger, err := history.Open(ctx, state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := history.Change{App: "settings", Cluster: "dev-1", Trigger: history.TriggerManual, Actor: history.Actor{User: "tester"},
+		Revision: history.Revision{Commit: "cccc3333", Subject: "Settings: recorded beside the agent"}, Result: "Synced"}
+	err = ledger.Record(ctx, &c)
+	ledger.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, token := agentURL(t, state), filepath.Join(state, "token")
+	for _, args := range [][]string{
+		{"history", "--state", state, "--revision", "cccc3333", "-o", "json"},
+		{"history", "--server", url, "--token-file", token, "--revision", "cccc3333", "-o", "json"},
+	} {
+		res := flotilla(t, args...)
+		if ids := changeIDs(t, res); res.code != 0 || len(ids) != 1 || ids[0] != c.ID {
+			t.Errorf("flotilla %s: exit %d, changes %v; want [%d]\n%s", strings.Join(args, " "), res.code, ids, c.ID, res.stderr)
+		}
+	}
+	show := flotilla(t, "history", "show", strconv.FormatInt(c.ID, 10), "--server", url, "--token-file", token)
+	if show.code != 0 || !strings.Contains(show.stdout, "user tester") || !strings.Contains(show.stdout, "Settings: recorded beside the agent") {
+		t.Errorf("history show through the API: exit %d\n%s%s", show.code, show.stdout, show.stderr)
+	}
+	resp, err := http.Get(url + "/api/v1/history")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /api/v1/history without a token: %s, want 401", resp.Status)
 	}
 }

@@ -145,6 +145,9 @@ func TestUnknownOutputFormatRefused(t *testing.T) {
 		{[]string{"diff", "--config", cfg, "--cache-dir", t.TempDir(), "-o", "yml"}, 2, `--output "yml" is not one of table, json, yaml: the formats flotilla diff prints`},
 		{[]string{"sources", "check", "--config", cfg, "--cache-dir", t.TempDir(), "-o", "wide"}, 1, `--output "wide" is not one of table, json, yaml: the formats flotilla sources check prints`},
 		{[]string{"fleet", "status", "--dir", t.TempDir(), "-o", "csv"}, 1, `--output "csv" is not one of table, json, yaml: the formats flotilla fleet status prints`},
+		{[]string{"history", "show", "1", "--state", t.TempDir(), "-o", "table"}, 1, `--output "table" is not one of text, json, yaml: the formats flotilla history show prints`},
+		{[]string{"audit", "verify", "--state", t.TempDir(), "-o", "yaml"}, 2, `--output "yaml" is not one of text, json: the formats flotilla audit verify prints`},
+		{[]string{"audit", "export", "--state", t.TempDir(), "-o", "json"}, 1, `--output "json" is not one of jsonl: the formats flotilla audit export prints`},
 	}
 	for _, tt := range tests {
 		res := flotilla(t, tt.args...)

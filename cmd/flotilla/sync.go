@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flotilla-dev/flotilla/clusters"
+	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/reconciler"
 )
 
@@ -29,7 +30,8 @@ cluster, then a summary. Exits 1 if any App on any cluster failed, was refused o
 With --app, when a local agent runs (flotilla agent, found through its state folder), the sync
 is asked of the agent, which reconciles the App's clusters itself, so that the two never write
 one App × Cluster at the same moment; the command waits for the agent's results. --direct
-syncs from this process instead.`,
+syncs from this process instead. A sync from this process records its changes in the agent's
+change ledger (in the state folder, --state), as the agent would: flotilla history shows them.`,
 		Example: `  flotilla sync --config ~/.local/state/flotilla/fleet/flotilla.yaml   # the quickstart's fleet
   flotilla sync --config fleet/ --app bookinfo --cluster prod --wait
   flotilla sync --config fleet/ --dry-run -o json`,
@@ -53,6 +55,20 @@ syncs from this process instead.`,
 			if err != nil {
 				return err
 			}
+			stateDir, err := agentStateDir(state)
+			if err != nil {
+				return err
+			}
+			ledger, err := openLedger(cmd.Context(), stateDir)
+			if err != nil {
+				return err
+			}
+			defer ledger.Close()
+			if err := closeInterrupted(cmd.Context(), ledger, g.logger); err != nil {
+				return err
+			}
+			syncer.Ledger = ledger
+			opts.Cause = reconciler.Cause{Trigger: history.TriggerManual, Actor: cliActor()}
 			results, err := syncer.Sync(cmd.Context(), cfg, flags.passOptions(g, opts))
 			if err != nil {
 				return err
@@ -73,7 +89,7 @@ syncs from this process instead.`,
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "ask the clusters what would change (server-side dry run); write nothing")
 	cmd.Flags().BoolVar(&opts.Wait, "wait", false, "wait until every object is healthy, up to the App's health timeout")
 	cmd.Flags().BoolVar(&opts.ForceConflicts, "force-conflicts", false, "take back fields another field manager changed, as an App with spec.drift.mode: enforce always does")
-	cmd.Flags().StringVar(&state, "state", "", "the local agent's state folder, to find a running agent (default: flotilla/agent under the user's state directory)")
+	cmd.Flags().StringVar(&state, "state", "", "the local agent's state folder, to find a running agent and record into its change ledger (default: flotilla/agent under the user's state directory)")
 	cmd.Flags().BoolVar(&direct, "direct", false, "sync from this process even when an agent runs")
 	cmd.Flags().BoolVar(&opts.ConfirmPrune, "confirm-prune", false, "sync even when the prune guard refuses: pruning all of an App's objects, or more than its spec.sync.maxPrunePercent")
 	return cmd
