@@ -28,14 +28,17 @@ import (
 //	go test -run '^$' -bench . -benchtime 5x ./reconciler
 const benchObjects = 300
 
+// everyConfigMap, as benchFiles' changed, changes the data of every ConfigMap.
+const everyConfigMap = -2
+
 // benchFiles is an app/ kustomization of benchObjects objects in namespace ns; version changes
-// the data of ConfigMap number changed (or of none, with changed < 0).
+// the data of ConfigMap number changed (of every one, with everyConfigMap; of none, with -1).
 func benchFiles(ns string, changed, version int) map[string]string {
 	var objects strings.Builder
 	fmt.Fprintf(&objects, "apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n", ns)
 	for i := range benchObjects / 2 {
 		value := 0
-		if i == changed {
+		if i == changed || changed == everyConfigMap {
 			value = version
 		}
 		fmt.Fprintf(&objects, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings-%d}\ndata: {index: \"%d\", value: \"%d\"}\n", i, i, value)
