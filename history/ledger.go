@@ -36,15 +36,43 @@ func Open(ctx context.Context, dir string) (*Ledger, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create the state folder: %w", err)
 	}
-	keys, err := LoadKeys(filepath.Join(dir, KeyFile))
+	keyPath, dbPath := filepath.Join(dir, KeyFile), filepath.Join(dir, DatabaseFile)
+	// What the file is comes first: a foreign file is refused as such, key or not.
+	if err := checkHeader(dbPath); err != nil {
+		return nil, err
+	}
+	if err := checkOwner(ctx, dbPath); err != nil {
+		return nil, err
+	}
+	if err := checkKeyPresent(dbPath, keyPath); err != nil {
+		return nil, err
+	}
+	keys, err := LoadKeys(keyPath)
 	if err != nil {
 		return nil, err
 	}
-	store, err := OpenSQLite(ctx, filepath.Join(dir, DatabaseFile))
+	store, err := OpenSQLite(ctx, dbPath)
 	if err != nil {
 		return nil, err
 	}
 	return New(store, keys), nil
+}
+
+// ErrKeyMissing: the ledger exists but its key file does not.
+var ErrKeyMissing = errors.New("the ledger's key file is missing")
+
+// checkKeyPresent refuses a ledger database that has content but no key file: a new key would
+// verify none of its seals and read none of its snapshots' Secrets.
+func checkKeyPresent(dbPath, keyPath string) error {
+	info, err := os.Stat(dbPath)
+	if err != nil || info.Size() == 0 {
+		return nil
+	}
+	if _, err := os.Stat(keyPath); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w: %s holds a ledger, %s is gone; without it the ledger cannot be verified nor its snapshots' Secrets read: put the key file back from a backup, or move %s away (keep it for the audit) to start a new ledger",
+			ErrKeyMissing, dbPath, keyPath, DatabaseFile)
+	}
+	return nil
 }
 
 // New returns a Ledger over a store, sealing with keys.

@@ -94,3 +94,21 @@ func TestKeyFile(t *testing.T) {
 		t.Errorf("a key file others can read: %v; want a refusal saying chmod 600", err)
 	}
 }
+
+func TestOpenRefusesALedgerWithoutItsKey(t *testing.T) {
+	ctx := context.Background()
+	l, dir := openTest(t)
+	record(t, l, change("shop", "east", "aaaa", TriggerPoll, "Healthy"))
+	l.Close()
+	if info, err := os.Stat(filepath.Join(dir, DatabaseFile)); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("database file: %v, %v; want mode 0600", info, err)
+	}
+	os.Remove(filepath.Join(dir, KeyFile))
+	_, err := Open(ctx, dir)
+	if !errors.Is(err, ErrKeyMissing) {
+		t.Fatalf("open without the key: %v; want ErrKeyMissing", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, KeyFile)); err == nil {
+		t.Error("a new key file was made for the old ledger")
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite", pure Go
 )
@@ -65,6 +66,12 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	if err := checkOwner(ctx, path); err != nil {
 		return nil, err
 	}
+	// Made here, not by SQLite, so that it is readable by its owner only (as its WAL then is).
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create the ledger: %w", err)
+	}
+	f.Close()
 	q := url.Values{}
 	for _, p := range []string{fmt.Sprintf("busy_timeout(%d)", BusyTimeout), "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)"} {
 		q.Add("_pragma", p)
@@ -149,9 +156,8 @@ func (s *SQLite) migrate(ctx context.Context) error {
 	case version > SchemaVersion:
 		return fmt.Errorf("%w: schema version %d, this Flotilla knows up to %d; upgrade Flotilla", ErrNewerSchema, version, SchemaVersion)
 	default:
-		var check string
-		if err := s.db.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&check); err != nil || check != "ok" {
-			return fmt.Errorf("%w: integrity check: %s %v; restore it from a backup or move it away", ErrCorrupt, check, err)
+		if err := s.quickCheck(ctx); err != nil {
+			return err
 		}
 	}
 	for v := version; v < SchemaVersion; v++ {
@@ -171,6 +177,20 @@ func (s *SQLite) migrate(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("migrate to schema %d: %w", v+1, err)
 		}
+	}
+	return nil
+}
+
+// quickCheck runs SQLite's quick integrity check and refuses a database that fails it, with
+// the first problem SQLite names.
+func (s *SQLite) quickCheck(ctx context.Context) error {
+	var check string
+	err := s.db.QueryRowContext(ctx, "PRAGMA quick_check(1)").Scan(&check)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: SQLite cannot read it (%w); restore it from a backup, or move it away (keep it for the audit) to start a new ledger", ErrCorrupt, err)
+	case check != "ok":
+		return fmt.Errorf("%w: SQLite's integrity check says %q; restore it from a backup, or move it away (keep it for the audit) to start a new ledger", ErrCorrupt, strings.TrimSpace(check))
 	}
 	return nil
 }

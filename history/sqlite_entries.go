@@ -155,6 +155,45 @@ func (s *SQLite) Entries(ctx context.Context, f EntryFilter) ([]Entry, error) {
 	return out, nil
 }
 
+// Chain reads the anchor, every entry and the head in one read transaction (see Store.Chain).
+// The transaction is a plain BEGIN on a connection of its own: it takes no write lock, so the
+// agent appends on while a verification reads.
+func (s *SQLite) Chain(ctx context.Context, fn func(anchor Mark, e Entry) error) (anchor, head Mark, err error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return anchor, head, fmt.Errorf("read the ledger: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		return anchor, head, fmt.Errorf("read the ledger: %w", err)
+	}
+	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "COMMIT") }()
+	if anchor, err = markOf(ctx, conn, "anchor"); err != nil {
+		return anchor, head, err
+	}
+	rows, err := conn.QueryContext(ctx, "SELECT "+entryColumns+" FROM entries ORDER BY seq")
+	if err != nil {
+		return anchor, head, fmt.Errorf("read the ledger: %w", err)
+	}
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err == nil {
+			err = fn(anchor, e)
+		}
+		if err != nil {
+			rows.Close()
+			return anchor, head, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return anchor, head, fmt.Errorf("read the ledger: %w", err)
+	}
+	rows.Close()
+	head, err = markOf(ctx, conn, "head")
+	return anchor, head, err
+}
+
 // Scan calls fn with every entry from seq from on, oldest first.
 func (s *SQLite) Scan(ctx context.Context, from int64, fn func(Entry) error) error {
 	rows, err := s.db.QueryContext(ctx, "SELECT "+entryColumns+" FROM entries WHERE seq >= ? ORDER BY seq", from)

@@ -92,6 +92,10 @@ type Store interface {
 	Entries(ctx context.Context, f EntryFilter) ([]Entry, error)
 	// Scan calls fn with every entry, oldest first, starting at seq from.
 	Scan(ctx context.Context, from int64, fn func(Entry) error) error
+	// Chain reads, as of one moment (appends made meanwhile are not seen), the anchor, every
+	// entry oldest first (calling fn with the anchor and the entry), then the head: what
+	// Verify checks.
+	Chain(ctx context.Context, fn func(anchor Mark, e Entry) error) (anchor, head Mark, err error)
 	// Head is the mark of the last entry appended; Anchor the mark the first kept entry
 	// follows (zero until retention dropped entries).
 	Head(ctx context.Context) (Mark, error)

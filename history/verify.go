@@ -3,6 +3,7 @@ package history
 import (
 	"context"
 	"crypto/hmac"
+	"errors"
 	"fmt"
 )
 
@@ -100,33 +101,39 @@ func (c *entryChecker) end(head Mark) *Problem {
 // and the head. It stops at the first problem, which the result names (Problem); the error is
 // for failures to read.
 func (l *Ledger) Verify(ctx context.Context) (*Verification, error) {
-	anchor, err := l.store.Anchor(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c := newChecker(l.keys, anchor)
-	if anchor.Seq > 0 && !hmac.Equal([]byte(l.keys.SealMark("anchor", anchor)), []byte(anchor.Self)) {
-		c.result.Problem = &Problem{Seq: anchor.Seq, Kind: "anchor", Message: "the ledger's anchor (where the kept entries start after retention) was edited"}
-		return &c.result, nil
-	}
-	stop := fmt.Errorf("stop")
-	err = l.store.Scan(ctx, 0, func(e Entry) error {
-		if p := c.check(e); p != nil {
-			c.result.Problem = p
+	var c *entryChecker
+	var problem *Problem
+	stop := errors.New("stop")
+	anchor, head, err := l.store.Chain(ctx, func(anchor Mark, e Entry) error {
+		if c == nil {
+			c = newChecker(l.keys, anchor)
+			if problem = c.checkAnchor(anchor); problem != nil {
+				return stop
+			}
+		}
+		if problem = c.check(e); problem != nil {
 			return stop
 		}
 		return nil
 	})
-	if err != nil && err != stop {
+	if err != nil && !errors.Is(err, stop) {
 		return nil, err
 	}
-	if c.result.Problem != nil {
-		return &c.result, nil
+	if c == nil { // no entries
+		c = newChecker(l.keys, anchor)
+		problem = c.checkAnchor(anchor)
 	}
-	head, err := l.store.Head(ctx)
-	if err != nil {
-		return nil, err
+	if problem == nil {
+		problem = c.end(head)
 	}
-	c.result.Problem = c.end(head)
+	c.result.Problem = problem
 	return &c.result, nil
+}
+
+// checkAnchor checks the anchor's own seal, when retention set one.
+func (c *entryChecker) checkAnchor(anchor Mark) *Problem {
+	if anchor.Seq > 0 && !hmac.Equal([]byte(c.keys.SealMark("anchor", anchor)), []byte(anchor.Self)) {
+		return &Problem{Seq: anchor.Seq, Kind: "anchor", Message: "the ledger's anchor (where the kept entries start after retention) was edited"}
+	}
+	return nil
 }

@@ -121,3 +121,42 @@ func TestRetainArchivesThenDropsAndTheChainStillVerifies(t *testing.T) {
 		t.Errorf("verify after the anchor was moved: %+v, %v; want the anchor named", v, err)
 	}
 }
+
+// TestVerifyWhileAppending: a verification that runs while changes are recorded (the agent
+// goes on while an auditor checks) reads one moment of the chain and finds nothing wrong.
+func TestVerifyWhileAppending(t *testing.T) {
+	ctx := context.Background()
+	l, dir := openTest(t)
+	other, err := Open(ctx, dir) // another process's view of the same files
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 200 {
+			if err := other.Record(ctx, change("shop", "east", "aaaa", TriggerPoll, "Healthy")); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for checks := 0; ; checks++ {
+		select {
+		case <-done:
+			if checks == 0 {
+				t.Log("appends ended before the first verification")
+			}
+			return
+		default:
+		}
+		v, err := l.Verify(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Problem != nil {
+			t.Fatalf("verification %d while appending: %s", checks, v.Problem.Message)
+		}
+	}
+}

@@ -275,7 +275,7 @@ func TestAuditVerifyAndExport(t *testing.T) {
 	if err := os.Remove(filepath.Join(state, history.KeyFile)); err != nil {
 		t.Fatal(err)
 	}
-	if res := flotilla(t, "audit", "verify", "--state", state); res.code != 2 || !strings.Contains(res.stderr, "has lost its key file") {
+	if res := flotilla(t, "audit", "verify", "--state", state); res.code != 2 || !strings.Contains(res.stderr, "key file is missing") {
 		t.Errorf("audit verify without the key file: exit %d, %q; want exit 2 naming the key file", res.code, res.stderr)
 	}
 	if _, err := os.Stat(filepath.Join(state, history.KeyFile)); err == nil {

@@ -16,11 +16,8 @@ import (
 // openLedger opens the change ledger of a state folder for a process that makes changes (the
 // agent, or `flotilla sync` without one), creating it on first use. A file that is not a
 // Flotilla ledger, a corrupt one or one of a newer Flotilla is refused and left as it is; so is
-// a ledger whose key file is gone (see checkLedgerKey). Close the ledger when done.
+// a ledger whose key file is gone. Close the ledger when done.
 func openLedger(ctx context.Context, stateDir string) (*history.Ledger, error) {
-	if err := checkLedgerKey(ctx, stateDir); err != nil {
-		return nil, err
-	}
 	ledger, err := history.Open(ctx, stateDir)
 	if err != nil {
 		return nil, ledgerRefused(err)
@@ -64,9 +61,6 @@ func openLedgerToRead(ctx context.Context, stateDir string) (*history.Ledger, er
 	if _, err := os.Stat(filepath.Join(stateDir, history.DatabaseFile)); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w in %s", errNoLedger, stateDir)
 	}
-	if err := checkLedgerKey(ctx, stateDir); err != nil {
-		return nil, err
-	}
 	ledger, err := history.Open(ctx, stateDir)
 	if err != nil {
 		return nil, ledgerRefused(err)
@@ -74,28 +68,9 @@ func openLedgerToRead(ctx context.Context, stateDir string) (*history.Ledger, er
 	return ledger, nil
 }
 
-// checkLedgerKey refuses a ledger whose key file is missing: history.Open would make a new key,
-// under which no seal of the ledger verifies and the Secrets of its snapshots cannot be read.
-// A database file that is not a ledger at all is refused as such (ledgerRefused).
-func checkLedgerKey(ctx context.Context, stateDir string) error {
-	db, key := filepath.Join(stateDir, history.DatabaseFile), filepath.Join(stateDir, history.KeyFile)
-	if info, err := os.Stat(db); err != nil || info.Size() == 0 {
-		return nil // no ledger yet (or one that history.Open reports on)
-	}
-	if _, err := os.Stat(key); !errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	store, err := history.OpenSQLite(ctx, db)
-	if err != nil {
-		return ledgerRefused(err)
-	}
-	store.Close()
-	return fmt.Errorf("the change ledger %s has lost its key file %s: without it the ledger cannot be verified, nor the Secrets of its snapshots read; put the key file back from a backup, or move %s away (keep it for the audit) to start a new ledger", db, key, history.DatabaseFile)
-}
-
 // ledgerRefused says that the state folder's ledger file cannot be used, and what to do.
 func ledgerRefused(err error) error {
-	if !errors.Is(err, history.ErrForeign) && !errors.Is(err, history.ErrCorrupt) && !errors.Is(err, history.ErrNewerSchema) {
+	if !errors.Is(err, history.ErrForeign) && !errors.Is(err, history.ErrCorrupt) && !errors.Is(err, history.ErrNewerSchema) && !errors.Is(err, history.ErrKeyMissing) {
 		return fmt.Errorf("open the change ledger: %w", err)
 	}
 	// Most of history's refusals say what to do; a file SQLite cannot read at all does not.
