@@ -43,7 +43,9 @@ func BenchmarkRollback(b *testing.B) {
 		results := make([]reconciler.Result, len(s.cfg.Clusters))
 		for j := range s.cfg.Clusters {
 			key := reconciler.AppCluster{App: &s.cfg.Apps[0], Cluster: &s.cfg.Clusters[j]}
-			wg.Go(func() { results[j] = s.syncer.Rollback(context.Background(), key, reconciler.RollbackOptions{Steps: 1}) })
+			wg.Go(func() {
+				results[j] = s.syncer.Rollback(context.Background(), key, reconciler.RollbackOptions{Steps: 1})
+			})
 		}
 		wg.Wait()
 		rollbacks += time.Since(start)
