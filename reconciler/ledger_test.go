@@ -2,9 +2,11 @@ package reconciler_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -273,5 +275,54 @@ func TestAutoRollbackOfARevisionThatFailsHealth(t *testing.T) {
 	want := "manual:Healthy manual:Degraded auto-rollback:Healthy manual:Healthy unpin:Unpinned manual:Healthy"
 	if strings.Join(got, " ") != want {
 		t.Errorf("ledger: %s\nwant     %s", strings.Join(got, " "), want)
+	}
+}
+
+// TestNoSecretValueInTheLedger: syncing a Secret, then a new value of it, leaves neither value
+// (plain or base64) anywhere in the ledger's files, while the record shows that it changed.
+func TestNoSecretValueInTheLedger(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	secret := func(value string) string {
+		return "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: " + value + "}\n---\n" +
+			"apiVersion: v1\nkind: Secret\nmetadata: {name: api}\ndata: {token: " + base64.StdEncoding.EncodeToString([]byte(value+"-api")) + "}\n"
+	}
+	const first, second = "hunter2-first-value", "correct-horse-second-value"
+	repo := appRepo(t, ns, map[string]string{"s.yaml": secret(first)})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app"}, ns)
+	dir := t.TempDir()
+	l, err := history.Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := reconciler.NewSyncer(t.TempDir())
+	s.Ledger = l
+	syncOK(t, s, cfg, reconciler.Options{Cluster: "dev"})
+	writeApp(t, repo, ns, map[string]string{"s.yaml": secret(second)})
+	syncOK(t, s, cfg, reconciler.Options{Cluster: "dev"})
+	changes := changesOf(t, l, ns, "dev")
+	if len(changes) != 2 || len(changes[1].Objects) != 2 || !strings.Contains(changes[1].Objects[0].Diff, "[redacted]") {
+		t.Fatalf("the second change does not show the Secrets changed: %+v", changes)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, f := range files {
+		if strings.HasSuffix(f, history.KeyFile) {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range []string{first, second, first + "-api", second + "-api"} {
+			for _, form := range []string{v, base64.StdEncoding.EncodeToString([]byte(v))} {
+				if strings.Contains(string(data), form) {
+					t.Errorf("%s holds a Secret value: %q", filepath.Base(f), form)
+				}
+			}
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/clusters/localfleet"
 	"github.com/flotilla-dev/flotilla/clusters/localfleet/fleettest"
+	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/sources/gittest"
 )
 
@@ -25,8 +26,8 @@ var agentFleet = fleettest.Shared{Options: localfleet.Options{Clusters: 1, NameP
 
 // TestAgentKilledMidSyncResumes: an agent killed with SIGKILL while it creates 200 objects, then
 // started again, converges: every object exists once, the inventory lists each exactly once,
-// and a commit that drops half of them prunes them (the interrupted sync's objects were
-// recorded before they were created).
+// the ledger shows the killed change as interrupted, and a commit that drops half of them
+// prunes them (the interrupted sync's objects were recorded before they were created).
 func TestAgentKilledMidSyncResumes(t *testing.T) {
 	fleet := agentFleet.Fleet(t)
 	c := fleet.Clusters[0]
@@ -57,9 +58,9 @@ kind: App
 metadata: {name: %s}
 spec: {source: fleet, path: app, sync: {automated: true, prune: true, maxPrunePercent: 100}}
 `, repo.FileURL(), fleet.Kubeconfig, c.Name, ns))
-	cache := t.TempDir()
+	cache, state := t.TempDir(), t.TempDir()
 	start := func() *exec.Cmd {
-		cmd := exec.Command(flotillaBin, "agent", "--config", cfg, "--cache-dir", cache, "--state", t.TempDir(), "--listen", "off")
+		cmd := exec.Command(flotillaBin, "agent", "--config", cfg, "--cache-dir", cache, "--state", state, "--listen", "off")
 		log := &lockedBuffer{}
 		cmd.Stdout, cmd.Stderr = log, log
 		if err := cmd.Start(); err != nil {
@@ -98,11 +99,41 @@ spec: {source: fleet, path: app, sync: {automated: true, prune: true, maxPrunePe
 	start()
 	waitCount("the restarted agent did not converge", func(n int) bool { return n == 200 })
 	waitInventory(t, c, ns, 200)
+	// The ledger shows the killed agent's change as interrupted, then the one that finished it.
+	waitLedger(t, state, func(changes []history.Change) bool {
+		return len(changes) == 2 && changes[1].Result == history.ResultInterrupted && changes[0].Result == "Synced" &&
+			changes[0].Revision.Commit == changes[1].Revision.Commit
+	})
 
 	repo.Write(files(100))
 	repo.Commit("drop half")
 	waitCount("the dropped half was not pruned", func(n int) bool { return n == 100 })
 	waitInventory(t, c, ns, 100)
+}
+
+// waitLedger waits until the changes in the state folder's ledger (newest first) are as ok
+// says.
+func waitLedger(t *testing.T, state string, ok func([]history.Change) bool) {
+	t.Helper()
+	l, err := history.Open(context.Background(), state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var changes []history.Change
+	for deadline := time.Now().Add(time.Minute); ; {
+		if changes, err = l.List(context.Background(), history.Filter{}); err == nil && ok(changes) {
+			return
+		}
+		if time.Now().After(deadline) {
+			var got []string
+			for _, c := range changes {
+				got = append(got, fmt.Sprintf("%d %s %s %s", c.ID, c.Trigger, c.Result, c.Error))
+			}
+			t.Fatalf("the ledger holds:\n%s (%v)", strings.Join(got, "\n"), err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // waitInventory waits until the App's inventory lists want objects, each once.
