@@ -17,6 +17,7 @@ import (
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/reconciler"
+	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/server"
 )
 
@@ -32,6 +33,7 @@ type agentFlags struct {
 	tlsCert        string
 	tlsKey         string
 	insecure       bool
+	keep           history.Retention
 }
 
 func newAgentCommand(g *globals) *cobra.Command {
@@ -58,7 +60,10 @@ The status API, webhooks (POST /hooks/github, gitlab, gitea, generic) and /metri
 The change ledger lives in the state folder (ledger.db, and its key file ledger.key, mode
 0600): flotilla history and the history API read it, flotilla audit verifies it. The agent
 does not start when that file is not a Flotilla ledger, is corrupt, was written by a newer
-Flotilla, or has lost its key file: it says so and leaves the file as it is.
+Flotilla, or has lost its key file: it says so and leaves the file as it is. With
+--keep-history or --keep-changes, older changes are appended to STATE/ledger-archive.jsonl,
+then dropped from the ledger (hourly); flotilla audit verify --file checks the archive, and the
+ledger's chain stays verifiable from its first kept entry.
 
 SIGINT or SIGTERM: no new work is taken, reconciles under way get a grace period to finish,
 then the agent exits 0. SIGHUP, or a change to the configuration's files, reloads the
@@ -82,6 +87,8 @@ Logs go to stderr, one line per reconcile (--log-format text or json).`,
 	cmd.Flags().StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (and --tls-key)")
 	cmd.Flags().StringVar(&f.tlsKey, "tls-key", "", "the key of --tls-cert")
 	cmd.Flags().BoolVar(&f.insecure, "allow-insecure-listen", false, "allow --listen on an address that is not loopback without TLS")
+	cmd.Flags().DurationVar(&f.keep.MaxAge, "keep-history", 0, "keep ledger changes this long (e.g. 2160h); older ones are archived to STATE/"+archiveFile+", then dropped (0: keep all)")
+	cmd.Flags().IntVar(&f.keep.MaxChanges, "keep-changes", 0, "keep at most this many ledger changes; older ones are archived, then dropped (0: no bound)")
 	return cmd
 }
 
@@ -123,6 +130,7 @@ func runAgent(ctx context.Context, g *globals, f agentFlags) error {
 		return err
 	}
 	go watchConfig(ctx, agent, f.config.path, logger)
+	go keepHistory(ctx, ledger, stateDir, f.keep, logger)
 	served := make(chan error, 1)
 	if api != nil {
 		go func() { served <- api.serve(ctx) }()
