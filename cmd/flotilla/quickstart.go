@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flotilla-dev/flotilla/clusters/localfleet"
+	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/reconciler"
 	"github.com/flotilla-dev/flotilla/server"
 )
@@ -88,7 +89,20 @@ func runQuickstart(ctx context.Context, g *globals, dir string) error {
 		return err
 	}
 	fmt.Fprintf(g.stderr, "3/4 syncing App/bookinfo to dev, staging and prod\n")
-	results, err := reconciler.NewSyncer(filepath.Join(dir, "cache")).Sync(ctx, cfg, reconciler.Options{Wait: true, Observer: reconciler.ProgressLines(g.stderr)})
+	syncer := reconciler.NewSyncer(filepath.Join(dir, "cache"))
+	// Recorded in the change ledger of the agent's state folder, as flotilla sync is.
+	stateDir, err := agentStateDir("")
+	if err != nil {
+		return err
+	}
+	ledger, err := openLedger(ctx, stateDir)
+	if err != nil {
+		return err
+	}
+	defer ledger.Close()
+	syncer.Ledger = ledger
+	results, err := syncer.Sync(ctx, cfg, reconciler.Options{Wait: true, Observer: reconciler.ProgressLines(g.stderr),
+		Cause: reconciler.Cause{Trigger: history.TriggerManual, Actor: cliActor(), Reason: "quickstart"}})
 	if err != nil {
 		return err
 	}
@@ -177,6 +191,11 @@ Ctrl-C stops it, the clusters keep running). Then push a change and watch it arr
   %[3]s agent --config %[4]s
   %[3]s status
   kubectl --kubeconfig %[1]s --context local-1 -n bookinfo scale deployment/reviews-v1 --replicas=3
+
+Every change is in the ledger: who, which commit, what changed. Put a cluster back on an earlier
+revision (it stays there until a newer commit, even with the agent on):
+  %[3]s history --cluster staging
+  %[3]s rollback --config %[4]s --app bookinfo --cluster staging --steps 1 --reason "canary too early"
 
 See what runs; bring back a part that stopped (or the fleet after a reboot), with its data:
   %[3]s fleet status%[5]s

@@ -116,6 +116,14 @@ func printSyncResults(w io.Writer, results []reconciler.Result) {
 				notes = append(notes, fmt.Sprintf("%s/%s: %s %s: %s", r.Cluster, r.App, c.ID, c.Action, c.Reason))
 			}
 		}
+		if p := r.Pinned; p != nil && r.AutoRollback == nil {
+			notes = append(notes, fmt.Sprintf("%s/%s: pinned at %s by change %d until a commit other than %s (flotilla unpin --app %s --cluster %s to follow Git now)",
+				r.Cluster, r.App, short(p.Revision.Commit), p.Change, short(p.Head), r.App, r.Cluster))
+		}
+		if rb := r.AutoRollback; rb != nil {
+			problems = append(problems, fmt.Sprintf("%s/%s: %s was %s, so it was rolled back to %s: %s (change %d); it stays there until a newer commit",
+				r.Cluster, r.App, short(r.Commit), r.Status, short(rb.Commit), rb.Status, rb.Change))
+		}
 		if r.Error != "" {
 			problems = append(problems, fmt.Sprintf("%s/%s: %s", r.Cluster, r.App, strings.ReplaceAll(errs.text(r.Err, r.Error), "\n", "\n  ")))
 		}
