@@ -11,11 +11,28 @@
 // (Verify, Export, Retain), pins (a rolled-back App × Cluster stays on its revision until a
 // newer commit) and snapshots (PutSnapshot, Snapshot) read and write through the same Ledger.
 //
-// Storage is behind Store, a small interface of entries and blobs (store.go); OpenSQLite is
-// the embedded implementation: one SQLite file in WAL mode, pure Go (modernc.org/sqlite),
-// with schema migrations, an application id that tells a foreign file from ours, and a
-// refusal of a database written by a newer Flotilla. A shared PostgreSQL store can implement
-// the same interface.
+// Storage is behind Store, a small interface of entries, blobs and pins (store.go); OpenSQLite
+// is the embedded implementation: one SQLite file in WAL mode, pure Go, with schema
+// migrations, an application id that tells a foreign file from ours, and a refusal of a
+// database written by a newer Flotilla. A shared PostgreSQL store can implement the same
+// interface.
+//
+// Why modernc.org/sqlite (v1.62.0) rather than github.com/ncruces/go-sqlite3 (v0.37.0),
+// measured on this project's 2-core machines with the ledger's own schema: append and query
+// latency are even (append p50 ≈ 0.1 ms for both; newest 100 of one App × Cluster among
+// 100,000 rows ≈ 1–1.5 ms for both); modernc makes a binary 1.1 MB smaller, its cold build
+// needs 770 MB of compiler memory against 1.3 GB, and it has a stable v1. One setting matters:
+// _txlock=immediate. modernc begins transactions DEFERRED by default, and an append (read the
+// last seal, then write) in two processes at once then fails at once with "database is
+// locked", busy timeout or not (hundreds of failures in 2 × 500 appends); IMMEDIATE makes the
+// second writer wait (none). Pragmas are set per connection through the DSN (a PRAGMA run with
+// db.Exec reaches one pooled connection only).
+//
+// Measured (go test -bench . ./history): recording a change (two sealed appends) p50 0.3 ms;
+// listing the newest 100 changes of one App × Cluster among 100,000: 1.6 ms. 100 one-line
+// commits of the example App on its 3 clusters store 1.5 KB of snapshot per revision and
+// cluster, against 6.2 KB for each render stored whole and compressed, and grow the database
+// by 3.8 KB per revision and cluster with the records and indexes.
 //
 // Each change is two entries, begin and end, each sealed with an HMAC-SHA256 over its fields
 // and the seal of the entry before it, keyed by the ledger key (a file created mode 0600 next

@@ -6,7 +6,11 @@
 // Source once and reconciles the pairs several at once; Diff runs the same stages up to the
 // guard and shows what a sync would change. What a pass does is told to an Observer as Events
 // (events.go), which the CLI prints as progress lines and the agent's server counts as
-// metrics; what each reconcile changed goes to a Recorder (today the cluster's inventory).
+// metrics; what each reconcile changed goes to a Recorder (the cluster's inventory) and, when
+// the Syncer has one, to the change ledger (ledger.go: begun before the first write, finished
+// with the result and per-object diffs). Rollback (rollback.go) restores a revision the ledger
+// recorded, without Git, and pins the pair there (pin.go) until a newer commit; with
+// spec.health.autoRollback a revision that fails health is rolled back to the last healthy one.
 //
 // Agent (agent*.go) is the long-running caller of Reconcile: pollers per Source
 // (agent_poll.go), a client-go work queue of pairs with jittered exponential retries
