@@ -90,6 +90,7 @@ type Agent struct {
 	// runCtx is Run's context, for the watches; drift holds them.
 	runCtx context.Context
 	drift  *driftWatches
+	memory idleMemory
 }
 
 // NewAgent returns an Agent for cfg that reconciles with s. Run starts it. It wraps s.Recorder,
@@ -150,6 +151,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.runCtx = ctx
 	a.pollers = startPollers(ctx, a, a.cfg)
 	a.mu.Unlock()
+	go a.memory.releaseWhenIdle(ctx)
 	var workers sync.WaitGroup
 	for range a.opts.Workers {
 		workers.Go(func() {
@@ -184,6 +186,7 @@ func (a *Agent) next(ctx context.Context) bool {
 		return false
 	}
 	defer a.queue.Done(key)
+	defer a.memory.worked()
 	if err := a.process(ctx, key); err != nil {
 		a.queue.AddRateLimited(key)
 		return true
