@@ -20,6 +20,16 @@ type Agent interface {
 	// req.Cluster is empty) and returns what it queued; an error wrapping ErrNotFound for an
 	// unknown App or cluster.
 	Sync(ctx context.Context, req SyncRequest) (SyncAccepted, error)
+	// Rollback rolls the App back to a revision its ledger recorded (on req.Cluster, or on
+	// every cluster it selects, one after the other), waits until each rollback is over, its
+	// wait for health included, and returns one result per cluster, sorted by cluster: a
+	// rollback that failed or was refused shows in its result. An error wrapping ErrNotFound for
+	// an unknown App or cluster.
+	Rollback(ctx context.Context, req RollbackRequest) ([]RollbackResult, error)
+	// Unpin lets the App follow Git again (on req.Cluster, or on every cluster it selects) and
+	// returns the clusters it was pinned on, whose sync it queued. An error wrapping ErrNotFound
+	// for an unknown App or cluster, ErrNotPinned when it was pinned on none of them.
+	Unpin(ctx context.Context, req UnpinRequest) ([]string, error)
 	// Refresh queues a fetch of the Source; an error wrapping ErrNotFound if there is none.
 	Refresh(ctx context.Context, source string) error
 	// Push queues a fetch of each Source a webhook push concerns and returns their names
@@ -33,9 +43,12 @@ type Agent interface {
 	ConfigError() string
 }
 
-// ErrNotFound is what Agent.Sync and Agent.Refresh wrap for an App, cluster or Source that the
-// configuration does not define.
+// ErrNotFound is what Agent.Sync, Rollback, Unpin and Refresh wrap for an App, cluster or
+// Source that the configuration does not define.
 var ErrNotFound = errors.New("not found")
+
+// ErrNotPinned is what Agent.Unpin wraps when the App is pinned on none of the clusters asked.
+var ErrNotPinned = errors.New("not pinned")
 
 // SyncRequest asks for a sync of one App, with the options of `flotilla sync`'s flags.
 type SyncRequest struct {
@@ -49,6 +62,69 @@ type SyncRequest struct {
 	ConfirmPrune bool `json:"confirmPrune,omitempty"`
 	// DryRun plans without writing (--dry-run).
 	DryRun bool `json:"dryRun,omitempty"`
+	// TokenName is the name of the API token that asked: the ledger records it as the actor.
+	TokenName string `json:"tokenName,omitempty"`
+}
+
+// RollbackRequest asks for a rollback of one App, with the options of `flotilla rollback`'s
+// flags: exactly one of To and Steps.
+type RollbackRequest struct {
+	// App is the App's name.
+	App string `json:"app"`
+	// Cluster limits the rollback to one cluster; empty means every cluster the App selects.
+	Cluster string `json:"cluster,omitempty"`
+	// To is a commit, or the first digits of one, that the ledger recorded as applied.
+	To string `json:"to,omitempty"`
+	// Steps counts revisions back from the one applied now (1: the one before).
+	Steps int `json:"steps,omitempty"`
+	// Reason is recorded with the change.
+	Reason string `json:"reason,omitempty"`
+	// TokenName is the name of the API token that asked: the ledger records it as the actor.
+	TokenName string `json:"tokenName,omitempty"`
+}
+
+// RollbackResult is how the rollback of an App on one cluster ended.
+type RollbackResult struct {
+	// Cluster is the cluster's name.
+	Cluster string `json:"cluster"`
+	// Status is the reconcile's: Healthy, Progressing, Degraded or Synced once the revision is
+	// back (Degraded and Progressing: it did not become healthy in time), Refused when a guard
+	// refused it (nothing was written), Failed.
+	Status string `json:"status"`
+	// Revision is the commit restored (empty when the rollback failed before it read one).
+	Revision string `json:"revision,omitempty"`
+	// Change is the rollback's ID in the ledger (0: not recorded).
+	Change int64 `json:"change,omitempty"`
+	// Pinned is the pin that now holds the App on Revision: until a commit other than
+	// Pinned.Until arrives, or someone unpins it. Nil when the rollback failed or was refused.
+	Pinned *Pin `json:"pinned,omitempty"`
+	// Error says what failed, or what kept the pin from being kept.
+	Error string `json:"error,omitempty"`
+	// Duration is how long the rollback took, as a Go duration ("1.2s").
+	Duration string `json:"duration,omitempty"`
+}
+
+// RollbackDone is the answer to a rollback request: each cluster's result.
+type RollbackDone struct {
+	App     string           `json:"app"`
+	Results []RollbackResult `json:"results"`
+}
+
+// UnpinRequest asks to let one App follow Git again.
+type UnpinRequest struct {
+	// App is the App's name.
+	App string `json:"app"`
+	// Cluster limits the unpin to one cluster; empty means every cluster the App selects.
+	Cluster string `json:"cluster,omitempty"`
+	// TokenName is the name of the API token that asked: the ledger records it as the actor.
+	TokenName string `json:"tokenName,omitempty"`
+}
+
+// UnpinDone is the answer to an unpin request: the clusters the App was pinned on, which now
+// follow Git again (a sync of each is queued).
+type UnpinDone struct {
+	App      string   `json:"app"`
+	Clusters []string `json:"clusters"`
 }
 
 // SyncAccepted is what a sync request queued: the App and the clusters it will be synced on.

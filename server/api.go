@@ -56,6 +56,7 @@ func (s *Server) syncApp(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "cluster not found for this app")
 		return
 	}
+	req.TokenName = principalOf(r.Context())
 	accepted, err := s.opts.Agent.Sync(r.Context(), req)
 	switch {
 	case errors.Is(err, ErrNotFound):

@@ -71,16 +71,17 @@ func assertJSONEqual(t *testing.T, got, want string) {
 	}
 }
 
-// TestSyncOptions checks that the query's options reach the agent.
+// TestSyncOptions checks that the query's options reach the agent, with the name of the token
+// that asked (the ledger's actor).
 func TestSyncOptions(t *testing.T) {
 	tests := []struct {
 		query string
 		want  server.SyncRequest
 	}{
-		{"", server.SyncRequest{App: "shop"}},
-		{"?cluster=dev", server.SyncRequest{App: "shop", Cluster: "dev"}},
-		{"?forceConflicts&confirmPrune&dryRun", server.SyncRequest{App: "shop", ForceConflicts: true, ConfirmPrune: true, DryRun: true}},
-		{"?forceConflicts=true&confirmPrune=1&dryRun=false", server.SyncRequest{App: "shop", ForceConflicts: true, ConfirmPrune: true}},
+		{"", server.SyncRequest{App: "shop", TokenName: "ci"}},
+		{"?cluster=dev", server.SyncRequest{App: "shop", Cluster: "dev", TokenName: "ci"}},
+		{"?forceConflicts&confirmPrune&dryRun", server.SyncRequest{App: "shop", ForceConflicts: true, ConfirmPrune: true, DryRun: true, TokenName: "ci"}},
+		{"?forceConflicts=true&confirmPrune=1&dryRun=false", server.SyncRequest{App: "shop", ForceConflicts: true, ConfirmPrune: true, TokenName: "ci"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {

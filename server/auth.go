@@ -23,7 +23,7 @@ type Role string
 const (
 	// RoleViewer may read: GET /api/v1/….
 	RoleViewer Role = "viewer"
-	// RoleOperator may also act: POST /api/v1/… (sync, refresh, and later rollback).
+	// RoleOperator may also act: POST /api/v1/… (sync, refresh, rollback, unpin).
 	RoleOperator Role = "operator"
 )
 

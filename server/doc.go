@@ -14,6 +14,17 @@
 //	                                                 alone means true; =true/=false also work);
 //	                                                 400 for another parameter, 404 for an unknown
 //	                                                 App or a cluster it does not select
+//	POST /api/v1/apps/{app}/rollback       operator  200 RollbackDone once every rollback is
+//	                                                 over (health waited for), a result per
+//	                                                 cluster; query: cluster=C (default: every
+//	                                                 cluster the App selects), to=REV or steps=N
+//	                                                 (exactly one), reason=TEXT; 400 naming a bad
+//	                                                 parameter, 404 unknown App or cluster, 409
+//	                                                 no applied revision matches on a cluster
+//	                                                 (nothing rolled back), 503 no ledger
+//	POST /api/v1/apps/{app}/unpin          operator  200 UnpinDone, the clusters unpinned (their
+//	                                                 sync queued); query: cluster=C; 404 unknown
+//	                                                 App or cluster, 409 not pinned
 //	POST /api/v1/sources/{source}/refresh  operator  202 {"source": S}; 404 for an unknown Source
 //	GET  /api/v1/history                   viewer    [history.Change…], newest first; query:
 //	                                                 app, cluster, author (substring of the
@@ -46,7 +57,7 @@
 // The API takes bearer tokens (`Authorization: Bearer TOKEN`), each with a role:
 //
 //   - viewer: GET /api/v1/… (read the fleet's state);
-//   - operator: what viewer may, and POST /api/v1/… (sync, refresh, and later rollback).
+//   - operator: what viewer may, and POST /api/v1/… (sync, refresh, rollback, unpin).
 //
 // A request without a token or with an unknown one gets 401 {"error": "unauthorized"}, the same
 // either way; a viewer token on a POST gets 403 {"error": "forbidden"}. Tokens are compared in

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -32,6 +33,9 @@ type fakeAgent struct {
 	apps     []server.AppStatus
 	sources  map[string][]string // repository URL → Sources following it
 	syncs    []server.SyncRequest
+	rolled   []server.RollbackRequest
+	unpins   []server.UnpinRequest
+	pinned   map[string]bool // "app/cluster" of the pairs a rollback pinned
 	refresh  []string
 	pushes   []webhook.Push
 	syncErr  error // returned by Sync when set
@@ -52,6 +56,7 @@ func newFakeAgent() *fakeAgent {
 			{Name: "web", Source: "fleet", Clusters: []server.ClusterStatus{{Cluster: "dev", State: server.StateOutOfSync, Health: "Unknown"}}},
 		},
 		sources: map[string][]string{"https://git.example.com/you/fleet.git": {"fleet"}},
+		pinned:  map[string]bool{},
 	}
 }
 
@@ -98,6 +103,59 @@ func (a *fakeAgent) Sync(ctx context.Context, req server.SyncRequest) (server.Sy
 	return accepted, nil
 }
 
+// Rollback records req and "rolls back" each cluster the App selects (or req.Cluster): Healthy,
+// restoring req.To (aaaa1111 for steps), pinned until abc123, recorded as change 42; on prod it
+// fails.
+func (a *fakeAgent) Rollback(ctx context.Context, req server.RollbackRequest) ([]server.RollbackResult, error) {
+	app, ok := a.App(req.App)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !ok {
+		return nil, server.ErrNotFound
+	}
+	a.rolled = append(a.rolled, req)
+	var results []server.RollbackResult
+	for _, c := range app.Clusters {
+		if req.Cluster != "" && req.Cluster != c.Cluster {
+			continue
+		}
+		if c.Cluster == "prod" {
+			results = append(results, server.RollbackResult{Cluster: c.Cluster, Status: "Failed", Error: "prod: the API server refused it"})
+			continue
+		}
+		to := req.To
+		if to == "" {
+			to = "aaaa1111"
+		}
+		a.pinned[req.App+"/"+c.Cluster] = true
+		results = append(results, server.RollbackResult{Cluster: c.Cluster, Status: "Healthy", Revision: to, Change: 42,
+			Pinned: &server.Pin{Revision: to, Change: 42, Until: "abc123", Reason: req.Reason}})
+	}
+	return results, nil
+}
+
+// Unpin records req and unpins the pairs a rollback pinned.
+func (a *fakeAgent) Unpin(ctx context.Context, req server.UnpinRequest) ([]string, error) {
+	app, ok := a.App(req.App)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !ok {
+		return nil, server.ErrNotFound
+	}
+	a.unpins = append(a.unpins, req)
+	var unpinned []string
+	for _, c := range app.Clusters {
+		if key := req.App + "/" + c.Cluster; (req.Cluster == "" || req.Cluster == c.Cluster) && a.pinned[key] {
+			delete(a.pinned, key)
+			unpinned = append(unpinned, c.Cluster)
+		}
+	}
+	if len(unpinned) == 0 {
+		return nil, fmt.Errorf("App %s: %w", req.App, server.ErrNotPinned)
+	}
+	return unpinned, nil
+}
+
 // Refresh records a refresh of source "fleet"; any other is not found.
 func (a *fakeAgent) Refresh(ctx context.Context, source string) error {
 	if source != "fleet" {
@@ -126,6 +184,13 @@ func (a *fakeAgent) set(change func(*fakeAgent)) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	change(a)
+}
+
+// rollbacks returns the rollbacks and unpins the server asked of the agent so far.
+func (a *fakeAgent) rollbacks() ([]server.RollbackRequest, []server.UnpinRequest) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.rolled), slices.Clone(a.unpins)
 }
 
 // calls returns what the server asked of the agent so far.

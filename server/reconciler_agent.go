@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/reconciler"
 	"github.com/flotilla-dev/flotilla/sources/webhook"
 )
@@ -44,12 +45,50 @@ func (a agentAPI) App(name string) (AppStatus, bool) {
 
 // Sync queues a sync someone asked for.
 func (a agentAPI) Sync(_ context.Context, req SyncRequest) (SyncAccepted, error) {
-	opts := reconciler.Options{ForceConflicts: req.ForceConflicts, ConfirmPrune: req.ConfirmPrune, DryRun: req.DryRun}
+	opts := reconciler.Options{ForceConflicts: req.ForceConflicts, ConfirmPrune: req.ConfirmPrune, DryRun: req.DryRun,
+		Cause: reconciler.Cause{Actor: history.Actor{Token: req.TokenName}}}
 	queued, err := a.agent.RequestSync(req.App, req.Cluster, opts)
 	if err != nil {
 		return SyncAccepted{}, notFound(err)
 	}
 	return SyncAccepted{App: req.App, Clusters: queued}, nil
+}
+
+// Rollback rolls the App back on its clusters, one after the other, recorded as asked by the
+// request's token.
+func (a agentAPI) Rollback(ctx context.Context, req RollbackRequest) ([]RollbackResult, error) {
+	results, err := a.agent.Rollback(ctx, req.App, req.Cluster, reconciler.RollbackOptions{
+		To: req.To, Steps: req.Steps, Reason: req.Reason, Actor: history.Actor{Token: req.TokenName}})
+	if err != nil {
+		return nil, notFound(err)
+	}
+	out := make([]RollbackResult, len(results))
+	for i, r := range results {
+		out[i] = RollbackResultOf(r)
+	}
+	return out, nil
+}
+
+// RollbackResultOf is the API's view of the result of a reconciler's rollback.
+func RollbackResultOf(r reconciler.Result) RollbackResult {
+	out := RollbackResult{Cluster: r.Cluster, Status: string(r.Status), Revision: r.Commit, Change: r.Change,
+		Pinned: pinOf(r.Pinned), Error: r.Error}
+	if r.Duration.Duration > 0 {
+		out.Duration = r.Duration.String()
+	}
+	return out
+}
+
+// Unpin lets the App follow Git again, recorded as asked by the request's token.
+func (a agentAPI) Unpin(ctx context.Context, req UnpinRequest) ([]string, error) {
+	clusters, err := a.agent.Unpin(ctx, req.App, req.Cluster, history.Actor{Token: req.TokenName})
+	if errors.Is(err, reconciler.ErrNotPinned) {
+		return nil, fmt.Errorf("%w: %w", ErrNotPinned, err)
+	}
+	if err != nil {
+		return clusters, notFound(err)
+	}
+	return clusters, nil
 }
 
 // Refresh queues a fetch of the Source.
@@ -82,9 +121,7 @@ func clusterStatus(st reconciler.PairStatus) ClusterStatus {
 	if st.Health != "" {
 		out.Health = st.Health
 	}
-	if p := st.Pinned; p != nil {
-		out.Pinned = &Pin{Revision: p.Revision.Commit, Subject: p.Revision.Subject, Change: p.Change, Until: p.Head, Auto: p.Auto, Reason: p.Reason, Since: p.Since}
-	}
+	out.Pinned = pinOf(st.Pinned)
 	out.Change = st.Change
 	if st.LastDuration > 0 {
 		out.LastDuration = st.LastDuration.String()
@@ -93,4 +130,12 @@ func clusterStatus(st reconciler.PairStatus) ClusterStatus {
 		out.Drifted = append(out.Drifted, DriftedObject{ID: d.ID.String(), Manager: d.Manager, Deleted: d.Deleted, Seen: d.Seen})
 	}
 	return out
+}
+
+// pinOf is the API's view of a ledger's pin; nil for nil.
+func pinOf(p *history.Pin) *Pin {
+	if p == nil {
+		return nil
+	}
+	return &Pin{Revision: p.Revision.Commit, Subject: p.Revision.Subject, Change: p.Change, Until: p.Head, Auto: p.Auto, Reason: p.Reason, Since: p.Since}
 }

@@ -24,6 +24,8 @@ func (s *Server) routes() http.Handler {
 		{http.MethodGet, "/api/v1/apps", s.authorize(RoleViewer, s.listApps)},
 		{http.MethodGet, "/api/v1/apps/{app}", s.authorize(RoleViewer, s.getApp)},
 		{http.MethodPost, "/api/v1/apps/{app}/sync", s.authorize(RoleOperator, s.syncApp)},
+		{http.MethodPost, "/api/v1/apps/{app}/rollback", s.authorize(RoleOperator, s.rollbackApp)},
+		{http.MethodPost, "/api/v1/apps/{app}/unpin", s.authorize(RoleOperator, s.unpinApp)},
 		{http.MethodPost, "/api/v1/sources/{source}/refresh", s.authorize(RoleOperator, s.refreshSource)},
 		{http.MethodGet, "/api/v1/history", s.authorize(RoleViewer, s.listHistory)},
 		{http.MethodGet, "/api/v1/history/{id}", s.authorize(RoleViewer, s.getHistory)},

@@ -78,6 +78,14 @@ func (f *clientFlags) client() (*agentClient, error) {
 	return c, nil
 }
 
+// patient is c without its timeout, for a request that lasts as long as the agent's work (a
+// rollback waits for health): only the request's context bounds it.
+func (c *agentClient) patient() *agentClient {
+	p := *c
+	p.http = &http.Client{Transport: c.http.Transport}
+	return &p
+}
+
 // do sends a request and decodes a JSON answer into out (when not nil).
 func (c *agentClient) do(ctx context.Context, method, path string, query url.Values, out any) error {
 	u := c.url + path
@@ -119,8 +127,9 @@ func newStatusCommand(g *globals) *cobra.Command {
 		Short: "Show what the running agent knows of each App on each cluster",
 		Long: `Ask the running agent (the local one, found through its state folder, or --server) for the
 state of every App on every cluster it selects: Synced, OutOfSync, Drifted, Fighting, Failed,
-Refused or Unknown, the commit Git wants and the one applied, when it last synced and what
-failed. -o json or yaml prints the API's answer.`,
+Refused or Unknown, the commit Git wants and the one applied, the commit a rollback pinned it
+on (PINNED, and a line saying until when), when it last synced and what failed. -o json or
+yaml prints the API's answer, pins included ("pinned").`,
 		Example: `  flotilla status
   flotilla status --app bookinfo -o json
   flotilla status --server https://agent.example:7070 --token-file viewer.token`,
@@ -157,20 +166,39 @@ failed. -o json or yaml prints the API's answer.`,
 	return cmd
 }
 
+// printStatus prints one row per App × Cluster; a pinned one has its pinned commit in PINNED,
+// and a line after the table says until when.
 func printStatus(w io.Writer, apps []server.AppStatus) {
 	t := newTable(w)
-	fmt.Fprintln(t, "APP\tCLUSTER\tSTATE\tWANTED\tAPPLIED\tLAST SYNC\tWRITES\tDRIFTED\tERROR")
+	fmt.Fprintln(t, "APP\tCLUSTER\tSTATE\tWANTED\tAPPLIED\tPINNED\tLAST SYNC\tWRITES\tDRIFTED\tERROR")
+	var pins []string
 	for _, app := range apps {
 		for _, c := range app.Clusters {
 			last := "-"
 			if !c.LastSync.IsZero() {
 				last = time.Since(c.LastSync).Round(time.Second).String() + " ago"
 			}
-			fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", app.Name, c.Cluster, c.State, short(c.WantedRevision), short(c.AppliedRevision),
-				last, c.Writes, len(c.Drifted), firstLine(c.LastError))
+			pinned := "-"
+			if p := c.Pinned; p != nil {
+				pinned = short(p.Revision)
+				by := "rolled back"
+				if p.Auto {
+					by = "rolled back by the agent (" + short(p.Until) + " failed health)"
+				}
+				pins = append(pins, fmt.Sprintf("App/%s on cluster %s is pinned on %s, %s by change %d, until a commit other than %s arrives (flotilla unpin --app %s --cluster %s to follow Git now)",
+					app.Name, c.Cluster, short(p.Revision), by, p.Change, short(p.Until), app.Name, c.Cluster))
+			}
+			fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", app.Name, c.Cluster, c.State, short(c.WantedRevision), short(c.AppliedRevision),
+				pinned, last, c.Writes, len(c.Drifted), firstLine(c.LastError))
 		}
 	}
 	t.Flush()
+	if len(pins) > 0 {
+		fmt.Fprintln(w)
+		for _, p := range pins {
+			fmt.Fprintln(w, p)
+		}
+	}
 }
 
 func short(commit string) string {
