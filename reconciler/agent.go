@@ -220,7 +220,9 @@ func (a *Agent) process(ctx context.Context, key string) error {
 		if cause.Trigger == "" { // the agent's start, a reload, a retry
 			cause.Trigger = history.TriggerPoll
 		}
-		cause.Actor = history.Actor{Agent: true}
+		if cause.Actor == (history.Actor{}) {
+			cause.Actor = history.Actor{Agent: true}
+		}
 		opts.Cause = cause
 	}
 	if !pair.App.Spec.Sync.Automated && !asked {

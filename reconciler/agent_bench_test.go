@@ -53,8 +53,13 @@ func BenchmarkAgentPushToConverged(b *testing.B) {
 // runs an agent (logging nothing, polling at interval) on them with the drift mode, until the
 // benchmark ends.
 func startBenchAgent(b *testing.B, prefix, driftMode string, interval time.Duration) (*benchSetup, *reconciler.Agent) {
+	return startBenchAgentOf(b, prefix, benchObjects, driftMode, interval)
+}
+
+// startBenchAgentOf is startBenchAgent with n objects per cluster.
+func startBenchAgentOf(b *testing.B, prefix string, n int, driftMode string, interval time.Duration) (*benchSetup, *reconciler.Agent) {
 	tuneGC(b)
-	s := newBenchSetup(b, prefix)
+	s := newBenchSetupOf(b, prefix, n)
 	s.cfg.Apps[0].Spec.Sync.Automated = true
 	s.cfg.Apps[0].Spec.Drift.Mode = driftMode
 	s.cfg.Sources[0].Spec.Interval = config.Duration{Duration: interval}
@@ -143,7 +148,16 @@ func BenchmarkAgentDriftHeal(b *testing.B) {
 // the agent sends to each cluster beyond its open watches, the CPU it uses (the benchmark
 // process's own, fleet processes excluded), and its resident memory.
 func BenchmarkAgentIdle(b *testing.B) {
-	s, _ := startBenchAgent(b, "bench-agent-idle", config.DriftEnforce, time.Minute)
+	benchmarkAgentIdle(b, benchObjects)
+}
+
+// BenchmarkAgentIdle1000 is BenchmarkAgentIdle with 1,000 objects per cluster.
+func BenchmarkAgentIdle1000(b *testing.B) {
+	benchmarkAgentIdle(b, 1000)
+}
+
+func benchmarkAgentIdle(b *testing.B, objects int) {
+	s, _ := startBenchAgentOf(b, "bench-agent-idle", objects, config.DriftEnforce, time.Minute)
 	// The first pass is a burst of work: let it end, and the agent return its memory (see
 	// agent_memory.go), so that the minute measured is a steady idle one.
 	time.Sleep(45 * time.Second)

@@ -34,9 +34,14 @@ const everyConfigMap = -2
 // benchFiles is an app/ kustomization of benchObjects objects in namespace ns; version changes
 // the data of ConfigMap number changed (of every one, with everyConfigMap; of none, with -1).
 func benchFiles(ns string, changed, version int) map[string]string {
+	return benchFilesOf(ns, benchObjects, changed, version)
+}
+
+// benchFilesOf is benchFiles with n objects.
+func benchFilesOf(ns string, n, changed, version int) map[string]string {
 	var objects strings.Builder
 	fmt.Fprintf(&objects, "apiVersion: v1\nkind: Namespace\nmetadata: {name: %s}\n", ns)
-	for i := range benchObjects / 2 {
+	for i := range n / 2 {
 		value := 0
 		if i == changed || changed == everyConfigMap {
 			value = version
@@ -95,11 +100,16 @@ func tuneGC(b *testing.B) {
 var benchRuns atomic.Int64
 
 func newBenchSetup(b *testing.B, prefix string) *benchSetup {
+	return newBenchSetupOf(b, prefix, benchObjects)
+}
+
+// newBenchSetupOf is newBenchSetup with n objects per cluster.
+func newBenchSetupOf(b *testing.B, prefix string, n int) *benchSetup {
 	b.Helper()
 	ns := fmt.Sprintf("%s-%d", prefix, benchRuns.Add(1))
 	fleet := shared.Fleet(b)
 	repo := gittest.NewRepo(b, b.TempDir(), "fleet")
-	repo.Write(benchFiles(ns, -1, 0))
+	repo.Write(benchFilesOf(ns, n, -1, 0))
 	repo.Commit("bench")
 	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app"}, ns)
 	b.Cleanup(func() { deleteNamespace(fleet, ns) })

@@ -6,6 +6,7 @@ import (
 
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/history"
 )
 
 // ClusterDiff is how one App on one cluster differs from Git.
@@ -19,6 +20,9 @@ type ClusterDiff struct {
 	Refusal string `json:"refusal,omitempty"`
 	Error   string `json:"error,omitempty"`
 	Err     error  `json:"-"`
+	// Pinned is set when a rollback holds the pair on a recorded revision: the diff is against
+	// that revision, as a sync would apply it, not against the Source's head.
+	Pinned *history.Pin `json:"pinned,omitempty"`
 }
 
 // Diff compares every selected App × Cluster with Git without changing anything: the render
@@ -44,8 +48,12 @@ func (s *Syncer) diff(ctx context.Context, w work, opts Options) ClusterDiff {
 	if w.source.err != nil {
 		return fail(w.source.err)
 	}
-	d.Commit = w.source.checkout.Fetched.Revision.Commit
+	opts.DryRun = true // the pin stage previews: a newer commit is diffed, not unpinned
 	r := s.begin(w.key, w.source.checkout, opts)
+	if err := r.followPin(ctx); err != nil {
+		return fail(err)
+	}
+	d.Commit, d.Pinned = r.result.Commit, r.result.Pinned
 	conn := r.connect(ctx, readInventory)
 	desired, err := r.render(ctx)
 	if err != nil {

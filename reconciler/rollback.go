@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/flotilla-dev/flotilla/history"
 )
@@ -42,7 +41,7 @@ func (s *Syncer) Rollback(ctx context.Context, key AppCluster, opts RollbackOpti
 	if err != nil {
 		return s.failed(key, Options{Observer: opts.Observer}, err)
 	}
-	target, current, err := s.rollbackTarget(ctx, key, opts)
+	target, current, err := s.Ledger.RollbackTarget(ctx, key.App.Metadata.Name, key.Cluster.Metadata.Name, opts.To, opts.Steps)
 	if err != nil {
 		unlock()
 		return s.failed(key, Options{Observer: opts.Observer}, err)
@@ -81,56 +80,6 @@ func (s *Syncer) restoreAndPin(ctx context.Context, key AppCluster, target *hist
 	}
 	result.Pinned = &pin
 	return r, result
-}
-
-// rollbackTarget finds the recorded change to restore, and the change applied now.
-func (s *Syncer) rollbackTarget(ctx context.Context, key AppCluster, opts RollbackOptions) (target, current *history.Change, err error) {
-	app, cluster := key.App.Metadata.Name, key.Cluster.Metadata.Name
-	changes, err := s.Ledger.List(ctx, history.Filter{App: app, Cluster: cluster, Limit: 1000})
-	if err != nil {
-		return nil, nil, err
-	}
-	var applied []*history.Change // newest first, one per revision (digest) in a row
-	for i := range changes {
-		c := &changes[i]
-		if c.Snapshot == "" || !isApplied(c.Result) {
-			continue
-		}
-		if len(applied) > 0 && applied[len(applied)-1].Digest == c.Digest {
-			continue
-		}
-		applied = append(applied, c)
-	}
-	if len(applied) == 0 {
-		return nil, nil, fmt.Errorf("%s: the ledger holds no applied revision to roll back to", key)
-	}
-	current = applied[0]
-	switch {
-	case opts.To != "":
-		to := strings.ToLower(opts.To)
-		for _, c := range applied {
-			if strings.HasPrefix(c.Revision.Commit, to) {
-				return c, current, nil
-			}
-		}
-		return nil, current, fmt.Errorf("%s: no applied revision %s in the ledger; flotilla history --app %s --cluster %s lists them", key, opts.To, app, cluster)
-	case opts.Steps > 0:
-		if opts.Steps >= len(applied) {
-			return nil, current, fmt.Errorf("%s: the ledger holds %d revisions before the current one, not %d", key, len(applied)-1, opts.Steps)
-		}
-		return applied[opts.Steps], current, nil
-	}
-	return nil, current, errors.New("say where to roll back to: a revision (--to) or a number of steps (--steps)")
-}
-
-// isApplied says whether a change with this result applied its revision whole.
-func isApplied(r history.Result) bool {
-	for _, a := range history.Applied {
-		if r == a {
-			return true
-		}
-	}
-	return false
 }
 
 // autoRollback puts the pair (locked by the caller) back on its last healthy revision when the

@@ -79,6 +79,10 @@ type RollbackRequest struct {
 	Steps int `json:"steps,omitempty"`
 	// Reason is recorded with the change.
 	Reason string `json:"reason,omitempty"`
+	// ForceConflicts and ConfirmPrune are as in a sync: take back fields other managers own,
+	// and prune past the prune guard.
+	ForceConflicts bool `json:"forceConflicts,omitempty"`
+	ConfirmPrune   bool `json:"confirmPrune,omitempty"`
 	// TokenName is the name of the API token that asked: the ledger records it as the actor.
 	TokenName string `json:"tokenName,omitempty"`
 }

@@ -21,6 +21,9 @@ type Ledger interface {
 	List(ctx context.Context, f history.Filter) ([]history.Change, error)
 	// Get returns one change; an error wrapping history.ErrNotFound when there is none.
 	Get(ctx context.Context, id int64) (*history.Change, error)
+	// RollbackTarget is the change a rollback would restore (see history.Ledger); a
+	// *history.NoRevisionError when there is none.
+	RollbackTarget(ctx context.Context, app, cluster, to string, steps int) (target, current *history.Change, err error)
 }
 
 // MaxHistoryLimit is the most changes one history query returns; `flotilla audit export`

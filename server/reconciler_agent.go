@@ -58,7 +58,8 @@ func (a agentAPI) Sync(_ context.Context, req SyncRequest) (SyncAccepted, error)
 // request's token.
 func (a agentAPI) Rollback(ctx context.Context, req RollbackRequest) ([]RollbackResult, error) {
 	results, err := a.agent.Rollback(ctx, req.App, req.Cluster, reconciler.RollbackOptions{
-		To: req.To, Steps: req.Steps, Reason: req.Reason, Actor: history.Actor{Token: req.TokenName}})
+		To: req.To, Steps: req.Steps, Reason: req.Reason, Actor: history.Actor{Token: req.TokenName},
+		ForceConflicts: req.ForceConflicts, ConfirmPrune: req.ConfirmPrune})
 	if err != nil {
 		return nil, notFound(err)
 	}

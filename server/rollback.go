@@ -17,7 +17,7 @@ import (
 // rollbackParams and unpinParams are the query parameters of a rollback and an unpin, in the
 // order errors list them.
 var (
-	rollbackParams = []string{"cluster", "to", "steps", "reason"}
+	rollbackParams = []string{"cluster", "to", "steps", "reason", "forceConflicts", "confirmPrune"}
 	unpinParams    = []string{"cluster"}
 )
 
@@ -54,8 +54,8 @@ func (s *Server) rollbackApp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, cluster := range clusters {
-		_, err := RollbackTarget(r.Context(), s.opts.Ledger, req.App, cluster, req.To, req.Steps)
-		var none *NoRevisionError
+		_, _, err := s.opts.Ledger.RollbackTarget(r.Context(), req.App, cluster, req.To, req.Steps)
+		var none *history.NoRevisionError
 		switch {
 		case errors.As(err, &none):
 			writeError(w, http.StatusConflict, none.Error())
@@ -158,7 +158,7 @@ func (s *Server) clustersOf(w http.ResponseWriter, app, cluster string) ([]strin
 }
 
 // RollbackQuery reads a rollback's query (see rollbackApp): cluster, to (lowercased), steps,
-// reason. Errors are *QueryError.
+// reason, and the flags forceConflicts and confirmPrune (as a sync's). Errors are *QueryError.
 func RollbackQuery(app string, q url.Values) (RollbackRequest, error) {
 	if err := onlyParams(q, rollbackParams); err != nil {
 		return RollbackRequest{}, err
@@ -179,6 +179,18 @@ func RollbackQuery(app string, q url.Values) (RollbackRequest, error) {
 			return RollbackRequest{}, &QueryError{"steps", fmt.Sprintf("%q is not a whole number from 1", steps[0])}
 		}
 		req.Steps = n
+	}
+	for name, flag := range map[string]*bool{"forceConflicts": &req.ForceConflicts, "confirmPrune": &req.ConfirmPrune} {
+		if v, ok := q[name]; ok {
+			b, err := strconv.ParseBool(v[0])
+			if v[0] == "" {
+				b, err = true, nil
+			}
+			if err != nil {
+				return RollbackRequest{}, &QueryError{name, "want true or false"}
+			}
+			*flag = b
+		}
 	}
 	if len(req.Reason) > MaxReasonLength {
 		return RollbackRequest{}, &QueryError{"reason", fmt.Sprintf("%d bytes long; at most %d", len(req.Reason), MaxReasonLength)}
@@ -211,82 +223,4 @@ func isCommitPrefix(s string) bool {
 		}
 	}
 	return true
-}
-
-// NoRevisionError says that a cluster's ledger holds no revision a rollback can go back to. Its
-// message is written from the request and the ledger's commits, fit for an answer.
-type NoRevisionError struct {
-	App, Cluster string
-	// Problem says what the ledger lacks.
-	Problem string
-}
-
-func (e *NoRevisionError) Error() string {
-	return fmt.Sprintf("App %s on cluster %s: %s", e.App, e.Cluster, e.Problem)
-}
-
-// RollbackTarget is the change a rollback of app on cluster restores, picked as
-// reconciler.Syncer.Rollback picks it: among the pair's changes that applied a revision whole
-// and kept its snapshot, newest first, with a run of changes of the same render counted once,
-// the newest whose commit starts with to, or (to "") the one steps revisions before the
-// newest. When there is none, or to names more than one commit, the error is a
-// *NoRevisionError: the rollback would fail.
-func RollbackTarget(ctx context.Context, ledger Ledger, app, cluster, to string, steps int) (*history.Change, error) {
-	changes, err := ledger.List(ctx, history.Filter{App: app, Cluster: cluster, Limit: 1000})
-	if err != nil {
-		return nil, err
-	}
-	var applied []*history.Change // newest first, one per run of the same render
-	for i := range changes {
-		c := &changes[i]
-		if c.Snapshot == "" || !slices.Contains(history.Applied, c.Result) {
-			continue
-		}
-		if len(applied) > 0 && applied[len(applied)-1].Digest == c.Digest {
-			continue
-		}
-		applied = append(applied, c)
-	}
-	none := func(format string, args ...any) error {
-		return &NoRevisionError{App: app, Cluster: cluster, Problem: fmt.Sprintf(format, args...)}
-	}
-	if len(applied) == 0 {
-		return nil, none("the ledger holds no applied revision to roll back to")
-	}
-	if to != "" {
-		to = strings.ToLower(to)
-		var match *history.Change
-		for _, c := range applied {
-			if !strings.HasPrefix(c.Revision.Commit, to) {
-				continue
-			}
-			if match == nil {
-				match = c
-			} else if match.Revision.Commit != c.Revision.Commit {
-				return nil, none("%s names more than one applied revision (%s, %s): give more digits", to, match.Revision.Commit, c.Revision.Commit)
-			}
-		}
-		if match == nil {
-			return nil, none("the ledger holds no applied revision %s (flotilla history --app %s --cluster %s lists them)", to, app, cluster)
-		}
-		return match, nil
-	}
-	if steps < 1 {
-		return nil, none("say where to roll back to: a revision or a number of steps")
-	}
-	if steps >= len(applied) {
-		return nil, none("the ledger holds %s before the current one, not %d", revisions(len(applied)-1), steps)
-	}
-	return applied[steps], nil
-}
-
-// revisions is "1 revision", "2 revisions", "no revision".
-func revisions(n int) string {
-	switch n {
-	case 0:
-		return "no revision"
-	case 1:
-		return "1 revision"
-	}
-	return strconv.Itoa(n) + " revisions"
 }

@@ -19,9 +19,10 @@ import (
 
 // rollbackFlags are what flotilla rollback is asked, beside the configuration's flags.
 type rollbackFlags struct {
-	all, direct bool
-	to, reason  string
-	steps       int
+	all, direct                  bool
+	to, reason                   string
+	steps                        int
+	forceConflicts, confirmPrune bool
 }
 
 func newRollbackCommand(g *globals) *cobra.Command {
@@ -101,6 +102,8 @@ Exits 1 if the rollback failed, was refused or did not become healthy on a clust
 	cmd.Flags().StringVar(&rb.to, "to", "", "the commit to go back to (or its first digits), as flotilla history lists it")
 	cmd.Flags().IntVar(&rb.steps, "steps", 0, "how many revisions to go back (1: the one before the revision applied now)")
 	cmd.Flags().StringVar(&rb.reason, "reason", "", "why, recorded with the rollback")
+	cmd.Flags().BoolVar(&rb.forceConflicts, "force-conflicts", false, "take back fields another field manager changed, as a sync with --force-conflicts")
+	cmd.Flags().BoolVar(&rb.confirmPrune, "confirm-prune", false, "roll back even when the prune guard refuses what the rollback would prune")
 	agentFlags.register(cmd)
 	cmd.Flags().BoolVar(&rb.direct, "direct", false, "roll back from this process (with --config) even when an agent runs")
 	return cmd
@@ -128,6 +131,12 @@ func (rb rollbackFlags) query(cmd *cobra.Command, app, cluster string) (url.Valu
 		q.Set("to", rb.to)
 	} else {
 		q.Set("steps", strconv.Itoa(rb.steps))
+	}
+	if rb.forceConflicts {
+		q.Set("forceConflicts", "true")
+	}
+	if rb.confirmPrune {
+		q.Set("confirmPrune", "true")
 	}
 	if rb.reason != "" {
 		q.Set("reason", rb.reason)

@@ -46,7 +46,7 @@ func rollbackDirect(ctx context.Context, g *globals, flags configFlags, state st
 	}
 	syncer.Ledger = ledger
 	for _, pair := range pairs {
-		if _, err := server.RollbackTarget(ctx, ledger, req.App, pair.Cluster.Metadata.Name, req.To, req.Steps); err != nil {
+		if _, _, err := ledger.RollbackTarget(ctx, req.App, pair.Cluster.Metadata.Name, req.To, req.Steps); err != nil {
 			return done, "", fmt.Errorf("nothing rolled back: %w (ledger %s)", err, stateDir)
 		}
 	}
@@ -54,7 +54,7 @@ func rollbackDirect(ctx context.Context, g *globals, flags configFlags, state st
 	observer := reconciler.Observers(reconciler.ProgressLines(g.stderr), reconciler.LogEvents(g.logger))
 	for _, pair := range pairs {
 		result := syncer.Rollback(ctx, pair, reconciler.RollbackOptions{To: req.To, Steps: req.Steps, Reason: req.Reason,
-			Actor: cliActor(), Head: head, Observer: observer})
+			Actor: cliActor(), Head: head, Observer: observer, ForceConflicts: req.ForceConflicts, ConfirmPrune: req.ConfirmPrune})
 		done.Results = append(done.Results, server.RollbackResultOf(result))
 	}
 	return done, note, nil

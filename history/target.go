@@ -1,0 +1,87 @@
+package history
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// NoRevisionError says that the ledger holds no revision a rollback of the App on the cluster
+// can go back to.
+type NoRevisionError struct {
+	App, Cluster string
+	// Problem says what the ledger lacks.
+	Problem string
+}
+
+func (e *NoRevisionError) Error() string {
+	return fmt.Sprintf("App %s on cluster %s: %s", e.App, e.Cluster, e.Problem)
+}
+
+// RollbackTarget is the change a rollback of app on cluster restores, and the change applied
+// now. Among the pair's changes that applied a revision whole and kept its snapshot, newest
+// first, with a run of changes of the same render counted once: the newest whose commit starts
+// with to, or (to "") the one steps revisions before the newest. When there is none, or to
+// names more than one commit, the error is a *NoRevisionError.
+func (l *Ledger) RollbackTarget(ctx context.Context, app, cluster, to string, steps int) (target, current *Change, err error) {
+	changes, err := l.List(ctx, Filter{App: app, Cluster: cluster, Limit: 1000})
+	if err != nil {
+		return nil, nil, err
+	}
+	var applied []*Change // newest first, one per run of the same render
+	for i := range changes {
+		c := &changes[i]
+		if c.Snapshot == "" || !slices.Contains(Applied, c.Result) {
+			continue
+		}
+		if len(applied) > 0 && applied[len(applied)-1].Digest == c.Digest {
+			continue
+		}
+		applied = append(applied, c)
+	}
+	none := func(format string, args ...any) error {
+		return &NoRevisionError{App: app, Cluster: cluster, Problem: fmt.Sprintf(format, args...)}
+	}
+	if len(applied) == 0 {
+		return nil, nil, none("the ledger holds no applied revision to roll back to")
+	}
+	current = applied[0]
+	if to != "" {
+		to = strings.ToLower(to)
+		var match *Change
+		for _, c := range applied {
+			if !strings.HasPrefix(c.Revision.Commit, to) {
+				continue
+			}
+			if match == nil {
+				match = c
+			} else if match.Revision.Commit != c.Revision.Commit {
+				return nil, current, none("%s names more than one applied revision (%s, %s): give more digits", to, match.Revision.Commit, c.Revision.Commit)
+			}
+		}
+		if match == nil {
+			return nil, current, none("the ledger holds no applied revision %s (flotilla history --app %s --cluster %s lists them)", to, app, cluster)
+		}
+		return match, current, nil
+	}
+	if steps < 1 {
+		return nil, current, none("say where to roll back to: a revision or a number of steps")
+	}
+	if steps >= len(applied) {
+		return nil, current, none("the ledger holds %s before the current one, not %d", revisions(len(applied)-1), steps)
+	}
+	return applied[steps], current, nil
+}
+
+// revisions is "1 revision", "2 revisions", "no revision".
+func revisions(n int) string {
+	switch n {
+	case 0:
+		return "no revision"
+	case 1:
+		return "1 revision"
+	}
+	return strconv.Itoa(n) + " revisions"
+}
