@@ -68,6 +68,10 @@ object the API server refuses).`,
 func printDiffs(w io.Writer, diffs []reconciler.ClusterDiff) {
 	errs := pairErrors{}
 	for _, d := range diffs {
+		if p := d.Pinned; p != nil {
+			fmt.Fprintf(w, "# %s/%s: pinned at %s by change %d (a rollback) until a commit other than %s: compared with the pinned revision, as a sync would apply it\n",
+				d.Cluster, d.App, short(p.Revision.Commit), p.Change, short(p.Head))
+		}
 		switch n := len(d.Objects); {
 		case n == 0 && d.Error == "" && d.Refusal == "":
 			fmt.Fprintf(w, "# %s/%s: no differences\n", d.Cluster, d.App)
