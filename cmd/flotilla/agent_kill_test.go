@@ -43,21 +43,7 @@ func TestAgentKilledMidSyncResumes(t *testing.T) {
 	repo.Write(files(200))
 	repo.Commit("200 ConfigMaps")
 	cfg := filepath.Join(t.TempDir(), "flotilla.yaml")
-	writeFile(t, cfg, fmt.Sprintf(`apiVersion: flotilla.dev/v1alpha1
-kind: Source
-metadata: {name: fleet}
-spec: {url: %q, ref: {branch: main}, interval: 10s}
----
-apiVersion: flotilla.dev/v1alpha1
-kind: Cluster
-metadata: {name: dev}
-spec: {kubeconfig: %q, context: %q}
----
-apiVersion: flotilla.dev/v1alpha1
-kind: App
-metadata: {name: %s}
-spec: {source: fleet, path: app, sync: {automated: true, prune: true, maxPrunePercent: 100}}
-`, repo.FileURL(), fleet.Kubeconfig, c.Name, ns))
+	writeOneClusterConfig(t, cfg, repo.FileURL(), "10s", fleet.Kubeconfig, c.Name, ns, "{automated: true, prune: true, maxPrunePercent: 100}")
 	cache, state := t.TempDir(), t.TempDir()
 	start := func() *exec.Cmd {
 		cmd := exec.Command(flotillaBin, "agent", "--config", cfg, "--cache-dir", cache, "--state", state, "--listen", "off")
@@ -109,6 +95,28 @@ spec: {source: fleet, path: app, sync: {automated: true, prune: true, maxPrunePe
 	repo.Commit("drop half")
 	waitCount("the dropped half was not pruned", func(n int) bool { return n == 100 })
 	waitInventory(t, c, ns, 100)
+}
+
+// writeOneClusterConfig writes a configuration of one Source (repoURL, polled every interval),
+// the kubeconfig's context as cluster dev, and an App app of the Source's app/ folder with the
+// sync policy given.
+func writeOneClusterConfig(t *testing.T, path, repoURL, interval, kubeconfig, context, app, sync string) {
+	t.Helper()
+	writeFile(t, path, fmt.Sprintf(`apiVersion: flotilla.dev/v1alpha1
+kind: Source
+metadata: {name: fleet}
+spec: {url: %q, ref: {branch: main}, interval: %s}
+---
+apiVersion: flotilla.dev/v1alpha1
+kind: Cluster
+metadata: {name: dev}
+spec: {kubeconfig: %q, context: %q}
+---
+apiVersion: flotilla.dev/v1alpha1
+kind: App
+metadata: {name: %s}
+spec: {source: fleet, path: app, sync: %s}
+`, repoURL, interval, kubeconfig, context, app, sync))
 }
 
 // waitLedger waits until the changes in the state folder's ledger (newest first) are as ok

@@ -43,21 +43,7 @@ func TestRollbackAndUnpinThroughTheAgent(t *testing.T) {
 	first := commit("1")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "flotilla.yaml")
-	writeFile(t, cfg, fmt.Sprintf(`apiVersion: flotilla.dev/v1alpha1
-kind: Source
-metadata: {name: fleet}
-spec: {url: %q, ref: {branch: main}, interval: 1h}
----
-apiVersion: flotilla.dev/v1alpha1
-kind: Cluster
-metadata: {name: dev}
-spec: {kubeconfig: %q, context: %q}
----
-apiVersion: flotilla.dev/v1alpha1
-kind: App
-metadata: {name: %s}
-spec: {source: fleet, path: app, sync: {automated: true, prune: true}}
-`, repo.FileURL(), fleet.Kubeconfig, c.Name, ns))
+	writeOneClusterConfig(t, cfg, repo.FileURL(), "1h", fleet.Kubeconfig, c.Name, ns, "{automated: true, prune: true}")
 	const secret = "oncall-token-0123456789abcdef0123"
 	tokens, tokenFile := filepath.Join(dir, "tokens"), filepath.Join(dir, "oncall.token")
 	if err := os.WriteFile(tokens, []byte("operator oncall "+secret+"\n"), 0o600); err != nil {
