@@ -342,23 +342,19 @@ const maxDriftNotes = 50
 // the App does not sync on its own. It returns the clusters queued; an App or cluster the
 // configuration does not have is an error.
 func (a *Agent) RequestSync(app, cluster string, opts Options) ([]string, error) {
+	pairs, err := a.pairsOf(app, cluster)
+	if err != nil {
+		return nil, err
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.cfg.App(app) == nil {
-		return nil, fmt.Errorf("App %q: %w", app, ErrNotConfigured)
-	}
-	var queued []string
-	for key, pair := range a.pairs {
-		if pair.App.Metadata.Name != app || (cluster != "" && pair.Cluster.Metadata.Name != cluster) {
-			continue
-		}
+	queued := make([]string, 0, len(pairs))
+	for _, pair := range pairs {
+		key := pair.String()
 		a.requests[key] = Options{ForceConflicts: opts.ForceConflicts, ConfirmPrune: opts.ConfirmPrune, DryRun: opts.DryRun,
 			Cause: Cause{Trigger: history.TriggerManual, Actor: opts.Cause.Actor}}
 		a.queue.Add(key)
 		queued = append(queued, pair.Cluster.Metadata.Name)
-	}
-	if len(queued) == 0 {
-		return nil, fmt.Errorf("App %q on cluster %q: %w", app, cluster, ErrNotConfigured)
 	}
 	return queued, nil
 }
