@@ -9,7 +9,8 @@ import (
 )
 
 // Retention says which changes the ledger keeps: those started within MaxAge and among the
-// newest MaxChanges (a zero bound does not bound). Changes still running are always kept.
+// newest MaxChanges (a zero bound does not bound). Changes still running, and the rollbacks
+// that pinned a pair, are always kept (with every change after them).
 type Retention struct {
 	MaxAge     time.Duration
 	MaxChanges int
@@ -93,6 +94,16 @@ func (l *Ledger) cutoff(ctx context.Context, keep Retention) (int64, error) {
 	}
 	if err := consider(EntryFilter{Phase: PhaseBegin, Unfinished: true}); err != nil {
 		return 0, err
+	}
+	// A pinned pair restores its rollback's snapshot on every reconcile: keep that change.
+	pins, err := l.store.Pins(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range pins {
+		if p.Change > 0 && p.Change < oldest {
+			oldest = p.Change
+		}
 	}
 	if oldest <= 1 {
 		return 0, nil

@@ -115,7 +115,18 @@ func TestRetainArchivesThenDropsAndTheChainStillVerifies(t *testing.T) {
 	if v, err := l.VerifyExport(&archive); err != nil || v.Problem != nil || v.Entries != 6 {
 		t.Errorf("verify of the archive: %+v, %v", v, err)
 	}
-	record(t, l, change("shop", "east", "ffff", TriggerPoll, "Healthy"))
+	// A pin keeps its rollback's change (and what follows it) through retention.
+	pinned := record(t, l, change("shop", "east", "ffff", TriggerRollback, "Healthy"))
+	if err := l.Pin(ctx, Pin{App: "shop", Cluster: "east", Change: pinned.ID, Head: "eeee"}); err != nil {
+		t.Fatal(err)
+	}
+	record(t, l, change("shop", "east", "gggg", TriggerDrift, "Synced"))
+	if n, err := l.Retain(ctx, Retention{MaxChanges: 1}, &archive); err != nil || n != 4 {
+		t.Errorf("retention with a pin: dropped %d, %v; want the 4 entries before the pinning rollback", n, err)
+	}
+	if _, err := l.Get(ctx, pinned.ID); err != nil {
+		t.Errorf("the pinning rollback was dropped: %v", err)
+	}
 	sqlite3(t, dir, "UPDATE marks SET seq = 4 WHERE kind = 'anchor'")
 	if v, err := l.Verify(ctx); err != nil || v.Problem == nil || v.Problem.Kind != "anchor" {
 		t.Errorf("verify after the anchor was moved: %+v, %v; want the anchor named", v, err)
