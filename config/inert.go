@@ -16,7 +16,6 @@ type inertSetting struct {
 // leaves this list when the feature that acts on it lands.
 var inertSettings = []inertSetting{
 	{field: "App spec.rollout", instead: "every selected cluster is synced at once", set: appsWriting("spec.rollout")},
-	{field: "App spec.windows", instead: "syncs are not held to sync windows yet", set: appsWriting("spec.windows")},
 }
 
 // appsWriting lists the Apps whose documents write field out (a default does not count).

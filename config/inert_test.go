@@ -8,7 +8,7 @@ import (
 // TestInertWarnings: one warning per setting written out that nothing acts on yet, naming who
 // writes it; settings left to their defaults do not warn, nor do settings something acts
 // on (spec.drift.mode decides who wins a conflict in sync; the agent polls on spec.interval
-// and applies what spec.sync.automated allows).
+// and applies what spec.sync.automated allows; spec.windows hold syncs).
 func TestInertWarnings(t *testing.T) {
 	source := func(name, extra string) string {
 		return "apiVersion: flotilla.dev/v1alpha1\nkind: Source\nmetadata: {name: " + name + "}\nspec:\n  url: https://git.example.com/fleet.git\n  ref: {branch: main}\n" + extra + "---\n"
@@ -20,7 +20,7 @@ func TestInertWarnings(t *testing.T) {
 	doc.WriteString(source("fleet", "  interval: 5m\n"))
 	doc.WriteString(source("defaults", ""))
 	for _, name := range []string{"a", "b", "c", "d", "e"} {
-		extra := "  sync: {automated: true}\n  windows: [{kind: deny, schedule: \"0 22 * * *\", duration: 8h}]\n"
+		extra := "  sync: {automated: true}\n  windows: [{kind: deny, schedule: \"0 22 * * *\", duration: 8h}]\n  rollout: {waves: [{name: canary}]}\n"
 		if name == "a" {
 			extra += "  drift: {mode: enforce}\n"
 		}
@@ -33,7 +33,7 @@ func TestInertWarnings(t *testing.T) {
 	}
 	got := cfg.InertWarnings()
 	want := []string{
-		"App spec.windows (App/a, App/b, App/c and 2 more) is not acted on yet",
+		"App spec.rollout (App/a, App/b, App/c and 2 more) is not acted on yet",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("warnings:\n%s", strings.Join(got, "\n"))

@@ -243,10 +243,12 @@ type RolloutPolicy struct {
 	Waves []Wave `json:"waves,omitempty"`
 }
 
-// Wave is a step of a rollout: the clusters it covers and how long to wait after it.
+// Wave is a step of a rollout: the clusters it covers, how many of them change at once (0: all),
+// and how long they must stay healthy before the next wave.
 type Wave struct {
 	Name            string               `json:"name"`
 	ClusterSelector metav1.LabelSelector `json:"clusterSelector,omitempty"`
+	MaxParallel     int                  `json:"maxParallel,omitempty"`
 	BakeTime        Duration             `json:"bakeTime,omitempty"`
 }
 
@@ -256,9 +258,23 @@ const (
 	WindowDeny  = "deny"
 )
 
-// SyncWindow opens (allow) or closes (deny) syncing from each cron tick for a duration.
+// SyncWindow opens (allow) or closes (deny) automatic syncing, from each tick of a cron
+// schedule (minute hour day-of-month month day-of-week, in TimeZone: UTC by default) for a
+// duration, on the clusters the selector picks (all of the App's when empty).
 type SyncWindow struct {
-	Kind     string   `json:"kind"`
-	Schedule string   `json:"schedule"`
-	Duration Duration `json:"duration"`
+	// Name names the window in status and errors (default: "KIND SCHEDULE").
+	Name            string               `json:"name,omitempty"`
+	Kind            string               `json:"kind"`
+	Schedule        string               `json:"schedule"`
+	Duration        Duration             `json:"duration"`
+	TimeZone        string               `json:"timeZone,omitempty"`
+	ClusterSelector metav1.LabelSelector `json:"clusterSelector,omitempty"`
+}
+
+// Title is the window's name, or "KIND SCHEDULE" when it has none.
+func (w SyncWindow) Title() string {
+	if w.Name != "" {
+		return w.Name
+	}
+	return w.Kind + " " + w.Schedule
 }

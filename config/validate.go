@@ -322,6 +322,9 @@ func (a *AppSpec) validate(p objectProblems, sources map[string]Origin) {
 		}
 		waves[w.Name] = true
 		validateSelector(p, field+".clusterSelector", w.ClusterSelector)
+		if w.MaxParallel < 0 {
+			p.add(field+".maxParallel", "must be 0 (every cluster of the wave at once) or more")
+		}
 	}
 	for i, w := range a.Windows {
 		field := fmt.Sprintf("spec.windows[%d]", i)
@@ -330,10 +333,18 @@ func (a *AppSpec) validate(p objectProblems, sources map[string]Origin) {
 		}
 		if _, err := cron.ParseStandard(w.Schedule); err != nil {
 			p.add(field+".schedule", "%q is not a cron schedule (minute hour day-of-month month day-of-week, or @daily…): %v", brief(w.Schedule), err)
+		} else if strings.HasPrefix(w.Schedule, "CRON_TZ=") || strings.HasPrefix(w.Schedule, "TZ=") {
+			p.add(field+".schedule", "give the time zone in timeZone, not in the schedule")
 		}
 		if w.Duration.Duration <= 0 {
 			p.add(field+".duration", "is required and must be positive, e.g. 2h")
 		}
+		if w.TimeZone != "" {
+			if _, err := time.LoadLocation(w.TimeZone); err != nil {
+				p.add(field+".timeZone", "%q is not a time zone of the IANA database (e.g. Europe/Berlin, America/New_York, UTC)", brief(w.TimeZone))
+			}
+		}
+		validateSelector(p, field+".clusterSelector", w.ClusterSelector)
 	}
 }
 

@@ -240,6 +240,13 @@ func (a *Agent) process(ctx context.Context, key string) error {
 			st.State = StateFighting
 		}
 	})
+	if result.Status == StatusHeld || result.Status == StatusRefused {
+		a.watchWhatIsThere(ctx, pair)
+	}
+	if result.Status == StatusHeld && result.Window != nil && !result.Window.Until.IsZero() {
+		// Try again when the window lets it: nothing to retry before.
+		a.queue.AddAfter(key, time.Until(result.Window.Until)+time.Second)
+	}
 	if result.Status == StatusFailed {
 		a.mu.Lock()
 		if _, queued := a.causes[key]; !queued && !asked {
@@ -352,7 +359,7 @@ func (a *Agent) RequestSync(app, cluster string, opts Options) ([]string, error)
 	for _, pair := range pairs {
 		key := pair.String()
 		a.requests[key] = Options{ForceConflicts: opts.ForceConflicts, ConfirmPrune: opts.ConfirmPrune, DryRun: opts.DryRun,
-			Cause: Cause{Trigger: history.TriggerManual, Actor: opts.Cause.Actor}}
+			OverrideWindow: opts.OverrideWindow, Cause: Cause{Trigger: history.TriggerManual, Actor: opts.Cause.Actor}}
 		a.queue.Add(key)
 		queued = append(queued, pair.Cluster.Metadata.Name)
 	}

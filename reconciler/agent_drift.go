@@ -132,6 +132,9 @@ func (a *Agent) onDrift(ev clusters.DriftEvent) {
 		if a.fighting(key, ev, st, drifted) {
 			return
 		}
+		if st != nil && st.State == StateHeld { // reported while a window holds the heal
+			st.Drifted = upsertDrifted(st.Drifted, drifted)
+		}
 		a.logger.Info("drift: taking it back", "app", ev.App, "cluster", ev.Cluster, "object", ev.ID.String(), "manager", ev.Manager, "deleted", ev.Deleted)
 		a.queueFor(key, Cause{Trigger: history.TriggerDrift, Actor: history.Actor{Agent: true}, Drift: []string{driftNote(ev)}})
 	case config.DriftWarn:
@@ -231,4 +234,26 @@ func (a *Agent) ManagedObjects() map[string]int {
 		counts[cluster] = w.Objects()
 	}
 	return counts
+}
+
+// watchWhatIsThere watches the pair's objects from the inventory the cluster holds, when no
+// reconcile of the pair recorded one since the agent started (a window held it, a guard
+// refused it): their drift is reported all the same.
+func (a *Agent) watchWhatIsThere(ctx context.Context, pair AppCluster) {
+	key := pair.String()
+	a.mu.Lock()
+	_, known := a.drift.inventory[key]
+	a.mu.Unlock()
+	if known {
+		return
+	}
+	target, err := a.syncer.Target(pair.Cluster)
+	if err != nil {
+		return
+	}
+	inv, err := clusters.ReadInventory(ctx, target, pair.App.Metadata.Name)
+	if err != nil || inv == nil || len(inv.Entries) == 0 {
+		return
+	}
+	a.watchInventory(Record{App: pair.App.Metadata.Name, Cluster: pair.Cluster.Metadata.Name, Target: target, Next: inv})
 }

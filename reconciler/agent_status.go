@@ -28,6 +28,9 @@ const (
 	StateFailed SyncState = "Failed"
 	// StateRefused: a guard refused the last reconcile (nothing was applied).
 	StateRefused SyncState = "Refused"
+	// StateHeld: a sync window holds the pair (LastError says which, until when); drift is
+	// still watched and reported.
+	StateHeld SyncState = "Held"
 )
 
 // PairStatus is what the agent knows of one App on one cluster.
@@ -101,6 +104,8 @@ func (st *PairStatus) reconciled(r Result, compared bool) {
 		st.State = StateFailed
 	case r.Status == StatusRefused:
 		st.State = StateRefused
+	case r.Status == StatusHeld:
+		st.State = StateHeld
 	case compared && st.Writes > 0:
 		st.State = StateOutOfSync
 	default:

@@ -7,6 +7,7 @@ import (
 
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/policies"
 	"github.com/flotilla-dev/flotilla/sources/render"
@@ -18,6 +19,7 @@ const (
 	CheckCluster = "cluster"
 	CheckSchema  = "schema"
 	CheckPrune   = "prune share"
+	CheckWindow  = "sync window"
 )
 
 // Finding is one reason the guard gives for not applying a render.
@@ -49,9 +51,14 @@ func (f Findings) Status() Status { return statusOf(f[0].Err) }
 // waits for the cluster read (the cluster must be reachable), and judges the render against
 // the cluster: every object must pass the cluster's own schema (read for a sync only), and
 // the prune must not take more than the App allows (unless the pass confirms it). It returns
-// what it read of the cluster, and every finding of the checks it could make. Sync windows,
-// waves and mesh checks will join here.
+// what it read of the cluster, and every finding of the checks it could make. A sync window
+// that holds the App is judged first, before the cluster is asked anything (see
+// checkWindow). Waves and mesh checks will join here.
 func (r *run) guard(ctx context.Context, desired *render.Manifests, conn *connection) (*clusterState, Findings) {
+	if err := r.checkWindow(); err != nil {
+		conn.abandon()
+		return nil, Findings{{CheckWindow, err}}
+	}
 	if err := checkEmpty(r.key.App, desired); err != nil {
 		conn.abandon()
 		return nil, Findings{{CheckEmpty, err}}
@@ -92,4 +99,34 @@ func checkPrune(app *config.App, inv *clusters.Inventory, ids []object.ID) error
 		return fmt.Errorf("%w (spec.sync.maxPrunePercent: %d); if that is intended, run flotilla sync --confirm-prune", err, limit)
 	}
 	return fmt.Errorf("%w; if that is intended, run flotilla sync --confirm-prune (or set spec.sync.maxPrunePercent: 100)", err)
+}
+
+// checkWindow holds a sync (not a dry run) that the App's sync windows do not allow on the
+// cluster now: a *policies.HeldError saying until when. With OverrideWindow the sync goes on,
+// and the ledger records the override as the change's reason.
+// Rollbacks are not held: putting a cluster back is what one does in a hurry.
+func (r *run) checkWindow() error {
+	trigger := r.opts.Cause.trigger()
+	if r.opts.DryRun || len(r.key.App.Spec.Windows) == 0 || trigger == history.TriggerRollback || trigger == history.TriggerAutoRollback {
+		return nil
+	}
+	windows, err := policies.ParseWindows(r.key.App.Spec.Windows)
+	if err != nil {
+		return err
+	}
+	decision := policies.DecideWindows(windows, r.key.Cluster, r.syncer.now())
+	r.result.Window = &decision
+	if decision.Allowed {
+		return nil
+	}
+	if !r.opts.OverrideWindow {
+		return &policies.HeldError{Decision: decision}
+	}
+	override := "sync window override: " + decision.Reason()
+	if r.opts.Cause.Reason != "" {
+		override = r.opts.Cause.Reason + "; " + override
+	}
+	r.opts.Cause.Reason = override
+	r.event(StagePlan, override)
+	return nil
 }

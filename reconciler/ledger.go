@@ -76,7 +76,7 @@ func (r *run) closeChange(ctx context.Context, result Result) Result {
 	}
 	c := r.change
 	if c == nil {
-		if result.Status != StatusFailed && result.Status != StatusRefused {
+		if result.Status != StatusFailed && result.Status != StatusRefused && result.Status != StatusHeld {
 			return result
 		}
 		return r.recordAttempt(ctx, result)

@@ -27,6 +27,9 @@ const (
 	// StatusRefused: a guard refused the render (empty) or what it would prune; nothing was
 	// applied or pruned, and the error says why and how to go ahead.
 	StatusRefused Status = "Refused"
+	// StatusHeld: a sync window holds the App on this cluster (inside a deny window, or outside
+	// every allow window); nothing was applied, and the error says until when.
+	StatusHeld Status = "Held"
 	// StatusFailed: fetching, rendering, checking, connecting or applying failed.
 	StatusFailed Status = "Failed"
 	// StatusPlanned: a dry run; nothing was written.
@@ -39,6 +42,10 @@ func statusOf(err error) Status {
 	var refusal *policies.RefusalError
 	if errors.As(err, &refusal) {
 		return StatusRefused
+	}
+	var held *policies.HeldError
+	if errors.As(err, &held) {
+		return StatusHeld
 	}
 	return StatusFailed
 }
@@ -64,6 +71,8 @@ type Result struct {
 	// AutoRollback is the rollback that followed when this revision failed health and the App
 	// asks for it (spec.health.autoRollback).
 	AutoRollback *Result `json:"autoRollback,omitempty"`
+	// Window is what the App's sync windows said, when it has some (and this was no dry run).
+	Window *policies.WindowDecision `json:"window,omitempty"`
 }
 
 // summary is " (3 created, 1 configured, …)" and the error, for a progress line.

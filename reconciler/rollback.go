@@ -69,7 +69,7 @@ func (s *Syncer) restoreAndPin(ctx context.Context, key AppCluster, target *hist
 	r := s.begin(key, restored, opts)
 	r.event(StageRollback, fmt.Sprintf("restoring %s (%s) recorded by change %d", short(target.Revision.Commit), target.Revision.Subject, target.ID))
 	result := r.closeChange(ctx, r.reconcile(ctx))
-	if result.Status == StatusFailed || result.Status == StatusRefused {
+	if result.Status == StatusFailed || result.Status == StatusRefused || result.Status == StatusHeld {
 		return r, result
 	}
 	pin := history.Pin{App: result.App, Cluster: result.Cluster, Change: result.Change, Snapshot: target.Snapshot,

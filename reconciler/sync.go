@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"time"
 
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
@@ -24,6 +25,8 @@ type Options struct {
 	// ConfirmPrune lets this pass prune more than the prune guard allows: all of an App's
 	// objects, or more than its spec.sync.maxPrunePercent.
 	ConfirmPrune bool
+	// OverrideWindow syncs even when a sync window holds the App (recorded as an override).
+	OverrideWindow bool
 	// Observer is told what the pass does (see Event); nil tells no one.
 	Observer Observer
 	// Cause says why the pass runs and who asked, for the ledger.
@@ -62,6 +65,8 @@ type Syncer struct {
 	// Ledger, when set, records every change in the change ledger (see ledger.go), keeps
 	// snapshots for rollbacks, and holds the pins of rolled-back pairs.
 	Ledger *history.Ledger
+	// Now is the clock sync windows are judged by (nil: time.Now).
+	Now func() time.Time
 
 	// locks serialises reconciles of one App × Cluster, so that every change is recorded
 	// before the next change to the same pair.
@@ -75,6 +80,14 @@ func NewSyncer(cacheDir string) *Syncer {
 		Fetcher: gitrepo.NewFetcher(cacheDir), Cache: render.NewCache(), Limits: tree.DefaultLimits(),
 		Clusters: clusters.NewRegistry(), Recorder: InventoryRecorder{},
 	}
+}
+
+// now is the Syncer's clock.
+func (s *Syncer) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 // Target returns the client of a configured cluster (see clusters.Registry).

@@ -62,6 +62,9 @@ type SyncRequest struct {
 	ConfirmPrune bool `json:"confirmPrune,omitempty"`
 	// DryRun plans without writing (--dry-run).
 	DryRun bool `json:"dryRun,omitempty"`
+	// OverrideWindow syncs even when a sync window holds the App (--override-window); the
+	// ledger records the override.
+	OverrideWindow bool `json:"overrideWindow,omitempty"`
 	// TokenName is the name of the API token that asked: the ledger records it as the actor.
 	TokenName string `json:"tokenName,omitempty"`
 }
@@ -160,6 +163,7 @@ const (
 	StateFighting  = "Fighting"
 	StateFailed    = "Failed"
 	StateRefused   = "Refused"
+	StateHeld      = "Held"
 	StateUnknown   = "Unknown"
 )
 

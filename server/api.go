@@ -38,7 +38,7 @@ func (s *Server) getApp(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, app)
 }
 
-// syncApp answers POST /api/v1/apps/{app}/sync?cluster=C&forceConflicts&confirmPrune&dryRun:
+// syncApp answers POST /api/v1/apps/{app}/sync?cluster=C&forceConflicts&confirmPrune&dryRun&overrideWindow:
 // 202 with what was queued, 400 for a query it does not understand, 404 for an unknown App or a
 // cluster the App does not select.
 func (s *Server) syncApp(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +71,7 @@ func (s *Server) syncApp(w http.ResponseWriter, r *http.Request) {
 		accepted.Clusters = []string{}
 	}
 	s.logger.Info("sync requested", "app", req.App, "cluster", req.Cluster, "clusters", accepted.Clusters,
-		"forceConflicts", req.ForceConflicts, "confirmPrune", req.ConfirmPrune, "dryRun", req.DryRun, "token", principalOf(r.Context()))
+		"forceConflicts", req.ForceConflicts, "confirmPrune", req.ConfirmPrune, "dryRun", req.DryRun, "overrideWindow", req.OverrideWindow, "token", principalOf(r.Context()))
 	writeJSON(w, http.StatusAccepted, accepted)
 }
 
@@ -80,7 +80,7 @@ func (s *Server) syncApp(w http.ResponseWriter, r *http.Request) {
 // other parameter is refused, so that a misspelt option is not silently dropped.
 func syncRequest(app string, q url.Values) (SyncRequest, error) {
 	req := SyncRequest{App: app}
-	flags := map[string]*bool{"forceConflicts": &req.ForceConflicts, "confirmPrune": &req.ConfirmPrune, "dryRun": &req.DryRun}
+	flags := map[string]*bool{"forceConflicts": &req.ForceConflicts, "confirmPrune": &req.ConfirmPrune, "dryRun": &req.DryRun, "overrideWindow": &req.OverrideWindow}
 	for key, values := range q {
 		if len(values) != 1 {
 			return SyncRequest{}, fmt.Errorf("query parameter %s given %d times", key, len(values))
@@ -91,7 +91,7 @@ func syncRequest(app string, q url.Values) (SyncRequest, error) {
 		}
 		flag, ok := flags[key]
 		if !ok {
-			return SyncRequest{}, fmt.Errorf("unknown query parameter %q: want cluster, forceConflicts, confirmPrune or dryRun", key)
+			return SyncRequest{}, fmt.Errorf("unknown query parameter %q: want cluster, forceConflicts, confirmPrune, dryRun or overrideWindow", key)
 		}
 		if values[0] == "" {
 			*flag = true

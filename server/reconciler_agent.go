@@ -45,7 +45,7 @@ func (a agentAPI) App(name string) (AppStatus, bool) {
 
 // Sync queues a sync someone asked for.
 func (a agentAPI) Sync(_ context.Context, req SyncRequest) (SyncAccepted, error) {
-	opts := reconciler.Options{ForceConflicts: req.ForceConflicts, ConfirmPrune: req.ConfirmPrune, DryRun: req.DryRun,
+	opts := reconciler.Options{ForceConflicts: req.ForceConflicts, ConfirmPrune: req.ConfirmPrune, DryRun: req.DryRun, OverrideWindow: req.OverrideWindow,
 		Cause: reconciler.Cause{Actor: history.Actor{Token: req.TokenName}}}
 	queued, err := a.agent.RequestSync(req.App, req.Cluster, opts)
 	if err != nil {

@@ -78,7 +78,7 @@ change ledger (in the state folder, --state), as the agent would: flotilla histo
 			}
 			for _, r := range results {
 				switch r.Status {
-				case reconciler.StatusFailed, reconciler.StatusRefused, reconciler.StatusDegraded, reconciler.StatusProgressing:
+				case reconciler.StatusFailed, reconciler.StatusRefused, reconciler.StatusHeld, reconciler.StatusDegraded, reconciler.StatusProgressing:
 					return exitError{code: 1}
 				}
 			}
@@ -91,6 +91,7 @@ change ledger (in the state folder, --state), as the agent would: flotilla histo
 	cmd.Flags().BoolVar(&opts.ForceConflicts, "force-conflicts", false, "take back fields another field manager changed, as an App with spec.drift.mode: enforce always does")
 	cmd.Flags().StringVar(&state, "state", "", "the local agent's state folder, to find a running agent and record into its change ledger (default: flotilla/agent under the user's state directory)")
 	cmd.Flags().BoolVar(&direct, "direct", false, "sync from this process even when an agent runs")
+	cmd.Flags().BoolVar(&opts.OverrideWindow, "override-window", false, "sync even when a sync window (spec.windows) holds the App; the ledger records the override")
 	cmd.Flags().BoolVar(&opts.ConfirmPrune, "confirm-prune", false, "sync even when the prune guard refuses: pruning all of an App's objects, or more than its spec.sync.maxPrunePercent")
 	return cmd
 }

@@ -38,7 +38,7 @@ func syncThroughAgent(ctx context.Context, client *agentClient, opts reconciler.
 	if opts.Cluster != "" {
 		query.Set("cluster", opts.Cluster)
 	}
-	for name, set := range map[string]bool{"forceConflicts": opts.ForceConflicts, "confirmPrune": opts.ConfirmPrune, "dryRun": opts.DryRun} {
+	for name, set := range map[string]bool{"forceConflicts": opts.ForceConflicts, "confirmPrune": opts.ConfirmPrune, "dryRun": opts.DryRun, "overrideWindow": opts.OverrideWindow} {
 		if set {
 			query.Set(name, strconv.FormatBool(true))
 		}
@@ -82,7 +82,7 @@ func printAgentSync(g *globals, app string, pairs []server.ClusterStatus) error 
 		return err
 	}
 	for _, p := range pairs {
-		if p.State == server.StateFailed || p.State == server.StateRefused {
+		if p.State == server.StateFailed || p.State == server.StateRefused || p.State == server.StateHeld {
 			return exitError{code: 1}
 		}
 	}
