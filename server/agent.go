@@ -216,8 +216,6 @@ type DriftedObject struct {
 	ID string `json:"id"`
 	// Manager is the field manager that made the change (kubectl-edit, an HPA, …).
 	Manager string `json:"manager"`
-	// Fields are the fields that changed, as field paths (.spec.replicas).
-	Fields []string `json:"fields"`
 	// Deleted is set when the object was deleted.
 	Deleted bool `json:"deleted"`
 	// Seen is when the change was noticed.

@@ -24,7 +24,7 @@ func TestAPIRoutes(t *testing.T) {
 		{"one app", "GET", "/api/v1/apps/web", viewerToken, 200,
 			`{"name":"web","source":"fleet","automated":false,"clusters":[{"cluster":"dev","wantedRevision":"","appliedRevision":"","state":"OutOfSync","health":"Unknown","lastDuration":"","writes":0}]}`, ""},
 		{"drifted objects", "GET", "/api/v1/apps/shop", operatorToken, 200, "",
-			`"drifted":[{"id":"Deployment/shop/web","manager":"kubectl-scale","fields":[".spec.replicas"],"deleted":false,"seen":"2026-11-25T10:00:00Z"}]`},
+			`"drifted":[{"id":"Deployment/shop/web","manager":"kubectl-scale","deleted":false,"seen":"2026-11-25T10:00:00Z"}]`},
 		{"unknown app", "GET", "/api/v1/apps/nope", viewerToken, 404, `{"error":"app not found"}`, ""},
 		{"sync every cluster", "POST", "/api/v1/apps/shop/sync", operatorToken, 202, `{"app":"shop","clusters":["dev","prod"]}`, ""},
 		{"sync one cluster", "POST", "/api/v1/apps/shop/sync?cluster=prod&dryRun", operatorToken, 202, `{"app":"shop","clusters":["prod"]}`, ""},

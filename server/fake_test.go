@@ -51,7 +51,7 @@ func newFakeAgent() *fakeAgent {
 			{Name: "shop", Source: "fleet", Automated: true, Clusters: []server.ClusterStatus{
 				{Cluster: "dev", WantedRevision: "abc123", AppliedRevision: "abc123", State: server.StateSynced, Health: "Healthy", LastSync: seen, LastDuration: "1.2s", Writes: 3},
 				{Cluster: "prod", WantedRevision: "abc123", AppliedRevision: "abc122", State: server.StateDrifted, Health: "Healthy", LastSync: seen, LastDuration: "2s",
-					Drifted: []server.DriftedObject{{ID: "Deployment/shop/web", Manager: "kubectl-scale", Fields: []string{".spec.replicas"}, Seen: seen}}},
+					Drifted: []server.DriftedObject{{ID: "Deployment/shop/web", Manager: "kubectl-scale", Seen: seen}}},
 			}},
 			{Name: "web", Source: "fleet", Clusters: []server.ClusterStatus{{Cluster: "dev", State: server.StateOutOfSync, Health: "Unknown"}}},
 		},
