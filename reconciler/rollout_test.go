@@ -190,3 +190,25 @@ func TestAgentRollsOutInWaves(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncRefusesAnAppWithWaves: a one-shot sync does not roll an App with waves out (the
+// agent does): it is refused, nothing is applied; a dry run still previews it.
+func TestSyncRefusesAnAppWithWaves(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	repo := appRepo(t, ns, map[string]string{"a.yaml": configMap("a", "1")})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app", ClusterSelector: devOnly(),
+		Rollout: config.RolloutPolicy{Waves: []config.Wave{{Name: "canary", ClusterSelector: devOnly()}}}}, ns)
+	s := reconciler.NewSyncer(t.TempDir())
+	results, err := s.Sync(context.Background(), cfg, reconciler.Options{})
+	if err != nil || len(results) != 1 || results[0].Status != reconciler.StatusRefused || !strings.Contains(results[0].Error, "the agent rolls it out") {
+		t.Fatalf("sync: %+v, %v", results, err)
+	}
+	if _, err := fleettest.KubectlResult(c, "-n", ns, "get", "configmap/a"); err == nil {
+		t.Error("the refused sync applied configmap/a")
+	}
+	if results, err := s.Sync(context.Background(), cfg, reconciler.Options{DryRun: true}); err != nil || results[0].Status != reconciler.StatusPlanned {
+		t.Errorf("dry run: %+v, %v", results, err)
+	}
+}
