@@ -13,23 +13,9 @@ type inertSetting struct {
 }
 
 // inertSettings lists the settings that the one-shot commands validate but do not act on. Each
-// leaves this list when the feature that acts on it lands.
-var inertSettings = []inertSetting{
-	{field: "App spec.rollout", instead: "every selected cluster is synced at once", set: appsWriting("spec.rollout")},
-}
-
-// appsWriting lists the Apps whose documents write field out (a default does not count).
-func appsWriting(field string) func(*Config) []string {
-	return func(c *Config) []string {
-		var names []string
-		for i := range c.Apps {
-			if c.Apps[i].Origin.Written(field) {
-				names = append(names, "App/"+c.Apps[i].Metadata.Name)
-			}
-		}
-		return names
-	}
-}
+// leaves this list when the feature that acts on it lands (spec.rollout was the last: waves
+// act in the agent).
+var inertSettings = []inertSetting{}
 
 // InertWarnings returns one warning for each setting the configuration writes out that is
 // validated but not acted on yet, naming who sets it and what happens instead. Defaults do not

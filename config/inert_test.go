@@ -8,7 +8,8 @@ import (
 // TestInertWarnings: one warning per setting written out that nothing acts on yet, naming who
 // writes it; settings left to their defaults do not warn, nor do settings something acts
 // on (spec.drift.mode decides who wins a conflict in sync; the agent polls on spec.interval
-// and applies what spec.sync.automated allows; spec.windows hold syncs).
+// and applies what spec.sync.automated allows; spec.windows hold syncs; spec.rollout.waves
+// roll out wave by wave).
 func TestInertWarnings(t *testing.T) {
 	source := func(name, extra string) string {
 		return "apiVersion: flotilla.dev/v1alpha1\nkind: Source\nmetadata: {name: " + name + "}\nspec:\n  url: https://git.example.com/fleet.git\n  ref: {branch: main}\n" + extra + "---\n"
@@ -32,9 +33,7 @@ func TestInertWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := cfg.InertWarnings()
-	want := []string{
-		"App spec.rollout (App/a, App/b, App/c and 2 more) is not acted on yet",
-	}
+	var want []string // spec.rollout acts too now: waves in the agent
 	if len(got) != len(want) {
 		t.Fatalf("warnings:\n%s", strings.Join(got, "\n"))
 	}

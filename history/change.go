@@ -23,10 +23,13 @@ const (
 	TriggerAutoRollback Trigger = "auto-rollback"
 	// TriggerUnpin: someone let a rolled-back App × Cluster follow Git again (no write).
 	TriggerUnpin Trigger = "unpin"
+	// TriggerRollout: an App's rollout along its waves moved (started, a wave baked or passed,
+	// halted, completed) or someone promoted, aborted or resumed it (no write to a cluster).
+	TriggerRollout Trigger = "rollout"
 )
 
 // Triggers lists every trigger, for validation and help text.
-var Triggers = []Trigger{TriggerPoll, TriggerWebhook, TriggerManual, TriggerDrift, TriggerRollback, TriggerAutoRollback, TriggerUnpin}
+var Triggers = []Trigger{TriggerPoll, TriggerWebhook, TriggerManual, TriggerDrift, TriggerRollback, TriggerAutoRollback, TriggerUnpin, TriggerRollout}
 
 // Result is how a change ended.
 type Result string

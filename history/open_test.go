@@ -40,7 +40,7 @@ func TestOpenRefusesWhatIsNotItsOwn(t *testing.T) {
 			if out, err := execSQLite(dir, "PRAGMA user_version = 99"); err != nil {
 				t.Fatal(out)
 			}
-		}, ErrNewerSchema, "schema version 99, this Flotilla knows up to 1"},
+		}, ErrNewerSchema, "schema version 99, this Flotilla knows up to 2"},
 		{"a corrupt file", func(t *testing.T, dir string) {
 			l, err := Open(ctx, dir)
 			if err != nil {

@@ -29,6 +29,8 @@ var migrations = []string{
 	CREATE TABLE blobs (id INTEGER PRIMARY KEY, address TEXT NOT NULL UNIQUE, data BLOB NOT NULL);
 	CREATE TABLE pins (app TEXT NOT NULL, cluster TEXT NOT NULL, body BLOB NOT NULL, PRIMARY KEY (app, cluster));
 	CREATE TABLE marks (kind TEXT PRIMARY KEY, seq INTEGER NOT NULL, seal TEXT NOT NULL, self TEXT NOT NULL);`,
+	// 2: where each App's rollout along its waves stands (see rollouts.go).
+	`CREATE TABLE rollouts (app TEXT PRIMARY KEY, body BLOB NOT NULL);`,
 }
 
 // SchemaVersion is the ledger schema this Flotilla writes.

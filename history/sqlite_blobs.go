@@ -81,3 +81,24 @@ func (s *SQLite) Pins(ctx context.Context) ([]Pin, error) {
 	}
 	return pins, rows.Err()
 }
+
+// SetRollout keeps the state of app's rollout.
+func (s *SQLite) SetRollout(ctx context.Context, app string, state []byte) error {
+	if _, err := s.db.ExecContext(ctx, "INSERT OR REPLACE INTO rollouts (app, body) VALUES (?, ?)", app, state); err != nil {
+		return fmt.Errorf("keep the rollout of %s: %w", app, err)
+	}
+	return nil
+}
+
+// Rollout returns the state of app's rollout, nil when it has none.
+func (s *SQLite) Rollout(ctx context.Context, app string) ([]byte, error) {
+	var body []byte
+	err := s.db.QueryRowContext(ctx, "SELECT body FROM rollouts WHERE app = ?", app).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the rollout of %s: %w", app, err)
+	}
+	return body, nil
+}

@@ -113,6 +113,11 @@ type Store interface {
 	// Pins returns every pin.
 	Pins(ctx context.Context) ([]Pin, error)
 
+	// SetRollout keeps the state of an App's rollout (a JSON document the reconciler owns);
+	// Rollout returns it, nil when the App has none.
+	SetRollout(ctx context.Context, app string, state []byte) error
+	Rollout(ctx context.Context, app string) ([]byte, error)
+
 	Close() error
 }
 

@@ -231,7 +231,13 @@ func (a *Agent) process(ctx context.Context, key string) error {
 	// A revision that fails health can only be rolled back once its health is known.
 	opts.Wait = opts.Wait || pair.App.Spec.Health.AutoRollback
 	a.setBusy(key, true)
-	result := a.syncer.Reconcile(ctx, pair, rev.checkout, opts)
+	var result Result
+	var wave waveNote
+	if hasWaves(pair.App) && !opts.DryRun && a.syncer.Ledger != nil {
+		result, wave = a.reconcileInWaves(ctx, pair, rev.checkout, opts)
+	} else {
+		result = a.syncer.Reconcile(ctx, pair, rev.checkout, opts)
+	}
 	a.setBusy(key, false)
 	a.setStatus(key, func(st *PairStatus) {
 		fighting := a.fightingOver(st)
@@ -239,6 +245,7 @@ func (a *Agent) process(ctx context.Context, key string) error {
 		if fighting && st.State == StateSynced {
 			st.State = StateFighting
 		}
+		st.inWave(wave)
 	})
 	if result.Status == StatusHeld || result.Status == StatusRefused {
 		a.watchWhatIsThere(ctx, pair)

@@ -31,6 +31,10 @@ const (
 	// StateHeld: a sync window holds the pair (LastError says which, until when); drift is
 	// still watched and reported.
 	StateHeld SyncState = "Held"
+	// StateWaiting: the App rolls out in waves and the pair's wave has not come (or the
+	// rollout halted or was aborted): it stays on the revision it runs, drift still healed
+	// toward it; Rollout says what it waits for.
+	StateWaiting SyncState = "Waiting"
 )
 
 // PairStatus is what the agent knows of one App on one cluster.
@@ -57,6 +61,18 @@ type PairStatus struct {
 	Change int64 `json:"change,omitempty"`
 	// Pinned holds the pair on a rolled-back revision until a newer commit or an unpin.
 	Pinned *history.Pin `json:"pinned,omitempty"`
+	// Rollout says where the App's rollout along its waves stands for the pair ("wave canary
+	// baking until T", "held: wave prod waits for staging (…)", "halted in wave staging: …").
+	Rollout string `json:"rollout,omitempty"`
+}
+
+// inWave completes the status with what the rollout said of the pair (nothing for an App
+// without waves): a pair that may not run the target yet is Waiting for it.
+func (st *PairStatus) inWave(w waveNote) {
+	st.Rollout = w.reason
+	if w.waiting && st.State == StateSynced {
+		st.State, st.WantedRevision = StateWaiting, w.target
+	}
 }
 
 // DriftedObject is a managed object that someone other than Flotilla changed.

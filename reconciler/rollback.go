@@ -83,11 +83,12 @@ func (s *Syncer) restoreAndPin(ctx context.Context, key AppCluster, target *hist
 }
 
 // autoRollback puts the pair (locked by the caller) back on its last healthy revision when the
-// revision just applied failed health and the App asks for it (spec.health.autoRollback): the
-// failed commit stays pinned away until a newer one arrives. It returns the rollback's run and
-// result, or a nil run when there is nothing to do.
+// revision just applied failed health and the App asks for it (spec.health.autoRollback, or
+// spec.rollout.waves: a wave's failed clusters always roll back): the failed commit stays
+// pinned away until a newer one arrives. It returns the rollback's run and result, or a nil
+// run when there is nothing to do.
 func (s *Syncer) autoRollback(ctx context.Context, key AppCluster, rev Revision, result Result, opts Options) (*run, Result) {
-	if s.Ledger == nil || !key.App.Spec.Health.AutoRollback || !opts.Wait || opts.DryRun ||
+	if s.Ledger == nil || !(key.App.Spec.Health.AutoRollback || hasWaves(key.App)) || !opts.Wait || opts.DryRun ||
 		(result.Status != StatusDegraded && result.Status != StatusProgressing) {
 		return nil, Result{}
 	}

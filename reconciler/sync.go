@@ -8,6 +8,7 @@ import (
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/internal/keylock"
+	"github.com/flotilla-dev/flotilla/policies"
 	"github.com/flotilla-dev/flotilla/sources/gitrepo"
 	"github.com/flotilla-dev/flotilla/sources/render"
 	"github.com/flotilla-dev/flotilla/sources/tree"
@@ -95,9 +96,14 @@ func (s *Syncer) Target(c *config.Cluster) (*clusters.Target, error) {
 	return s.Clusters.Target(c)
 }
 
+// ErrWavesNeedAgent: a one-shot sync does not roll an App with waves out; the agent does.
+var ErrWavesNeedAgent error = &policies.RefusalError{Reason: "the App rolls out in waves (spec.rollout.waves), wave by wave with bake times: " +
+	"the agent rolls it out (flotilla sync with a running agent asks it; flotilla rollout status APP follows it); nothing was applied"}
+
 // Sync runs one pass: it selects every App (or opts.App) × each cluster the App selects (or
 // opts.Cluster), fetches each Source they need once, and reconciles each pair (see
-// Reconcile), several at once; one failing does not stop the others, and a Source that cannot
+// Reconcile), several at once (an App with waves is refused, ErrWavesNeedAgent: the agent
+// rolls it out); one failing does not stop the others, and a Source that cannot
 // be fetched fails its Apps' results only. The error is non-nil when an App's cluster selector
 // is invalid or the options select nothing.
 func (s *Syncer) Sync(ctx context.Context, cfg *config.Config, opts Options) ([]Result, error) {
@@ -108,6 +114,10 @@ func (s *Syncer) Sync(ctx context.Context, cfg *config.Config, opts Options) ([]
 	return inParallel(items, func(w work) Result {
 		if w.source.err != nil {
 			return s.failed(w.key, opts, w.source.err)
+		}
+		if hasWaves(w.key.App) && !opts.DryRun {
+			r := s.begin(w.key, w.source.checkout, opts)
+			return r.done(r.finish(StatusRefused, ErrWavesNeedAgent))
 		}
 		return s.Reconcile(ctx, w.key, w.source.checkout, opts)
 	}), nil

@@ -14,6 +14,14 @@
 //	                                                 alone means true; =true/=false also work);
 //	                                                 400 for another parameter, 404 for an unknown
 //	                                                 App or a cluster it does not select
+//	GET  /api/v1/apps/{app}/rollout        viewer    200 where the App's rollout along its waves
+//	                                                 stands (reconciler.RolloutStatus); 404
+//	                                                 unknown App, 409 no waves or no rollout
+//	POST /api/v1/apps/{app}/rollout/VERB   operator  VERB promote (skip the current wave's
+//	                                                 bake), abort (stop where it is), resume
+//	                                                 (go on after a halt or an abort); 200 the
+//	                                                 status after it, recorded in the ledger
+//	                                                 with the token; 409 when it does not apply
 //	POST /api/v1/apps/{app}/rollback       operator  200 RollbackDone once every rollback is
 //	                                                 over (health waited for), a result per
 //	                                                 cluster; query: cluster=C (default: every
@@ -57,7 +65,8 @@
 // The API takes bearer tokens (`Authorization: Bearer TOKEN`), each with a role:
 //
 //   - viewer: GET /api/v1/… (read the fleet's state);
-//   - operator: what viewer may, and POST /api/v1/… (sync, refresh, rollback, unpin).
+//   - operator: what viewer may, and POST /api/v1/… (sync, refresh, rollback, unpin,
+//     rollout promote/abort/resume).
 //
 // A request without a token or with an unknown one gets 401 {"error": "unauthorized"}, the same
 // either way; a viewer token on a POST gets 403 {"error": "forbidden"}. Tokens are compared in

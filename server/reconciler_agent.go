@@ -140,3 +140,30 @@ func pinOf(p *history.Pin) *Pin {
 	}
 	return &Pin{Revision: p.Revision.Commit, Subject: p.Revision.Subject, Change: p.Change, Until: p.Head, Auto: p.Auto, Reason: p.Reason, Since: p.Since}
 }
+
+// Rollout says where the App's rollout stands, after the request's verb, recorded as asked by
+// the request's token.
+func (a agentAPI) Rollout(ctx context.Context, req RolloutRequest) (any, error) {
+	actor := history.Actor{Token: req.TokenName}
+	var st reconciler.RolloutStatus
+	var err error
+	switch req.Verb {
+	case "":
+		st, err = a.agent.Rollout(ctx, req.App)
+	case "promote":
+		st, err = a.agent.PromoteRollout(ctx, req.App, actor)
+	case "abort":
+		st, err = a.agent.AbortRollout(ctx, req.App, actor)
+	case "resume":
+		st, err = a.agent.ResumeRollout(ctx, req.App, actor)
+	default:
+		return nil, fmt.Errorf("rollout verb %q: %w", req.Verb, ErrNoRollout)
+	}
+	if errors.Is(err, reconciler.ErrNoRollout) {
+		return nil, fmt.Errorf("%w: %w", ErrNoRollout, err)
+	}
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return st, nil
+}

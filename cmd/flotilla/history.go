@@ -156,7 +156,7 @@ func revisionSummary(r history.Revision) string {
 // unpin (an OS user, an API token, the agent); the commit's author, by name, for the others.
 func changeAuthor(c history.Change) string {
 	switch c.Trigger {
-	case history.TriggerManual, history.TriggerRollback, history.TriggerAutoRollback, history.TriggerUnpin:
+	case history.TriggerManual, history.TriggerRollback, history.TriggerAutoRollback, history.TriggerUnpin, history.TriggerRollout:
 		if who := c.Actor.String(); who != "" {
 			return who
 		}

@@ -1,0 +1,214 @@
+package reconciler_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/flotilla-dev/flotilla/clusters/localfleet/fleettest"
+	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/history"
+	"github.com/flotilla-dev/flotilla/reconciler"
+)
+
+// startAgent runs an agent on cfg with s until the stop it returns is called (or the test ends).
+func startAgent(t *testing.T, s *reconciler.Syncer, cfg *config.Config) (*reconciler.Agent, func()) {
+	t.Helper()
+	opts := reconciler.DefaultAgentOptions()
+	opts.RetryBase, opts.RetryMax = 100*time.Millisecond, time.Second
+	agent := reconciler.NewAgent(s, cfg, opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = agent.Run(ctx) })
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); wg.Wait() }) }
+	t.Cleanup(stop)
+	return agent, stop
+}
+
+// firstApplied is when the pair's first change that applied commit started (zero if none).
+func firstApplied(t *testing.T, l *history.Ledger, app, cluster, commit string) time.Time {
+	t.Helper()
+	for _, c := range changesOf(t, l, app, cluster) {
+		if c.Revision.Commit == commit && c.RestoredFrom == 0 && c.Snapshot != "" {
+			return c.Started
+		}
+	}
+	return time.Time{}
+}
+
+// rolloutEvent is when the App's rollout recorded a transition of kind whose reason has text.
+func rolloutEvent(t *testing.T, l *history.Ledger, app, commit, kind, text string) time.Time {
+	t.Helper()
+	changes, err := l.List(context.Background(), history.Filter{App: app, Cluster: history.RolloutApp, Revision: commit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range changes {
+		if string(c.Result) == kind && strings.Contains(c.Reason, text) {
+			return c.Started
+		}
+	}
+	return time.Time{}
+}
+
+// TestAgentRollsOutInWaves: waves dev (bake 1 s) → staging (bake 1 h) → prod. A good commit
+// goes to dev, then staging once dev baked, and waits there until promoted, then prod; a
+// commit whose Deployment cannot become available halts in dev, is rolled back there and
+// never reaches staging or prod; a fixing commit starts over from dev, and an agent stopped
+// while staging bakes and started again on the same ledger carries on from staging.
+func TestAgentRollsOutInWaves(t *testing.T) {
+	fleet := shared.Fleet(t)
+	ns := fleettest.Namespace(t, fleet.Clusters...)
+	repo := appRepo(t, ns, map[string]string{"web.yaml": deployment, "a.yaml": configMap("a", "1")})
+	env := func(v string) metav1.LabelSelector {
+		return metav1.LabelSelector{MatchLabels: map[string]string{"env": v}}
+	}
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app",
+		Sync:   config.SyncPolicy{Automated: true, Prune: true},
+		Health: config.HealthPolicy{Timeout: config.Duration{Duration: time.Minute}},
+		Rollout: config.RolloutPolicy{Waves: []config.Wave{
+			{Name: "dev", ClusterSelector: env("dev"), BakeTime: config.Duration{Duration: time.Second}},
+			{Name: "staging", ClusterSelector: env("staging"), BakeTime: config.Duration{Duration: time.Hour}},
+		}}}, ns) // prod: the implicit last wave
+	cfg.Sources[0].Spec.Interval = config.Duration{Duration: time.Hour}
+	s, l := ledgerSyncer(t)
+	agent, stop := startAgent(t, s, cfg)
+	ctx := context.Background()
+	status := func(cluster string) reconciler.PairStatus {
+		for _, st := range agent.Status() {
+			if st.Cluster == cluster {
+				return st
+			}
+		}
+		return reconciler.PairStatus{}
+	}
+	describe := func() string {
+		out := states(agent)
+		for _, st := range agent.Status() {
+			out += "\n" + st.Cluster + ": " + st.Rollout + " applied " + st.AppliedRevision
+		}
+		return out
+	}
+	value := func(i int) string {
+		v, _ := fleettest.KubectlResult(fleet.Clusters[i], "-n", ns, "get", "configmap/a", "-o", "jsonpath={.data.value}")
+		return v
+	}
+
+	// A good commit: dev, then staging after dev's bake; prod waits for staging's (long) bake.
+	first := head(t, repo)
+	waitFor(t, 90*time.Second, func() bool { return strings.HasPrefix(status("staging").Rollout, "wave staging baking until") },
+		describe)
+	if st := status("prod"); st.State != reconciler.StateWaiting || !strings.HasPrefix(st.Rollout, "held: wave rest waits for staging") || value(2) != "" {
+		t.Fatalf("prod while staging bakes: %s %q, value %q", st.State, st.Rollout, value(2))
+	}
+	devPassed := rolloutEvent(t, l, ns, first, "Passed", "wave dev")
+	if stagingAt := firstApplied(t, l, ns, "staging", first); devPassed.IsZero() || stagingAt.Before(devPassed) {
+		t.Errorf("staging applied at %s, dev passed at %s", stagingAt, devPassed)
+	}
+	if st, err := agent.PromoteRollout(ctx, ns, history.Actor{Token: "oncall"}); err != nil || st.Wave != "rest" {
+		t.Fatalf("promote: %+v, %v", st, err)
+	}
+	waitFor(t, 90*time.Second, func() bool { return allIn(agent, reconciler.StateSynced, first) && value(2) == "1" }, describe)
+	promoted := rolloutEvent(t, l, ns, first, "Promoted", "")
+	if prodAt := firstApplied(t, l, ns, "prod", first); promoted.IsZero() || prodAt.Before(promoted) {
+		t.Errorf("prod applied at %s, staging promoted at %s", prodAt, promoted)
+	}
+	if st, err := agent.Rollout(ctx, ns); err != nil || !st.Done || st.Reason != "rollout of "+first[:7]+" complete" {
+		t.Errorf("rollout status: %+v, %v", st, err)
+	}
+
+	// A commit that fails health halts in dev, is rolled back there, reaches no other wave.
+	stuck := strings.Replace(deployment, "spec:\n  replicas: 2", "spec:\n  replicas: 2\n  progressDeadlineSeconds: 5", 1)
+	stuck = strings.Replace(stuck, "    spec:\n", "    spec:\n      nodeSelector: {no-such-node: \"true\"}\n", 1)
+	writeApp(t, repo, ns, map[string]string{"web.yaml": stuck, "a.yaml": configMap("a", "2")})
+	bad := head(t, repo)
+	if err := agent.Refresh("fleet"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 90*time.Second, func() bool {
+		st := status("dev")
+		return strings.HasPrefix(st.Rollout, "halted in wave dev: cluster dev Degraded at "+bad[:7]) && st.AppliedRevision == first
+	}, describe)
+	if v := value(0); v != "1" {
+		t.Errorf("dev after the rollback: value %q, want 1", v)
+	}
+	for _, c := range []string{"staging", "prod"} {
+		if at := firstApplied(t, l, ns, c, bad); !at.IsZero() {
+			t.Errorf("the bad commit reached %s at %s", c, at)
+		}
+		if st := status(c); st.State != reconciler.StateWaiting || !strings.Contains(st.Rollout, "halted in wave dev") {
+			t.Errorf("%s: %s %q", c, st.State, st.Rollout)
+		}
+	}
+	if v := value(1) + value(2); v != "11" {
+		t.Errorf("staging and prod hold %q, want the first commit's 1 and 1", v)
+	}
+
+	// A fixing commit starts over from dev; the agent stopped while staging bakes carries on.
+	writeApp(t, repo, ns, map[string]string{"web.yaml": strings.Replace(deployment, "replicas: 2", "replicas: 3", 1), "a.yaml": configMap("a", "3")})
+	fixed := head(t, repo)
+	if err := agent.Refresh("fleet"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 90*time.Second, func() bool {
+		return strings.HasPrefix(status("staging").Rollout, "wave staging baking until") && value(1) == "3"
+	}, describe)
+	before, err := agent.Rollout(ctx, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	s2 := reconciler.NewSyncer(t.TempDir())
+	s2.Ledger = l
+	agent, _ = startAgent(t, s2, cfg)
+	waitFor(t, 30*time.Second, func() bool { return strings.HasPrefix(status("prod").Rollout, "held: wave rest waits for staging") }, describe)
+	after, err := agent.Rollout(ctx, ns)
+	if err != nil || after.State.Target != fixed || after.Wave != "staging" || !after.State.BakeStart.Equal(before.State.BakeStart) {
+		t.Fatalf("after the restart: %+v, %v; before %+v", after.State, err, before.State)
+	}
+	if value(2) != "1" {
+		t.Fatalf("prod changed across the restart: %q", value(2))
+	}
+	if _, err := agent.PromoteRollout(ctx, ns, history.Actor{Token: "oncall"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 90*time.Second, func() bool { return allIn(agent, reconciler.StateSynced, fixed) && value(2) == "3" }, describe)
+	if starts := 0; true {
+		changes, _ := l.List(ctx, history.Filter{App: ns, Cluster: history.RolloutApp, Revision: fixed})
+		for _, c := range changes {
+			if c.Result == "Started" {
+				starts++
+			}
+		}
+		if starts != 1 {
+			t.Errorf("the rollout of the fixing commit started %d times, want once (carried on after the restart)", starts)
+		}
+	}
+}
+
+// TestSyncRefusesAnAppWithWaves: a one-shot sync does not roll an App with waves out (the
+// agent does): it is refused, nothing is applied; a dry run still previews it.
+func TestSyncRefusesAnAppWithWaves(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	repo := appRepo(t, ns, map[string]string{"a.yaml": configMap("a", "1")})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app", ClusterSelector: devOnly(),
+		Rollout: config.RolloutPolicy{Waves: []config.Wave{{Name: "canary", ClusterSelector: devOnly()}}}}, ns)
+	s := reconciler.NewSyncer(t.TempDir())
+	results, err := s.Sync(context.Background(), cfg, reconciler.Options{})
+	if err != nil || len(results) != 1 || results[0].Status != reconciler.StatusRefused || !strings.Contains(results[0].Error, "the agent rolls it out") {
+		t.Fatalf("sync: %+v, %v", results, err)
+	}
+	if _, err := fleettest.KubectlResult(c, "-n", ns, "get", "configmap/a"); err == nil {
+		t.Error("the refused sync applied configmap/a")
+	}
+	if results, err := s.Sync(context.Background(), cfg, reconciler.Options{DryRun: true}); err != nil || results[0].Status != reconciler.StatusPlanned {
+		t.Errorf("dry run: %+v, %v", results, err)
+	}
+}
