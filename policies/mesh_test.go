@@ -304,7 +304,8 @@ spec:
   hosts: [reviews]
   http:
   - route:
-    - destination: {host: reviews.shop}`}, nil}, // unknown without a cluster: a ServiceEntry there may declare it
+    - destination: {host: reviews.shop}`}, // unknown without a cluster (a ServiceEntry there may declare it), but suspect
+			[]string{`warning VirtualService/shop/reviews spec.http[0].route[0].destination.host: "reviews.shop" is no Service's host unless a ServiceEntry declares it (Istio reads a host with a dot as fully qualified: for Service shop/reviews write reviews.shop.svc.cluster.local)`}},
 		{"missing gateway", map[string]string{"vs-productpage": `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: productpage, namespace: shop}
@@ -385,7 +386,7 @@ spec:
     - {destination: {host: reviews.shop}, weight: 20}`
 	mesh := NewMesh(meshObjects(t, map[string]string{"vs-reviews": vs}), MeshOptions{})
 	first := mesh.Check(nil)
-	checkFindings(t, first.Findings, nil)
+	checkFindings(t, first.Findings, []string{`warning VirtualService/shop/reviews spec.http[0].route[2].destination.host: "reviews.shop" is no Service's host unless a ServiceEntry declares it`})
 	queries := first.Queries()
 	wantQueries := []MeshQuery{{Kind: KindGateway, Namespace: "istio-system"}, {Kind: KindService, Namespace: "shop"}, {Kind: KindServiceEntry}, {Kind: KindDestinationRule}}
 	sortQueries := func(qs []MeshQuery) {

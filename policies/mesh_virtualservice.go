@@ -107,9 +107,14 @@ func (c *checker) checkDestination(id object.ID, ns string, dest *networking.Des
 		return
 	}
 	fqdn := c.fqdn(host, ns)
-	if c.resolveHost(fqdn, id, path+".host") == absent {
+	switch c.resolveHost(fqdn, id, path+".host") {
+	case absent:
 		c.add(SeverityError, CodeReferencedResourceNotFound, id, path+".host", "Referenced host not found: %q%s", host, c.hostHint(host, fqdn))
 		return
+	case unknown:
+		if hint := c.hostHint(host, fqdn); hint != "" {
+			c.add(SeverityWarning, "", id, path+".host", "%q is no Service's host unless a ServiceEntry declares it%s", host, hint)
+		}
 	}
 	subset := dest.GetSubset()
 	if subset == "" || c.resolveSubset(fqdn, subset, id, path+".subset") != absent {
