@@ -68,6 +68,9 @@ func (t *Target) lookup(ctx context.Context, l Lookup) LookupResult {
 			return res
 		}
 		for i := range list.Items {
+			if list.Items[i].GetKind() == "" {
+				list.Items[i].SetGroupVersionKind(mapping.GroupVersionKind)
+			}
 			res.Objects = append(res.Objects, &list.Items[i])
 			res.IDs = append(res.IDs, id(list.Items[i].GetNamespace(), list.Items[i].GetName()))
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -120,17 +121,22 @@ func TestMeshGuardrailsRefuseBadWeights(t *testing.T) {
 	}
 }
 
-// TestMeshGuardrailsAskTheCluster: a destination the render does not hold is looked up in the
-// cluster (a Service created there with kubectl resolves it), and one the cluster lacks too
-// fails the sync, naming the file and field.
+// TestMeshGuardrailsAskTheCluster: a destination and a subset that the render does not hold are
+// looked up in the cluster (a Service and a DestinationRule created there with kubectl resolve
+// them), and those the cluster lacks too fail the sync, naming the file and field.
 func TestMeshGuardrailsAskTheCluster(t *testing.T) {
 	fleet := shared.Fleet(t)
 	c := fleet.Clusters[0]
 	ns := fleettest.Namespace(t, c)
 	fleettest.Kubectl(t, c, "-n", ns, "create", "service", "clusterip", "ratings", "--tcp=9080:9080")
+	dr := t.TempDir() + "/dr.yaml"
+	if err := os.WriteFile(dr, []byte("apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: ratings}\nspec: {host: ratings, subsets: [{name: v1, labels: {version: v1}}]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fleettest.Kubectl(t, c, "-n", ns, "apply", "-f", dr)
 	files := meshApp(ns, 90, 10)
 	files["base/kustomization.yaml"] = "namespace: " + ns + "\nresources: [reviews.yaml, istio/reviews.yaml, istio/ratings.yaml]\n"
-	ratings := func(host string) string {
+	ratings := func(subset, other string) string {
 		return `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: ratings}
@@ -138,10 +144,11 @@ spec:
   hosts: [ratings]
   http:
   - route:
-    - destination: {host: ` + host + `}
+    - {destination: {host: ratings, subset: ` + subset + `}, weight: 50}
+    - {destination: {host: ` + other + `}, weight: 50}
 `
 	}
-	files["base/istio/ratings.yaml"] = ratings("ratings")
+	files["base/istio/ratings.yaml"] = ratings("v1", "ratings")
 	repo := gittest.NewRepo(t, t.TempDir(), "fleet")
 	repo.Write(files)
 	repo.Commit("ratings routed to the cluster's Service")
@@ -150,14 +157,18 @@ spec:
 	opts := reconciler.Options{Cluster: "dev"}
 	syncOK(t, s, cfg, opts)
 
-	repo.Write(map[string]string{"base/istio/ratings.yaml": ratings("ratingz")})
-	repo.Commit("a typo")
+	repo.Write(map[string]string{"base/istio/ratings.yaml": ratings("v9", "ratingz")})
+	repo.Commit("two typos")
 	results, err := s.Sync(context.Background(), cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `Error [IST0101] (VirtualService ratings.` + ns + `) base/istio/ratings.yaml: spec.http[0].route[0].destination.host: Referenced host not found: "ratingz"`
-	if r := results[0]; r.Status != reconciler.StatusFailed || !strings.Contains(r.Error, want) {
-		t.Fatalf("status %s, error:\n%s\nwant Failed with\n%s", r.Status, r.Error, want)
+	for _, want := range []string{
+		`Error [IST0101] (VirtualService ratings.` + ns + `) base/istio/ratings.yaml: spec.http[0].route[0].destination.subset: Referenced host+subset in destinationrule not found: "ratings+v9"`,
+		`Error [IST0101] (VirtualService ratings.` + ns + `) base/istio/ratings.yaml: spec.http[0].route[1].destination.host: Referenced host not found: "ratingz"`,
+	} {
+		if r := results[0]; r.Status != reconciler.StatusFailed || !strings.Contains(r.Error, want) {
+			t.Errorf("status %s, error:\n%s\nwant Failed with\n%s", r.Status, r.Error, want)
+		}
 	}
 }
