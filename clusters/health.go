@@ -3,6 +3,7 @@ package clusters
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -95,22 +96,104 @@ func kstatusHealth(obj *unstructured.Unstructured) (HealthStatus, string) {
 	return HealthProgressing, res.Message
 }
 
-// istioHealth reads Istio's status conditions when its control plane writes them; without a
-// control plane (or with status writing off) an Istio resource is healthy once accepted.
+// istioHealth reads the status that Istio's control plane writes on its resources (istio.io/api
+// meta/v1alpha1 IstioStatus), when it writes one:
+//   - Reconciled (istiod's distribution tracking): False while not every proxy has the
+//     configuration yet ("1/2 proxies up to date."): progressing, not failed;
+//   - ZtunnelAccepted and WaypointAccepted (an AuthorizationPolicy in ambient mode),
+//     istio.io/WaypointBound (a ServiceEntry), and Ready, Accepted, Programmed, ResolvedRefs:
+//     False means the data plane refused the resource or could not attach it: degraded;
+//   - validationMessages (istiod's analysis): a message of level ERROR is degraded, named by its
+//     istioctl code ("IST0101 ReferencedResourceNotFound").
+//
+// Conditions about an older generation than the resource's own (their observedGeneration, or
+// the status's) do not count; when only such conditions are there, Istio has not looked at this
+// generation yet: progressing. A resource with no status is healthy once applied (no control
+// plane, or status writing off: nothing more will be said about it).
 func istioHealth(obj *unstructured.Unstructured) (HealthStatus, string) {
-	for _, condition := range []string{"Ready", "Reconciled", "Accepted"} {
-		if status, reason, message := conditionStatus(obj, condition); status == "False" {
-			return HealthDegraded, joinReason(condition+" "+reason, message)
+	generation := obj.GetGeneration()
+	statusGeneration := intOrString(obj.Object, "status", "observedGeneration")
+	stale := func(observed int64) bool {
+		if observed == 0 {
+			observed = statusGeneration
+		}
+		return observed > 0 && generation > 0 && observed < generation
+	}
+	conditions, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+	var progressing []string
+	current, old := 0, int64(0)
+	for _, c := range conditions {
+		cond, _ := c.(map[string]any)
+		if observed := intOrString(cond, "observedGeneration"); stale(observed) {
+			old = max(old, observed, statusGeneration)
+			continue
+		}
+		current++
+		kind, _ := cond["type"].(string)
+		status, _ := cond["status"].(string)
+		reason, _ := cond["reason"].(string)
+		message, _ := cond["message"].(string)
+		if status != "False" {
+			continue
+		}
+		switch kind {
+		case "Reconciled":
+			progressing = append(progressing, joinReason(strings.TrimSpace(kind+" "+reason), message))
+		case "ZtunnelAccepted", "WaypointAccepted", "istio.io/WaypointBound", "Ready", "Accepted", "Programmed", "ResolvedRefs":
+			return HealthDegraded, joinReason(strings.TrimSpace(kind+" "+reason), message)
 		}
 	}
-	messages, _, _ := unstructured.NestedSlice(obj.Object, "status", "validationMessages")
-	for _, m := range messages {
-		msg, _ := m.(map[string]any)
-		if level, _ := msg["level"].(string); level == "ERROR" {
-			return HealthDegraded, fmt.Sprint("validation: ", msg["description"])
+	if !stale(0) {
+		messages, _, _ := unstructured.NestedSlice(obj.Object, "status", "validationMessages")
+		for _, m := range messages {
+			msg, _ := m.(map[string]any)
+			if level := fmt.Sprint(msg["level"]); level == "ERROR" || level == "3" {
+				return HealthDegraded, "Istio analysis: " + validationMessage(msg)
+			}
 		}
+	}
+	switch {
+	case len(progressing) > 0:
+		return HealthProgressing, strings.Join(progressing, "; ")
+	case current == 0 && old > 0:
+		return HealthProgressing, fmt.Sprintf("Istio has not reported on generation %d yet (its status is about generation %d)", generation, old)
 	}
 	return HealthHealthy, ""
+}
+
+// validationMessage is an Istio analysis message as istioctl names it: "IST0101
+// ReferencedResourceNotFound (https://istio.io/…)".
+func validationMessage(msg map[string]any) string {
+	t, _ := msg["type"].(map[string]any)
+	code, _ := t["code"].(string)
+	name, _ := t["name"].(string)
+	text := strings.TrimSpace(code + " " + name)
+	if url, _ := msg["documentationUrl"].(string); url != "" {
+		text += " (" + url + ")"
+	}
+	if text == "" {
+		return "a message of level ERROR"
+	}
+	return text
+}
+
+// intOrString reads an int-or-string field (Istio's observedGeneration), 0 if absent or not a
+// number.
+func intOrString(obj map[string]any, fields ...string) int64 {
+	v, found, err := unstructured.NestedFieldNoCopy(obj, fields...)
+	if !found || err != nil {
+		return 0
+	}
+	switch n := v.(type) {
+	case int64:
+		return n
+	case float64:
+		return int64(n)
+	case string:
+		i, _ := strconv.ParseInt(n, 10, 64)
+		return i
+	}
+	return 0
 }
 
 func joinReason(reason, message string) string {

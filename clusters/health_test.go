@@ -92,10 +92,33 @@ status: {phase: Terminating}`, HealthProgressing, "namespace is Terminating"},
 kind: VirtualService
 metadata: {name: v}
 spec: {hosts: [v]}`, HealthHealthy, ""},
-		{"istio resource rejected", `apiVersion: networking.istio.io/v1
+		{"istio resource not on every proxy yet", `apiVersion: networking.istio.io/v1
 kind: VirtualService
-metadata: {name: v}
-status: {conditions: [{type: Reconciled, status: "False", reason: Invalid, message: "no such host"}]}`, HealthDegraded, "Reconciled Invalid: no such host"},
+metadata: {name: v, generation: 2}
+status: {conditions: [{type: Reconciled, status: "False", message: "1/2 proxies up to date.", observedGeneration: "2"}]}`, HealthProgressing, "Reconciled: 1/2 proxies up to date."},
+		{"istio resource on every proxy", `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: d, generation: 2}
+status: {observedGeneration: 2, conditions: [{type: Reconciled, status: "True", message: "2/2 proxies up to date."}]}`, HealthHealthy, ""},
+		{"istio status about an older generation", `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: v, generation: 3}
+status: {conditions: [{type: Reconciled, status: "True", observedGeneration: 2}]}`, HealthProgressing, "Istio has not reported on generation 3 yet (its status is about generation 2)"},
+		{"istio analysis error", `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: v, generation: 1}
+status:
+  validationMessages:
+  - {level: WARNING, type: {code: IST0132, name: VirtualServiceHostNotFoundInGateway}}
+  - {level: ERROR, type: {code: IST0101, name: ReferencedResourceNotFound}, documentationUrl: "https://istio.io/v1.31/docs/reference/config/analysis/ist0101/"}`, HealthDegraded, "Istio analysis: IST0101 ReferencedResourceNotFound (https://istio.io/v1.31/docs/reference/config/analysis/ist0101/)"},
+		{"istio analysis warning only", `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: v, generation: 1}
+status: {validationMessages: [{level: WARNING, type: {code: IST0132, name: VirtualServiceHostNotFoundInGateway}}]}`, HealthHealthy, ""},
+		{"authorization policy refused by ztunnel", `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: a, generation: 1}
+status: {conditions: [{type: ZtunnelAccepted, status: "False", reason: UnsupportedValue, message: "ztunnel does not support HTTP attributes", observedGeneration: "1"}]}`, HealthDegraded, "ZtunnelAccepted UnsupportedValue: ztunnel does not support HTTP attributes"},
 		{"generic Ready false", `apiVersion: example.com/v1
 kind: Widget
 metadata: {name: w}

@@ -20,6 +20,7 @@ const (
 	CheckSchema  = "schema"
 	CheckPrune   = "prune share"
 	CheckWindow  = "sync window"
+	CheckMesh    = "mesh"
 )
 
 // Finding is one reason the guard gives for not applying a render.
@@ -53,7 +54,13 @@ func (f Findings) Status() Status { return statusOf(f[0].Err) }
 // the prune must not take more than the App allows (unless the pass confirms it). It returns
 // what it read of the cluster, and every finding of the checks it could make. A sync window
 // that holds the App is judged first, before the cluster is asked anything (see
-// checkWindow). Waves and mesh checks will join here.
+// checkWindow). Waves will join here.
+//
+// The mesh guardrails (policies.Mesh) judge the render's Istio policy: first alone, so that
+// an error there refuses the render before the cluster is even waited for; then, for the
+// references the render does not resolve (a Service, Gateway or Secret of the cluster), with a
+// few LISTs of the cluster. Their errors fail the pair (a MeshError: a broken commit, which no
+// option overrides), their warnings go into the result.
 func (r *run) guard(ctx context.Context, desired *render.Manifests, conn *connection) (*clusterState, Findings) {
 	if err := r.checkWindow(); err != nil {
 		conn.abandon()
@@ -63,13 +70,22 @@ func (r *run) guard(ctx context.Context, desired *render.Manifests, conn *connec
 		conn.abandon()
 		return nil, Findings{{CheckEmpty, err}}
 	}
+	originOf := r.originOf()
+	mesh := r.checkMeshRender(desired)
+	if len(mesh.report.Findings.Errors()) > 0 && !r.restoring() {
+		conn.abandon()
+		return nil, Findings{*r.judgeMesh(mesh, nil, originOf)}
+	}
 	cluster, err := conn.wait()
 	if err != nil {
 		return nil, Findings{{CheckCluster, err}}
 	}
 	cluster.ids = cluster.manager.DesiredIDs(desired.Objects)
 	var findings Findings
-	if err := cluster.schemas.Check(ctx, desired, clusters.CheckOptions{OriginOf: r.originOf()}); err != nil {
+	if finding := r.judgeMesh(mesh, mesh.withCluster(ctx, cluster.target), originOf); finding != nil {
+		findings = append(findings, *finding)
+	}
+	if err := cluster.schemas.Check(ctx, desired, clusters.CheckOptions{OriginOf: originOf}); err != nil {
 		findings = append(findings, Finding{CheckSchema, fmt.Errorf("the cluster's schema refuses the render; nothing was applied or pruned:\n%w", err)})
 	}
 	if r.key.App.Spec.Sync.Prune && !r.opts.ConfirmPrune {

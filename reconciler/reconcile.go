@@ -23,8 +23,9 @@ func (k AppCluster) String() string { return k.App.Metadata.Name + "/" + k.Clust
 // of its own (a file each) that takes what the stages before it produced:
 //
 //	render  the App's kustomization for the cluster, while connect reads the cluster
-//	guard   refuse what must not be applied, with findings: an empty render, an unreachable
-//	        cluster, objects the cluster's schema refuses, a prune of too much
+//	guard   refuse what must not be applied, with findings: an empty render, errors of the
+//	        mesh guardrails, an unreachable cluster, objects the cluster's schema refuses, a
+//	        prune of too much
 //	plan    what a sync would create, configure and prune; a dry run previews it and stops
 //	intent  record the objects about to be created in the inventory, before they exist
 //	apply   server-side apply, CRDs and Namespaces first

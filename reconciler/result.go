@@ -61,8 +61,11 @@ type Result struct {
 	Health  []clusters.ObjectHealth `json:"health,omitempty"`
 	// Error is Err's message, for output; Err is the error itself, for errors.As (a
 	// *policies.RefusalError, a *clusters.ApplyError, ...).
-	Error    string          `json:"error,omitempty"`
-	Err      error           `json:"-"`
+	Error string `json:"error,omitempty"`
+	Err   error  `json:"-"`
+	// Warnings are what the guard found worth saying that does not stop the sync (the mesh
+	// guardrails' warnings, with their files), one line each.
+	Warnings []string        `json:"warnings,omitempty"`
 	Duration config.Duration `json:"duration"`
 	// Change is the change's ID in the ledger (0: not recorded).
 	Change int64 `json:"change,omitempty"`

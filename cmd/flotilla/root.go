@@ -87,6 +87,7 @@ Try it:
   flotilla history                            what changed where, from which commit, by whom
   flotilla rollback --app A --all --steps 1   put an App back on the revision before
   flotilla render examples/overlays/dev       render a kustomization as Flotilla applies it
+  flotilla lint examples/                     check the Istio policy of each overlay, offline
   flotilla fleet down                         stop the local clusters`,
 		Version:       buildVersion(),
 		SilenceUsage:  true,
@@ -106,7 +107,7 @@ Try it:
 	root.SetVersionTemplate("flotilla {{.Version}}\n")
 	root.PersistentFlags().IntVarP(&g.verbosity, "verbosity", "v", 0, "log detail: 0 warnings and errors, 1 info, 2 debug")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "output format of commands that print data: table, json or yaml (render: yaml or json)")
-	root.AddCommand(newQuickstartCommand(g), newSyncCommand(g), newDiffCommand(g), newAgentCommand(g), newStatusCommand(g), newRollbackCommand(g), newUnpinCommand(g), newHistoryCommand(g), newAuditCommand(g), newWindowsCommand(g), newRolloutCommand(g), newRenderCommand(g), newSourcesCommand(g), newFleetCommand(g))
+	root.AddCommand(newQuickstartCommand(g), newSyncCommand(g), newDiffCommand(g), newAgentCommand(g), newStatusCommand(g), newRollbackCommand(g), newUnpinCommand(g), newHistoryCommand(g), newAuditCommand(g), newWindowsCommand(g), newRolloutCommand(g), newRenderCommand(g), newLintCommand(g), newSourcesCommand(g), newFleetCommand(g))
 	return root
 }
 

@@ -117,6 +117,9 @@ func printSyncResults(w io.Writer, results []reconciler.Result) {
 				notes = append(notes, fmt.Sprintf("%s/%s: %s %s: %s", r.Cluster, r.App, c.ID, c.Action, c.Reason))
 			}
 		}
+		for _, warning := range r.Warnings {
+			notes = append(notes, fmt.Sprintf("%s/%s: %s", r.Cluster, r.App, warning))
+		}
 		if p := r.Pinned; p != nil && r.AutoRollback == nil {
 			notes = append(notes, fmt.Sprintf("%s/%s: pinned at %s by change %d until a commit other than %s (flotilla unpin --app %s --cluster %s to follow Git now)",
 				r.Cluster, r.App, short(p.Revision.Commit), p.Change, short(p.Head), r.App, r.Cluster))
