@@ -119,6 +119,8 @@ type Change struct {
 	Result  Result         `json:"result"`
 	Error   string         `json:"error,omitempty"`
 	Objects []ObjectChange `json:"objects,omitempty"`
+	// Warnings are what the guard found that did not stop the change (the mesh guardrails').
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Writes counts the objects the change created, configured or pruned.

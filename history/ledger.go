@@ -98,8 +98,9 @@ type beginBody struct {
 }
 
 type endBody struct {
-	Error   string         `json:"error,omitempty"`
-	Objects []ObjectChange `json:"objects,omitempty"`
+	Error    string         `json:"error,omitempty"`
+	Objects  []ObjectChange `json:"objects,omitempty"`
+	Warnings []string       `json:"warnings,omitempty"`
 }
 
 // Begin records that a change starts, before it writes anything, and returns its ID (set in
@@ -127,7 +128,7 @@ func (l *Ledger) Finish(ctx context.Context, c *Change) error {
 		return errors.New("record the end of a change that was not begun")
 	}
 	c.Finished = l.now().UTC()
-	body, err := json.Marshal(endBody{Error: c.Error, Objects: c.Objects})
+	body, err := json.Marshal(endBody{Error: c.Error, Objects: c.Objects, Warnings: c.Warnings})
 	if err != nil {
 		return fmt.Errorf("record the change's result: %w", err)
 	}
@@ -141,11 +142,11 @@ func (l *Ledger) Finish(ctx context.Context, c *Change) error {
 
 // Record records a change that begins and ends at once (a refusal, an unpin).
 func (l *Ledger) Record(ctx context.Context, c *Change) error {
-	result, errText, objects := c.Result, c.Error, c.Objects
+	result, errText, objects, warnings := c.Result, c.Error, c.Objects, c.Warnings
 	if err := l.Begin(ctx, c); err != nil {
 		return err
 	}
-	c.Result, c.Error, c.Objects = result, errText, objects
+	c.Result, c.Error, c.Objects, c.Warnings = result, errText, objects, warnings
 	return l.Finish(ctx, c)
 }
 
@@ -233,6 +234,6 @@ func changeOf(begin, end Entry) (Change, error) {
 	if err := json.Unmarshal(end.Body, &e); err != nil {
 		return Change{}, fmt.Errorf("change %d: read its result: %w", begin.Change, err)
 	}
-	c.Finished, c.Result, c.Error, c.Objects = end.At, end.Result, e.Error, e.Objects
+	c.Finished, c.Result, c.Error, c.Objects, c.Warnings = end.At, end.Result, e.Error, e.Objects, e.Warnings
 	return c, nil
 }

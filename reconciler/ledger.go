@@ -82,6 +82,7 @@ func (r *run) closeChange(ctx context.Context, result Result) Result {
 		return r.recordAttempt(ctx, result)
 	}
 	c.Result, c.Error, c.Objects = history.Result(result.Status), result.Error, r.objectChanges(ctx, result.Changes)
+	c.Warnings = result.Warnings
 	// The change is over even when the reconcile's context ended (a grace period ran out).
 	if err := l.Finish(context.WithoutCancel(ctx), c); err != nil {
 		result.Status, result.Err = StatusFailed, errors.Join(result.Err, err)
@@ -104,7 +105,7 @@ func (r *run) recordAttempt(ctx context.Context, result Result) Result {
 	}
 	c := &history.Change{App: result.App, Cluster: result.Cluster, Trigger: r.opts.Cause.trigger(),
 		Actor: r.opts.Cause.Actor, Digest: result.Digest, Reason: r.opts.Cause.Reason, Drift: r.opts.Cause.Drift,
-		Result: history.Result(result.Status), Error: result.Error}
+		Result: history.Result(result.Status), Error: result.Error, Warnings: result.Warnings}
 	if r.rev != nil {
 		c.Revision = ledgerRevision(r.rev)
 	}

@@ -92,6 +92,7 @@ func printChange(w io.Writer, c *history.Change) {
 	line("Error", c.Error)
 	line("Reason", c.Reason)
 	line("Drift", strings.Join(c.Drift, "\n"))
+	line("Warnings", strings.Join(c.Warnings, "\n"))
 	t.Flush()
 
 	if len(c.Objects) > 0 {
