@@ -211,6 +211,11 @@ func TestLoadReportsProblems(t *testing.T) {
 			want: []string{"spec.windows[0].kind: \"maybe\" is not", "spec.windows[0].schedule: \"every day\" is not a cron schedule"},
 		},
 		{
+			name: "windows that cannot work",
+			yaml: doc("Source", "s", goodSource) + "---\n" + doc("App", "a", "spec:\n  source: s\n  path: p\n  windows:\n  - {kind: deny, schedule: \"@every 2h\", duration: 1h}\n  - {kind: allow, schedule: \"0 9 * * *\", duration: 1h, timeZone: Mars/Olympus}\n"),
+			want: []string{"spec.windows[0].schedule: @every counts from whenever it is asked", "spec.windows[1].timeZone: \"Mars/Olympus\" is not a time zone"},
+		},
+		{
 			name: "unknown kind and apiVersion",
 			yaml: "apiVersion: flotilla.dev/v1alpha1\nkind: Gadget\nmetadata: {name: g}\n---\napiVersion: v1\nkind: App\nmetadata: {name: a}\n",
 			want: []string{"c.yaml:1: Gadget/g: kind: unknown kind \"Gadget\"", "c.yaml:5: App/a: apiVersion: \"v1\" is not flotilla.dev/v1alpha1"},

@@ -335,6 +335,8 @@ func (a *AppSpec) validate(p objectProblems, sources map[string]Origin) {
 			p.add(field+".schedule", "%q is not a cron schedule (minute hour day-of-month month day-of-week, or @daily…): %v", brief(w.Schedule), err)
 		} else if strings.HasPrefix(w.Schedule, "CRON_TZ=") || strings.HasPrefix(w.Schedule, "TZ=") {
 			p.add(field+".schedule", "give the time zone in timeZone, not in the schedule")
+		} else if strings.HasPrefix(w.Schedule, "@every") {
+			p.add(field+".schedule", "@every counts from whenever it is asked, so a window would never be found open: give times of day (e.g. \"0 */2 * * *\")")
 		}
 		if w.Duration.Duration <= 0 {
 			p.add(field+".duration", "is required and must be positive, e.g. 2h")

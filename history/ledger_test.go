@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,5 +181,39 @@ func TestCloseInterruptedClosesOnlyChangesOfGoneProcesses(t *testing.T) {
 	}
 	if closed, err := l.CloseInterrupted(ctx); err != nil || len(closed) != 0 {
 		t.Errorf("second pass closed %d (%v), want none", len(closed), err)
+	}
+}
+
+func TestRollbackTargetCountsRevisionsFromGit(t *testing.T) {
+	ctx := context.Background()
+	l, _ := openTest(t)
+	applied := func(commit string, trigger Trigger) {
+		c := change("shop", "east", commit, trigger, "Healthy")
+		c.Snapshot, c.Digest = "snapshot:"+commit, "sha256:"+commit
+		record(t, l, c)
+	}
+	applied("aaaa", TriggerPoll)
+	applied("bbbb", TriggerPoll)
+	applied("cccc", TriggerPoll)
+	commitOf := func(to string, steps int) string {
+		t.Helper()
+		target, _, err := l.RollbackTarget(ctx, "shop", "east", to, steps)
+		if err != nil {
+			return err.Error()
+		}
+		return target.Revision.Commit
+	}
+	if got := commitOf("", 1); got != "bbbb" {
+		t.Errorf("one step back from cccc: %s", got)
+	}
+	applied("bbbb", TriggerRollback) // now on bbbb
+	if got := commitOf("", 1); got != "aaaa" {
+		t.Errorf("one step back after the rollback to bbbb: %s, want aaaa", got)
+	}
+	if got := commitOf("", 2); !strings.Contains(got, "holds 1 revision before the current one, not 2") {
+		t.Errorf("two steps back from bbbb: %s", got)
+	}
+	if got := commitOf("cc", 0); got != "cccc" {
+		t.Errorf("to cc: %s", got)
 	}
 }

@@ -2,6 +2,7 @@ package history
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -47,6 +48,9 @@ func (l *Ledger) Last(ctx context.Context, app, cluster string, results ...Resul
 	}
 	for _, e := range ends {
 		c, err := l.Get(ctx, e.Change)
+		if errors.Is(err, ErrNotFound) {
+			continue // its begin was dropped by retention
+		}
 		if err != nil {
 			return nil, fmt.Errorf("change %d: %w", e.Change, err)
 		}

@@ -89,8 +89,8 @@ func (l *Ledger) cutoff(ctx context.Context, keep Retention) (int64, error) {
 	if err := consider(f); err != nil {
 		return 0, err
 	}
-	if oldest == 0 { // nothing is young enough: keep only the running ones
-		oldest = all[0].Seq + 1
+	if oldest == 0 { // nothing is young enough: keep only the newest change and the running ones
+		oldest = all[0].Seq
 	}
 	if err := consider(EntryFilter{Phase: PhaseBegin, Unfinished: true}); err != nil {
 		return 0, err
@@ -104,6 +104,24 @@ func (l *Ledger) cutoff(ctx context.Context, keep Retention) (int64, error) {
 		if p.Change > 0 && p.Change < oldest {
 			oldest = p.Change
 		}
+	}
+	// A change begun before the cut and finished after it would lose its begin: cut before the
+	// begin of every change that has an entry after the cut.
+	for {
+		kept, err := l.store.Entries(ctx, EntryFilter{SeqFrom: oldest})
+		if err != nil {
+			return 0, err
+		}
+		earliest := oldest
+		for _, e := range kept {
+			if e.Change < earliest {
+				earliest = e.Change
+			}
+		}
+		if earliest == oldest {
+			break
+		}
+		oldest = earliest
 	}
 	if oldest <= 1 {
 		return 0, nil

@@ -125,6 +125,9 @@ func (s *SQLite) Entries(ctx context.Context, f EntryFilter) ([]Entry, error) {
 			args = append(args, string(r))
 		}
 	}
+	if f.SeqFrom > 0 {
+		add("seq >= ?", f.SeqFrom)
+	}
 	if f.Unfinished {
 		where = append(where, "phase = 'begin' AND NOT EXISTS (SELECT 1 FROM entries AS e WHERE e.change_id = entries.change_id AND e.phase = 'end')")
 	}

@@ -22,32 +22,37 @@ func (e *NoRevisionError) Error() string {
 
 // RollbackTarget is the change a rollback of app on cluster restores, and the change applied
 // now. Among the pair's changes that applied a revision whole and kept its snapshot, newest
-// first, with a run of changes of the same render counted once: the newest whose commit starts
-// with to, or (to "") the one steps revisions before the newest. When there is none, or to
-// names more than one commit, the error is a *NoRevisionError.
+// first, each render counted once: the newest whose commit starts with to, or (to "") the one
+// steps revisions before the one applied now, in the order the revisions came from Git
+// (rollbacks are not revisions of their own: after a rollback to B of A, B, C, one step back is
+// A). When there is none, or to names more than one commit, the error is a *NoRevisionError.
 func (l *Ledger) RollbackTarget(ctx context.Context, app, cluster, to string, steps int) (target, current *Change, err error) {
 	changes, err := l.List(ctx, Filter{App: app, Cluster: cluster, Limit: 1000})
 	if err != nil {
 		return nil, nil, err
 	}
-	var applied []*Change // newest first, one per run of the same render
+	var applied []*Change // newest first, one per render
+	seen := map[string]bool{}
 	for i := range changes {
 		c := &changes[i]
 		if c.Snapshot == "" || !slices.Contains(Applied, c.Result) {
 			continue
 		}
-		if len(applied) > 0 && applied[len(applied)-1].Digest == c.Digest {
+		if current == nil {
+			current = c // what runs now, rollback or not
+		}
+		if c.Trigger == TriggerRollback || c.Trigger == TriggerAutoRollback || seen[c.Digest] {
 			continue
 		}
+		seen[c.Digest] = true
 		applied = append(applied, c)
 	}
 	none := func(format string, args ...any) error {
 		return &NoRevisionError{App: app, Cluster: cluster, Problem: fmt.Sprintf(format, args...)}
 	}
-	if len(applied) == 0 {
+	if current == nil {
 		return nil, nil, none("the ledger holds no applied revision to roll back to")
 	}
-	current = applied[0]
 	if to != "" {
 		to = strings.ToLower(to)
 		var match *Change
@@ -69,10 +74,18 @@ func (l *Ledger) RollbackTarget(ctx context.Context, app, cluster, to string, st
 	if steps < 1 {
 		return nil, current, none("say where to roll back to: a revision or a number of steps")
 	}
-	if steps >= len(applied) {
-		return nil, current, none("the ledger holds %s before the current one, not %d", revisions(len(applied)-1), steps)
+	// Count from where the revision running now came in from Git.
+	before := applied
+	for i, c := range applied {
+		if c.Digest == current.Digest {
+			before = applied[i+1:]
+			break
+		}
 	}
-	return applied[steps], current, nil
+	if steps > len(before) {
+		return nil, current, none("the ledger holds %s before the current one, not %d", revisions(len(before)), steps)
+	}
+	return before[steps-1], current, nil
 }
 
 // revisions is "1 revision", "2 revisions", "no revision".

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // sqlite3 runs SQL on the ledger's database with the sqlite3 CLI, as someone editing it by hand
@@ -169,5 +170,56 @@ func TestVerifyWhileAppending(t *testing.T) {
 		if v.Problem != nil {
 			t.Fatalf("verification %d while appending: %s", checks, v.Problem.Message)
 		}
+	}
+}
+
+// TestRetainNeverSplitsAChange: changes of two pairs that interleave (begin A, begin B, end A,
+// end B) are dropped or kept whole, and the newest change is kept even when every change is
+// older than the retention keeps.
+func TestRetainNeverSplitsAChange(t *testing.T) {
+	ctx := context.Background()
+	l, _ := openTest(t)
+	clock := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	l.now = func() time.Time { clock = clock.Add(time.Minute); return clock }
+	a, b := change("shop", "east", "aaaa", TriggerPoll, ""), change("shop", "west", "aaaa", TriggerPoll, "")
+	for _, c := range []*Change{a, b} {
+		if err := l.Begin(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []*Change{a, b} {
+		c.Result = "Healthy"
+		if err := l.Finish(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var archive bytes.Buffer
+	if _, err := l.Retain(ctx, Retention{MaxChanges: 1}, &archive); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*Change{a, b} {
+		if got, err := l.Get(ctx, c.ID); err == nil && got.Result != "Healthy" {
+			t.Errorf("change %d kept without its end: %+v", c.ID, got)
+		}
+	}
+	if got, err := l.Get(ctx, b.ID); err != nil {
+		t.Errorf("the newest change was dropped: %v", err)
+	} else if got.Result != "Healthy" {
+		t.Errorf("the newest change lost its end: %+v", got)
+	}
+	if last, err := l.Last(ctx, "shop", "east"); err != nil {
+		t.Errorf("Last after retention: %v", err)
+	} else if last != nil {
+		t.Errorf("Last found %+v; want nothing (no snapshot)", last)
+	}
+	// Everything older than the retention: the newest change stays.
+	if _, err := l.Retain(ctx, Retention{MaxAge: time.Second}, &archive); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Get(ctx, b.ID); err != nil {
+		t.Errorf("retention by age dropped the newest change: %v", err)
+	}
+	if v, err := l.Verify(ctx); err != nil || v.Problem != nil {
+		t.Errorf("verify after retention: %+v, %v", v, err)
 	}
 }
