@@ -2,6 +2,7 @@ package history
 
 import (
 	"bytes"
+	"errors"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -136,6 +137,9 @@ func (l *Ledger) Snapshot(ctx context.Context, address string) (*Snapshot, error
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", address, err)
 	}
+	if sum := sha256.Sum256(text); "snapshot:"+hex.EncodeToString(sum[:]) != address {
+		return nil, fmt.Errorf("snapshot %s: %w", address, ErrTampered)
+	}
 	var m manifest
 	if err := json.Unmarshal(text, &m); err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", address, err)
@@ -164,6 +168,11 @@ func (l *Ledger) readObject(ctx context.Context, address string) (*unstructured.
 	text, err := decompress(data)
 	if err != nil {
 		return nil, fmt.Errorf("object %s: %w", address, err)
+	}
+	// What is restored is what was recorded: a blob must match its address (a Secret's is
+	// also bound to it by its encryption).
+	if sum := sha256.Sum256(text); strings.HasPrefix(address, "sha256:") && "sha256:"+hex.EncodeToString(sum[:]) != address {
+		return nil, fmt.Errorf("object %s: %w", address, ErrTampered)
 	}
 	obj := &unstructured.Unstructured{}
 	if err := obj.UnmarshalJSON(text); err != nil {
@@ -223,6 +232,9 @@ func compress(data []byte) []byte {
 	writers.Put(w)
 	return buf.Bytes()
 }
+
+// ErrTampered: stored content does not match what the ledger recorded of it.
+var ErrTampered = errors.New("does not match what the ledger recorded: the database was edited")
 
 // maxObjectBytes bounds what one stored object may inflate to.
 const maxObjectBytes = 64 << 20

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -128,5 +129,40 @@ func TestNoSecretValueInTheDatabaseFile(t *testing.T) {
 	}
 	if diff := cmp.Diff(s, got.Objects[0]); diff != "" {
 		t.Errorf("the Secret read back (-stored +read):\n%s", diff)
+	}
+}
+
+// TestTamperedSnapshotsAndPinsAreRefused: a blob or a pin edited in the database without the
+// key is refused, not restored.
+func TestTamperedSnapshotsAndPinsAreRefused(t *testing.T) {
+	ctx := context.Background()
+	l, dir := openTest(t)
+	address, err := l.PutSnapshot(ctx, "sha256:x", []*unstructured.Unstructured{configMap("a", "good")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Pin(ctx, Pin{App: "shop", Cluster: "east", Change: 1, Snapshot: address, Head: "bbbb"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.PinOf(ctx, "shop", "east"); err != nil {
+		t.Fatalf("an intact pin: %v", err)
+	}
+	// Swap the object's blob for another object's.
+	other, err := l.PutSnapshot(ctx, "sha256:y", []*unstructured.Unstructured{configMap("a", "evil")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := execSQLite(dir, "UPDATE blobs SET data = (SELECT data FROM blobs WHERE address != '"+address+"' AND address LIKE 'sha256:%' AND data != (SELECT data FROM blobs WHERE address LIKE 'sha256:%' ORDER BY id LIMIT 1) ORDER BY id DESC LIMIT 1) WHERE id = (SELECT min(id) FROM blobs WHERE address LIKE 'sha256:%')"); err != nil {
+		t.Fatal(err)
+	}
+	_ = other
+	if _, err := l.Snapshot(ctx, address); !errors.Is(err, ErrTampered) {
+		t.Errorf("a swapped blob: %v; want ErrTampered", err)
+	}
+	if _, err := execSQLite(dir, "UPDATE pins SET body = replace(body, 'bbbb', 'cccc')"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.PinOf(ctx, "shop", "east"); !errors.Is(err, ErrTampered) {
+		t.Errorf("an edited pin: %v; want ErrTampered", err)
 	}
 }

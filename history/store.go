@@ -81,6 +81,9 @@ type Pin struct {
 	Auto   bool      `json:"auto,omitempty"`
 	Reason string    `json:"reason,omitempty"`
 	Since  time.Time `json:"since"`
+	// Seal is the pin's HMAC under the ledger key: a pin row someone put in the database
+	// without the key is refused.
+	Seal string `json:"seal,omitempty"`
 }
 
 // Store keeps the ledger's entries, blobs and pins. Implementations: SQLite (OpenSQLite).
