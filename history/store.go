@@ -75,8 +75,11 @@ type Pin struct {
 	Snapshot string   `json:"snapshot"`
 	Digest   string   `json:"digest"`
 	Revision Revision `json:"revision"`
-	// Head is the Source's commit when it was pinned: any other commit is newer and unpins.
-	Head string `json:"head"`
+	// Head is the Source's commit when it was pinned: another commit unpins, unless its render
+	// for the pair is HeadDigest's (a commit that leaves the App alone, in a repository other
+	// Apps share).
+	Head       string `json:"head"`
+	HeadDigest string `json:"headDigest,omitempty"`
 	// Auto says the agent pinned it after Head failed health (Head is marked bad).
 	Auto   bool      `json:"auto,omitempty"`
 	Reason string    `json:"reason,omitempty"`

@@ -264,6 +264,12 @@ func TestAutoRollbackOfARevisionThatFailsHealth(t *testing.T) {
 	if r := syncOK(t, s, cfg, opts)[0]; r.Commit != good {
 		t.Errorf("sync of the bad head again: commit %s, want the good %s", r.Commit, good)
 	}
+	// Nor by a commit that leaves the App alone (another App's folder of the repository).
+	repo.Write(map[string]string{"other-app/notes.txt": "unrelated\n"})
+	repo.Commit("another App")
+	if r := syncOK(t, s, cfg, opts)[0]; r.Commit != good || r.Pinned == nil || r.Pinned.Head != head(t, repo) {
+		t.Errorf("sync of a commit outside the App: commit %s, pinned %+v; want still on the good %s", r.Commit, r.Pinned, good)
+	}
 	writeApp(t, repo, ns, map[string]string{"web.yaml": strings.Replace(deployment, "replicas: 2", "replicas: 3", 1)})
 	if r := syncOK(t, s, cfg, opts)[0]; r.Status != reconciler.StatusHealthy || r.Commit != head(t, repo) {
 		t.Errorf("next good commit: %s %s at %s", r.Status, r.Error, r.Commit)
@@ -272,7 +278,7 @@ func TestAutoRollbackOfARevisionThatFailsHealth(t *testing.T) {
 	for _, ch := range changesOf(t, l, ns, "dev") {
 		got = append(got, string(ch.Trigger)+":"+string(ch.Result))
 	}
-	want := "manual:Healthy manual:Degraded auto-rollback:Healthy manual:Healthy unpin:Unpinned manual:Healthy"
+	want := "manual:Healthy manual:Degraded auto-rollback:Healthy manual:Healthy manual:Healthy unpin:Unpinned manual:Healthy"
 	if strings.Join(got, " ") != want {
 		t.Errorf("ledger: %s\nwant     %s", strings.Join(got, " "), want)
 	}

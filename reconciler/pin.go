@@ -26,6 +26,19 @@ func (r *run) followPin(ctx context.Context) error {
 		return err
 	}
 	commit := r.rev.Describe().Commit
+	if commit != pin.Head && pin.HeadDigest != "" {
+		// A commit that changes nothing of this App (another App's folder) keeps the pin.
+		if m, err := r.rev.Render(ctx, r.key.App, r.key.Cluster); err == nil && m.Digest == pin.HeadDigest {
+			moved := *pin
+			moved.Head = commit
+			if !r.opts.DryRun {
+				if err := l.Pin(ctx, moved); err != nil {
+					return err
+				}
+			}
+			pin = &moved
+		}
+	}
 	if commit == pin.Head {
 		restored, err := r.syncer.restore(ctx, pin.Change)
 		if err != nil {

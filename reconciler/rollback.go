@@ -46,12 +46,12 @@ func (s *Syncer) Rollback(ctx context.Context, key AppCluster, opts RollbackOpti
 		unlock()
 		return s.failed(key, Options{Observer: opts.Observer}, err)
 	}
-	head := opts.Head
-	if head == "" && current != nil {
-		head = current.Revision.Commit
+	head, headDigest := opts.Head, ""
+	if current != nil && (head == "" || head == current.Revision.Commit) {
+		head, headDigest = current.Revision.Commit, current.Digest
 	}
 	cause := Cause{Trigger: history.TriggerRollback, Actor: opts.Actor, Reason: opts.Reason}
-	r, result := s.restoreAndPin(ctx, key, target, head, false, Options{Wait: true, ForceConflicts: opts.ForceConflicts,
+	r, result := s.restoreAndPin(ctx, key, target, head, headDigest, false, Options{Wait: true, ForceConflicts: opts.ForceConflicts,
 		ConfirmPrune: opts.ConfirmPrune, Observer: opts.Observer, Cause: cause})
 	unlock()
 	return r.done(result)
@@ -60,7 +60,7 @@ func (s *Syncer) Rollback(ctx context.Context, key AppCluster, opts RollbackOpti
 // restoreAndPin reconciles the pair (locked by the caller) to the change's snapshot and, unless
 // that failed or was refused, pins it there until a commit other than head. The caller tells
 // the observer the result (run.done) once the pair is unlocked.
-func (s *Syncer) restoreAndPin(ctx context.Context, key AppCluster, target *history.Change, head string, auto bool, opts Options) (*run, Result) {
+func (s *Syncer) restoreAndPin(ctx context.Context, key AppCluster, target *history.Change, head, headDigest string, auto bool, opts Options) (*run, Result) {
 	restored, err := s.restore(ctx, target.ID)
 	if err != nil {
 		r := s.begin(key, nil, opts)
@@ -73,7 +73,7 @@ func (s *Syncer) restoreAndPin(ctx context.Context, key AppCluster, target *hist
 		return r, result
 	}
 	pin := history.Pin{App: result.App, Cluster: result.Cluster, Change: result.Change, Snapshot: target.Snapshot,
-		Digest: target.Digest, Revision: target.Revision, Head: head, Auto: auto, Reason: opts.Cause.Reason}
+		Digest: target.Digest, Revision: target.Revision, Head: head, HeadDigest: headDigest, Auto: auto, Reason: opts.Cause.Reason}
 	if err := s.Ledger.Pin(ctx, pin); err != nil {
 		result.Err = errors.Join(result.Err, fmt.Errorf("rolled back, but the pin was not kept (the next poll may re-apply %s): %w", short(head), err))
 		result.Error = result.Err.Error()
@@ -101,7 +101,7 @@ func (s *Syncer) autoRollback(ctx context.Context, key AppCluster, rev Revision,
 	}
 	cause := Cause{Trigger: history.TriggerAutoRollback, Actor: history.Actor{Agent: true},
 		Reason: fmt.Sprintf("revision %s was %s after it was applied (change %d); back to the last healthy revision", short(result.Commit), result.Status, result.Change)}
-	return s.restoreAndPin(ctx, key, healthy, result.Commit, true, Options{Wait: true,
+	return s.restoreAndPin(ctx, key, healthy, result.Commit, result.Digest, true, Options{Wait: true,
 		ForceConflicts: opts.ForceConflicts, ConfirmPrune: opts.ConfirmPrune, Observer: opts.Observer, Cause: cause})
 }
 

@@ -176,7 +176,9 @@ func TestRollbackAndUnpinThroughTheAgent(t *testing.T) {
 	if err := os.Rename(repo.Bare, repo.Bare+".gone"); err != nil {
 		t.Fatal(err)
 	}
-	offline := flotilla(t, "rollback", "--app", ns, "--cluster", "dev", "--steps", "1", "--config", cfg, "--state", state, "--cache-dir", t.TempDir())
+	// Back to the second revision (by commit: --steps counts back from the first, which has
+	// none before it).
+	offline := flotilla(t, "rollback", "--app", ns, "--cluster", "dev", "--to", second[:8], "--config", cfg, "--state", state, "--cache-dir", t.TempDir())
 	wantLine = fmt.Sprintf("stays on %s until a commit other than %s arrives", second[:8], first[:8])
 	if offline.code != 0 || !strings.Contains(offline.stdout, wantLine) || !strings.Contains(offline.stderr, "note: Source/fleet could not be fetched to learn its head") || value() != "2" {
 		t.Errorf("rollback with Git gone: exit %d, value %q; want 0, 2, %q and a note\n%s%s", offline.code, value(), wantLine, offline.stdout, offline.stderr)
