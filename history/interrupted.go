@@ -11,11 +11,13 @@ import (
 	"syscall"
 )
 
-// CloseInterrupted finishes, as Interrupted, every change begun by a process of this host that
-// is gone (killed between its begin and end) and returns them. Call it once on start, before
-// making changes: a change this process began cannot be open yet, so one with this process's
-// pid is from an earlier process that had the same pid. Changes of processes still running (a
-// CLI sync beside the agent) are left alone.
+// CloseInterrupted finishes, as Interrupted, every change begun by a process that is gone
+// (killed between its begin and end) and returns them. Call it once on start, before making
+// changes: a change this process began cannot be open yet, so one with this process's pid is
+// from an earlier process that had the same pid. Changes of processes of this host still
+// running (a CLI sync beside the agent) are left alone. A change begun on another host is
+// from an earlier life of this state folder (an agent's pod restarted under a new name): an
+// SQLite ledger is used from one host at a time.
 func (l *Ledger) CloseInterrupted(ctx context.Context) ([]Change, error) {
 	open, err := l.store.Entries(ctx, EntryFilter{Phase: PhaseBegin, Unfinished: true})
 	if err != nil {
@@ -41,8 +43,9 @@ func (l *Ledger) CloseInterrupted(ctx context.Context) ([]Change, error) {
 	return closed, nil
 }
 
-// processGone says whether "pid@host" names a process of this host that no longer runs (or
-// has this process's pid, so it is an earlier process's).
+// processGone says whether "pid@host" names a process that no longer runs: one of another
+// host, or of this host that is not running (or has this process's pid, so it is an earlier
+// process's).
 func processGone(process string) bool {
 	pidText, host, ok := strings.Cut(process, "@")
 	pid, err := strconv.Atoi(pidText)
@@ -50,7 +53,7 @@ func processGone(process string) bool {
 		return false
 	}
 	if this, _ := os.Hostname(); host != this {
-		return false
+		return true
 	}
 	if pid == os.Getpid() {
 		return true

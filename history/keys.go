@@ -30,12 +30,17 @@ func LoadKeys(path string) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
+	return deriveKeys(master), nil
+}
+
+// deriveKeys derives the ledger's keys from the key file's.
+func deriveKeys(master []byte) *Keys {
 	derive := func(purpose string) []byte {
 		mac := hmac.New(sha256.New, master)
 		mac.Write([]byte(purpose))
 		return mac.Sum(nil)
 	}
-	return &Keys{seal: derive("flotilla ledger seal v1"), snapshot: derive("flotilla snapshot encryption v1"), mask: derive("flotilla diff mask v1")}, nil
+	return &Keys{seal: derive("flotilla ledger seal v1"), snapshot: derive("flotilla snapshot encryption v1"), mask: derive("flotilla diff mask v1")}
 }
 
 func readKey(path string) ([]byte, error) {

@@ -75,6 +75,27 @@ func checkKeyPresent(dbPath, keyPath string) error {
 	return nil
 }
 
+// OpenReadOnly opens the ledger a state folder holds, to read it (history, audit): nothing
+// is created, nor migrated. A missing key file is refused (ErrKeyMissing).
+func OpenReadOnly(ctx context.Context, dir string) (*Ledger, error) {
+	keyPath, dbPath := filepath.Join(dir, KeyFile), filepath.Join(dir, DatabaseFile)
+	if err := checkHeader(dbPath); err != nil {
+		return nil, err
+	}
+	if err := checkKeyPresent(dbPath, keyPath); err != nil {
+		return nil, err
+	}
+	master, err := readKey(keyPath)
+	if err != nil {
+		return nil, err
+	}
+	store, err := OpenSQLiteReadOnly(ctx, dbPath)
+	if err != nil {
+		return nil, err
+	}
+	return New(store, deriveKeys(master)), nil
+}
+
 // New returns a Ledger over a store, sealing with keys.
 func New(store Store, keys *Keys) *Ledger {
 	return &Ledger{store: store, keys: keys, now: time.Now, process: thisProcess()}

@@ -173,14 +173,22 @@ func TestCloseInterruptedClosesOnlyChangesOfGoneProcesses(t *testing.T) {
 	if v, err := l.Verify(ctx); err != nil || v.Problem != nil {
 		t.Errorf("verify after closing: %+v, %v", v, err)
 	}
-	// A change of a process that still runs (another host's, here) stays open.
-	l2.process = "1@another-host"
+	// A change of a process of this host that still runs (this test's parent) stays open.
+	l2.process = fmt.Sprintf("%d@%s", os.Getppid(), host)
 	live := change("shop", "north", "aaaa1111", TriggerPoll, "")
 	if err := l2.Begin(ctx, live); err != nil {
 		t.Fatal(err)
 	}
 	if closed, err := l.CloseInterrupted(ctx); err != nil || len(closed) != 0 {
 		t.Errorf("second pass closed %d (%v), want none", len(closed), err)
+	}
+	// One begun on another host is from an earlier life of the state folder (a pod renamed).
+	l2.process = "1@an-earlier-pod"
+	if err := l2.Begin(ctx, change("shop", "south", "aaaa1111", TriggerPoll, "")); err != nil {
+		t.Fatal(err)
+	}
+	if closed, err := l.CloseInterrupted(ctx); err != nil || len(closed) != 1 || closed[0].Cluster != "south" {
+		t.Errorf("third pass closed %+v (%v), want the other host's change", closed, err)
 	}
 }
 

@@ -61,7 +61,7 @@ func openLedgerToRead(ctx context.Context, stateDir string) (*history.Ledger, er
 	if _, err := os.Stat(filepath.Join(stateDir, history.DatabaseFile)); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w in %s", errNoLedger, stateDir)
 	}
-	ledger, err := history.Open(ctx, stateDir)
+	ledger, err := history.OpenReadOnly(ctx, stateDir)
 	if err != nil {
 		return nil, ledgerRefused(err)
 	}

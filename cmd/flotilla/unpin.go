@@ -7,10 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/reconciler"
 	"github.com/flotilla-dev/flotilla/server"
 )
@@ -89,10 +92,10 @@ func unpinDirect(ctx context.Context, g *globals, flags configFlags, state strin
 		where = "cluster " + flags.cluster
 	}
 	notPinned := fmt.Errorf("not pinned: App %s is not pinned on %s (ledger %s)", flags.app, where, stateDir)
-	ledger, err := openLedgerToRead(ctx, stateDir)
-	if errors.Is(err, errNoLedger) {
+	if _, err := os.Stat(filepath.Join(stateDir, history.DatabaseFile)); errors.Is(err, os.ErrNotExist) {
 		return done, notPinned
 	}
+	ledger, err := openLedger(ctx, stateDir) // an unpin is recorded
 	if err != nil {
 		return done, err
 	}
