@@ -178,7 +178,13 @@ func (a *Agent) changeRollout(ctx context.Context, app string, change rolloutCha
 	if cfgApp == nil {
 		return RolloutStatus{}, fmt.Errorf("App %q: %w", app, ErrNotConfigured)
 	}
-	st, err := a.syncer.rolloutStatus(ctx, cfgApp, a.clustersOf(cfgApp), a.latest(cfgApp.Spec.Source), change)
+	// A look (no change) judges the rollout under way, never a newer commit: only a reconcile
+	// starts a rollout, so that a status query cannot start one.
+	target := ""
+	if change != nil {
+		target = a.latest(cfgApp.Spec.Source)
+	}
+	st, err := a.syncer.rolloutStatus(ctx, cfgApp, a.clustersOf(cfgApp), target, change)
 	if err != nil || change == nil {
 		return st, err
 	}
