@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
@@ -13,6 +14,7 @@ import (
 func newDiffCommand(g *globals) *cobra.Command {
 	var opts reconciler.Options
 	var flags configFlags
+	var state string
 	cmd := &cobra.Command{
 		Use:   "diff",
 		Short: "Show how the clusters differ from Git, changing nothing",
@@ -23,6 +25,10 @@ needs no dry run. Prints a unified diff per object and cluster; Secret values ar
 
 An object that the sync would fail on (the API server refuses it, a conflict the App does not
 force, an object Flotilla may not take over) is shown as such, beside the others' diffs.
+
+A cluster that a rollback pinned (see flotilla rollback) is compared with the pinned revision,
+as a sync would apply it, and says so; the pins are read from the change ledger of the state
+folder (--state).
 
 Exit status, as kubectl diff: 0 no differences, 1 differences, 2 an error (including an
 object the API server refuses).`,
@@ -37,6 +43,17 @@ object the API server refuses).`,
 			}
 			syncer, err := flags.syncer()
 			if err != nil {
+				return withExitCode(err, 2)
+			}
+			// Pins come from the ledger, when there is one; diff only reads it.
+			stateDir, err := agentStateDir(state)
+			if err != nil {
+				return withExitCode(err, 2)
+			}
+			if ledger, err := openLedgerToRead(cmd.Context(), stateDir); err == nil {
+				defer ledger.Close()
+				syncer.Ledger = ledger
+			} else if !errors.Is(err, errNoLedger) {
 				return withExitCode(err, 2)
 			}
 			diffs, err := syncer.Diff(cmd.Context(), cfg, flags.passOptions(g, opts))
@@ -62,6 +79,7 @@ object the API server refuses).`,
 		},
 	}
 	flags.register(cmd, "flotilla.yaml", "diff only this App", "diff only this cluster")
+	cmd.Flags().StringVar(&state, "state", "", "the state folder whose change ledger holds the pins of rolled-back Apps (default: flotilla/agent under the user's state directory)")
 	return cmd
 }
 
