@@ -147,6 +147,11 @@ func TestRollbackRestoresWithoutGitAndStaysPinned(t *testing.T) {
 	if got := values(); got != "a=1 b=1 " {
 		t.Errorf("after a sync while pinned: %q", got)
 	}
+	// diff compares the pinned revision too: no differences, and it says it is pinned.
+	diffs, err := s.Diff(context.Background(), cfg, opts)
+	if err != nil || len(diffs) != 1 || diffs[0].Pinned == nil || len(diffs[0].Objects) != 0 || diffs[0].Commit != first {
+		t.Errorf("diff while pinned: %+v, %v; want no differences against %s, pinned", diffs, err, first)
+	}
 
 	// With the Git server gone, a rollback still works: to the second revision.
 	hidden := repo.Bare + ".away"
