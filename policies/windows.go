@@ -60,18 +60,23 @@ func (w Window) Applies(cluster *config.Cluster) bool {
 func (w Window) OpenAt(t time.Time) (open bool, until time.Time) {
 	// A tick s opens the window on [s, s+duration): open at t when a tick falls in
 	// (t-duration, t]. cron's Next gives the first tick strictly after a time.
+	var last time.Time
 	for s := w.schedule.Next(t.Add(-w.Duration)); !s.After(t); s = w.schedule.Next(s) {
-		open, until = true, s.Add(w.Duration)
+		open, until, last = true, s.Add(w.Duration), s
 	}
+	// Every later tick before (or as) it closes keeps it open longer.
 	for i := 0; open; i++ {
-		next := w.schedule.Next(until.Add(-time.Nanosecond))
+		next := w.schedule.Next(last)
 		if next.IsZero() || next.After(until) {
 			break
 		}
 		if i == maxExtensions {
 			return true, time.Time{}
 		}
-		until = next.Add(w.Duration)
+		last = next
+		if end := next.Add(w.Duration); end.After(until) {
+			until = end
+		}
 	}
 	return open, until
 }
