@@ -33,10 +33,14 @@ func (l *Ledger) Export(ctx context.Context, w io.Writer, since time.Time) (int,
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	n := 0
+	started := false
 	err := l.store.Scan(ctx, 0, func(e Entry) error {
-		if e.At.Before(since) {
+		// From the first entry at or after since, every entry: the export is one run of the
+		// chain (times of entries written at once by two processes may be out of seq order).
+		if !started && e.At.Before(since) {
 			return nil
 		}
+		started = true
 		n++
 		return enc.Encode(exportedOf(e))
 	})
