@@ -46,13 +46,7 @@ func TestAgentKilledMidSyncResumes(t *testing.T) {
 	writeOneClusterConfig(t, cfg, repo.FileURL(), "10s", fleet.Kubeconfig, c.Name, ns, "{automated: true, prune: true, maxPrunePercent: 100}")
 	cache, state := t.TempDir(), t.TempDir()
 	start := func() *exec.Cmd {
-		cmd := exec.Command(flotillaBin, "agent", "--config", cfg, "--cache-dir", cache, "--state", state, "--listen", "off")
-		log := &lockedBuffer{}
-		cmd.Stdout, cmd.Stderr = log, log
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		cmd, _ := startAgent(t, "--config", cfg, "--cache-dir", cache, "--state", state, "--listen", "off")
 		return cmd
 	}
 	client := fleettest.Client(t, c)
@@ -95,6 +89,34 @@ func TestAgentKilledMidSyncResumes(t *testing.T) {
 	repo.Commit("drop half")
 	waitCount("the dropped half was not pruned", func(n int) bool { return n == 100 })
 	waitInventory(t, c, ns, 100)
+}
+
+// startAgent starts `flotilla agent args...`, its output in the returned buffer, and kills it
+// (if it still runs) when the test ends.
+func startAgent(t *testing.T, args ...string) (*exec.Cmd, *lockedBuffer) {
+	t.Helper()
+	cmd := exec.Command(flotillaBin, append([]string{"agent"}, args...)...)
+	log := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd, log
+}
+
+// valueRepo is a repository whose app/ holds ConfigMap a in namespace ns, and a function that
+// commits a new value of it ("Value V") and returns the commit.
+func valueRepo(t *testing.T, ns string) (*gittest.Repo, func(value string) string) {
+	t.Helper()
+	repo := gittest.NewRepo(t, t.TempDir(), "fleet")
+	return repo, func(value string) string {
+		repo.Write(map[string]string{
+			"app/kustomization.yaml": "namespace: " + ns + "\nresources: [a.yaml]\n",
+			"app/a.yaml":             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {value: \"" + value + "\"}\n",
+		})
+		return repo.Commit("Value " + value)
+	}
 }
 
 // writeOneClusterConfig writes a configuration of one Source (repoURL, polled every interval),

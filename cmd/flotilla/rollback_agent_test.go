@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strings"
@@ -18,7 +17,6 @@ import (
 	"github.com/flotilla-dev/flotilla/clusters/localfleet/fleettest"
 	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/server"
-	"github.com/flotilla-dev/flotilla/sources/gittest"
 )
 
 // TestRollbackAndUnpinThroughTheAgent, on a real cluster with a real agent (sync.automated
@@ -32,14 +30,7 @@ func TestRollbackAndUnpinThroughTheAgent(t *testing.T) {
 	fleet := agentFleet.Fleet(t)
 	c := fleet.Clusters[0]
 	ns := fleettest.Namespace(t, c)
-	repo := gittest.NewRepo(t, t.TempDir(), "fleet")
-	commit := func(value string) string {
-		repo.Write(map[string]string{
-			"app/kustomization.yaml": "namespace: " + ns + "\nresources: [a.yaml]\n",
-			"app/a.yaml":             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {value: \"" + value + "\"}\n",
-		})
-		return repo.Commit("Value " + value)
-	}
+	repo, commit := valueRepo(t, ns)
 	first := commit("1")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "flotilla.yaml")
@@ -53,13 +44,7 @@ func TestRollbackAndUnpinThroughTheAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	state := t.TempDir()
-	agent := exec.Command(flotillaBin, "agent", "--config", cfg, "--cache-dir", t.TempDir(), "--state", state, "--listen", "127.0.0.1:0", "--token-file", tokens)
-	log := &lockedBuffer{}
-	agent.Stdout, agent.Stderr = log, log
-	if err := agent.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = agent.Process.Kill(); _ = agent.Wait() })
+	agent, log := startAgent(t, "--config", cfg, "--cache-dir", t.TempDir(), "--state", state, "--listen", "127.0.0.1:0", "--token-file", tokens)
 	waitForLog(t, log, "agent started", 1)
 	url := agentURL(t, state)
 

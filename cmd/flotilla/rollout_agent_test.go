@@ -5,7 +5,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/flotilla-dev/flotilla/clusters/localfleet/fleettest"
 	"github.com/flotilla-dev/flotilla/reconciler"
-	"github.com/flotilla-dev/flotilla/sources/gittest"
 )
 
 // TestRolloutCommandsThroughTheAgent: with a one-wave rollout whose bake is an hour, `flotilla
@@ -24,26 +22,13 @@ func TestRolloutCommandsThroughTheAgent(t *testing.T) {
 	fleet := agentFleet.Fleet(t)
 	c := fleet.Clusters[0]
 	ns := fleettest.Namespace(t, c)
-	repo := gittest.NewRepo(t, t.TempDir(), "fleet")
-	commit := func(value string) string {
-		repo.Write(map[string]string{
-			"app/kustomization.yaml": "namespace: " + ns + "\nresources: [a.yaml]\n",
-			"app/a.yaml":             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {value: \"" + value + "\"}\n",
-		})
-		return repo.Commit("Value " + value)
-	}
+	repo, commit := valueRepo(t, ns)
 	first := commit("1")
 	cfg := filepath.Join(t.TempDir(), "flotilla.yaml")
 	writeOneClusterConfig(t, cfg, repo.FileURL(), "1h", fleet.Kubeconfig, c.Name, ns,
 		"{automated: true}, rollout: {waves: [{name: canary, bakeTime: 1h}]}")
 	state := t.TempDir()
-	agent := exec.Command(flotillaBin, "agent", "--config", cfg, "--cache-dir", t.TempDir(), "--state", state, "--listen", "127.0.0.1:0")
-	log := &lockedBuffer{}
-	agent.Stdout, agent.Stderr = log, log
-	if err := agent.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = agent.Process.Kill(); _ = agent.Wait() })
+	_, log := startAgent(t, "--config", cfg, "--cache-dir", t.TempDir(), "--state", state, "--listen", "127.0.0.1:0")
 	waitForLog(t, log, "agent started", 1)
 
 	try := func(verb string) (reconciler.RolloutStatus, error) {
