@@ -58,9 +58,10 @@ func rolloutEvent(t *testing.T, l *history.Ledger, app, commit, kind, text strin
 
 // TestAgentRollsOutInWaves: waves dev (bake 1 s) → staging (bake 1 h) → prod. A good commit
 // goes to dev, then staging once dev baked, and waits there until promoted, then prod; a
-// commit whose Deployment cannot become available halts in dev, is rolled back there and
-// never reaches staging or prod; a fixing commit starts over from dev, and an agent stopped
-// while staging bakes and started again on the same ledger carries on from staging.
+// commit whose Deployment cannot become available on staging (a ResourceQuota there admits no
+// new pod) passes dev, halts in staging, is rolled back there and never reaches prod; a fixing
+// commit starts over from dev, and an agent stopped while staging bakes and started again on
+// the same ledger carries on from staging.
 func TestAgentRollsOutInWaves(t *testing.T) {
 	fleet := shared.Fleet(t)
 	ns := fleettest.Namespace(t, fleet.Clusters...)
@@ -122,34 +123,40 @@ func TestAgentRollsOutInWaves(t *testing.T) {
 		t.Errorf("rollout status: %+v, %v", st, err)
 	}
 
-	// A commit that fails health halts in dev, is rolled back there, reaches no other wave.
+	// A commit that fails health in the second wave: dev runs it, staging halts and is rolled
+	// back, prod never gets it. Staging admits no new pod, so the new template cannot roll out.
+	fleettest.Kubectl(t, fleet.Clusters[1], "-n", ns, "create", "quota", "no-new-pods", "--hard=pods=0")
 	stuck := strings.Replace(deployment, "spec:\n  replicas: 2", "spec:\n  replicas: 2\n  progressDeadlineSeconds: 5", 1)
-	stuck = strings.Replace(stuck, "    spec:\n", "    spec:\n      nodeSelector: {no-such-node: \"true\"}\n", 1)
+	stuck = strings.Replace(stuck, "metadata: {labels: {app: web}}", "metadata: {labels: {app: web, build: \"2\"}}", 1)
 	writeApp(t, repo, ns, map[string]string{"web.yaml": stuck, "a.yaml": configMap("a", "2")})
 	bad := head(t, repo)
 	if err := agent.Refresh("fleet"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 90*time.Second, func() bool {
-		st := status("dev")
-		return strings.HasPrefix(st.Rollout, "halted in wave dev: cluster dev Degraded at "+bad[:7]) && st.AppliedRevision == first
+	waitFor(t, 120*time.Second, func() bool {
+		st := status("staging")
+		return strings.HasPrefix(st.Rollout, "halted in wave staging: cluster staging Degraded at "+bad[:7]) && st.AppliedRevision == first
 	}, describe)
-	if v := value(0); v != "1" {
-		t.Errorf("dev after the rollback: value %q, want 1", v)
+	if at := firstApplied(t, l, ns, "staging", bad); at.IsZero() {
+		t.Error("the bad commit never reached staging")
 	}
-	for _, c := range []string{"staging", "prod"} {
-		if at := firstApplied(t, l, ns, c, bad); !at.IsZero() {
-			t.Errorf("the bad commit reached %s at %s", c, at)
-		}
-		if st := status(c); st.State != reconciler.StateWaiting || !strings.Contains(st.Rollout, "halted in wave dev") {
-			t.Errorf("%s: %s %q", c, st.State, st.Rollout)
-		}
+	if at := firstApplied(t, l, ns, "prod", bad); !at.IsZero() {
+		t.Errorf("the bad commit reached prod at %s", at)
 	}
-	if v := value(1) + value(2); v != "11" {
-		t.Errorf("staging and prod hold %q, want the first commit's 1 and 1", v)
+	waitFor(t, 30*time.Second, func() bool { // prod is queued again when staging halts
+		st := status("prod")
+		return st.State == reconciler.StateWaiting && strings.Contains(st.Rollout, "halted in wave staging")
+	}, describe)
+	if st := status("dev"); st.AppliedRevision != bad {
+		t.Errorf("dev runs %s, want the commit it passed with, %s", st.AppliedRevision, bad)
+	}
+	if v := value(0) + value(1) + value(2); v != "211" {
+		t.Errorf("dev, staging and prod hold %q, want 2 (dev passed), 1 (rolled back) and 1 (never reached)", v)
 	}
 
-	// A fixing commit starts over from dev; the agent stopped while staging bakes carries on.
+	// A fixing commit (with staging's quota lifted) starts over from dev; the agent stopped
+	// while staging bakes carries on.
+	fleettest.Kubectl(t, fleet.Clusters[1], "-n", ns, "delete", "quota", "no-new-pods")
 	writeApp(t, repo, ns, map[string]string{"web.yaml": strings.Replace(deployment, "replicas: 2", "replicas: 3", 1), "a.yaml": configMap("a", "3")})
 	fixed := head(t, repo)
 	if err := agent.Refresh("fleet"); err != nil {
