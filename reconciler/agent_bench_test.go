@@ -64,6 +64,12 @@ func startBenchAgentOf(b *testing.B, prefix string, n int, driftMode string, int
 	s.cfg.Apps[0].Spec.Drift.Mode = driftMode
 	s.cfg.Sources[0].Spec.Interval = config.Duration{Duration: interval}
 	s.settle(b)
+	return s, runBenchAgent(b, s)
+}
+
+// runBenchAgent runs an agent (logging nothing) on the setup's config until the benchmark
+// ends, once it applied the head commit everywhere and is ready.
+func runBenchAgent(b *testing.B, s *benchSetup) *reconciler.Agent {
 	opts := reconciler.DefaultAgentOptions()
 	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	agent := reconciler.NewAgent(s.syncer, s.cfg, opts)
@@ -79,7 +85,7 @@ func startBenchAgentOf(b *testing.B, prefix string, n int, driftMode string, int
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return s, agent
+	return agent
 }
 
 // waitApplied waits until the agent applied the commit on every cluster.
