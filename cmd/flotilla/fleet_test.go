@@ -34,6 +34,9 @@ func TestMain(m *testing.M) {
 	// The CLI's default state folder (the agent's, with its change ledger) is the test run's
 	// own, not the user's.
 	os.Setenv("XDG_STATE_HOME", filepath.Join(dir, "state"))
+	// Git as on a new machine: no identity unless a test gives one.
+	os.Setenv("GIT_CONFIG_GLOBAL", os.DevNull)
+	os.Setenv("GIT_CONFIG_NOSYSTEM", "1")
 	build := exec.Command("go", "build", "-o", flotillaBin, ".")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {

@@ -44,6 +44,15 @@ func publishExamples(ctx context.Context, bare, work, url string) error {
 	}
 	for _, args := range [][]string{
 		{"init", "--quiet", "--initial-branch=main"},
+	} {
+		if err := runGit(ctx, work, args...); err != nil {
+			return err
+		}
+	}
+	if err := ensureIdentity(ctx, work); err != nil {
+		return err
+	}
+	for _, args := range [][]string{
 		{"add", "-A"},
 		{"commit", "--quiet", "-m", "The example fleet: bookinfo and its Istio policy"},
 		{"remote", "add", "origin", url},
@@ -62,6 +71,9 @@ func republish(ctx context.Context, bare, work, url string) error {
 	if err := setOrigin(ctx, work, url); err != nil {
 		return err
 	}
+	if err := ensureIdentity(ctx, work); err != nil {
+		return err
+	}
 	if _, err := os.Stat(bare); err == nil {
 		return nil
 	}
@@ -76,6 +88,22 @@ func initBare(ctx context.Context, bare string) error {
 		return err
 	}
 	return runGit(ctx, filepath.Dir(bare), "init", "--quiet", "--bare", "--initial-branch=main", bare)
+}
+
+// ensureIdentity gives the work tree a committer when git knows none (a new machine), so that the
+// printed `git commit` works; a user's own identity, global or in the work tree, is left alone.
+func ensureIdentity(ctx context.Context, work string) error {
+	get := exec.CommandContext(ctx, "git", "config", "user.email")
+	get.Dir = work
+	if out, err := get.Output(); err == nil && strings.TrimSpace(string(out)) != "" {
+		return nil
+	}
+	for _, kv := range [][2]string{{"user.name", "Flotilla Quickstart"}, {"user.email", "quickstart@flotilla.dev"}} {
+		if err := runGit(ctx, work, "config", kv[0], kv[1]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // runGit runs git in dir as the quickstart's author.

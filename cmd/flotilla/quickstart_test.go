@@ -18,6 +18,7 @@ import (
 // TestQuickstartThenChangeThroughGit walks the README's path: quickstart, change the example
 // repository, diff, sync, diff again; an API server stops and quickstart brings it back; stop
 // (the repository and its commit stay), quickstart again (the commit is synced again), purge.
+// Quickstart runs the agent unless --no-agent: a push made as its printed steps say arrives.
 func TestQuickstartThenChangeThroughGit(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "qs")
 	t.Cleanup(func() { flotilla(t, "fleet", "down", "--purge", "--dir", dir) })
@@ -27,11 +28,12 @@ func TestQuickstartThenChangeThroughGit(t *testing.T) {
 		t.Errorf("prod reviews-v1 available replicas = %q, want 3", got)
 	}
 	changeThroughGit(t, dir)
+	quickstartRunsTheAgent(t, dir)
 	quickstartRestartsAStoppedCluster(t, dir)
 	downKeepsTheRepository(t, dir)
 	quickstartHealthy(t, dir)
-	if got := stagingWeights(t, dir); got != "70 30 0" {
-		t.Errorf("staging weights after a quickstart on the kept repository = %q, want 70 30 0 (the commit)", got)
+	if got := stagingWeights(t, dir); got != "60 40 0" {
+		t.Errorf("staging weights after a quickstart on the kept repository = %q, want 60 40 0 (the last commit)", got)
 	}
 	if origin, url := gitOutput(t, filepath.Join(dir, "fleet-repo"), "remote", "get-url", "origin"), readTrimmed(t, filepath.Join(dir, "git-url")); origin != url+"/fleet.git" {
 		t.Errorf("the work tree pushes to %s, the Git server is at %s", origin, url)
@@ -52,7 +54,7 @@ func TestQuickstartThenChangeThroughGit(t *testing.T) {
 // quickstartHealthy runs quickstart and requires bookinfo healthy on all three clusters.
 func quickstartHealthy(t *testing.T, dir string) cliResult {
 	t.Helper()
-	qs := flotilla(t, "quickstart", "--dir", dir, "-o", "json")
+	qs := flotilla(t, "quickstart", "--no-agent", "--dir", dir, "-o", "json")
 	if qs.code != 0 {
 		t.Fatalf("quickstart: exit %d\n%s", qs.code, qs.stderr)
 	}
@@ -108,6 +110,69 @@ func changeThroughGit(t *testing.T, dir string) {
 	}
 }
 
+// quickstartRunsTheAgent: quickstart without --no-agent syncs, then runs the agent until
+// Ctrl-C. A commit made as its printed steps say (with the git of a new machine, which knows no
+// identity) and pushed arrives on staging, and flotilla status shows it there.
+func quickstartRunsTheAgent(t *testing.T, dir string) {
+	t.Helper()
+	cmd := exec.Command(flotillaBin, "quickstart", "--dir", dir, "--listen", "127.0.0.1:0")
+	log := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	fleettest.Eventually(t, 3*time.Minute, func() error {
+		if !strings.Contains(log.String(), "agent started") {
+			return fmt.Errorf("the agent has not started:\n%s", log.String())
+		}
+		return nil
+	})
+	if !strings.Contains(log.String(), "git -C "+filepath.Join(dir, "fleet-repo")+" push -q") || !strings.Contains(log.String(), "status") {
+		t.Errorf("quickstart's next steps do not say to push and watch status:\n%s", log.String())
+	}
+	work := filepath.Join(dir, "fleet-repo")
+	overlay := filepath.Join(work, "overlays", "staging", "kustomization.yaml")
+	b, err := os.ReadFile(overlay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(overlay, []byte(strings.NewReplacer("value: 70}", "value: 60}", "value: 30}", "value: 40}").Replace(string(b))), 0o644)
+	for _, args := range [][]string{{"commit", "-qam", "staging: 40% canary"}, {"push", "-q"}} {
+		git := exec.Command("git", append([]string{"-C", work}, args...)...) // no identity in the environment
+		if out, err := git.CombinedOutput(); err != nil {
+			t.Fatalf("git %v as the quickstart prints it: %v\n%s", args, err, out)
+		}
+	}
+	commit := gitOutput(t, work, "rev-parse", "HEAD")
+	fleettest.Eventually(t, time.Minute, func() error {
+		if got := stagingWeights(t, dir); got != "60 40 0" {
+			return fmt.Errorf("staging weights %q, want 60 40 0 from the pushed commit", got)
+		}
+		return nil
+	})
+	fleettest.Eventually(t, 30*time.Second, func() error {
+		st := flotilla(t, "status", "-o", "json")
+		if st.code != 0 || !strings.Contains(st.stdout, commit) {
+			return fmt.Errorf("status (exit %d) does not show %s:\n%s%s", st.code, commit, st.stdout, st.stderr)
+		}
+		return nil
+	})
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("quickstart's agent after Ctrl-C: %v\n%s", err, log.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("quickstart's agent still runs a minute after Ctrl-C")
+	}
+}
+
 // quickstartRestartsAStoppedCluster: staging's API server is killed; status lists the Git
 // server beside the clusters; quickstart restarts the API server and syncs, healthy again.
 func quickstartRestartsAStoppedCluster(t *testing.T, dir string) {
@@ -127,8 +192,8 @@ func quickstartRestartsAStoppedCluster(t *testing.T, dir string) {
 	if !strings.Contains(qs.stderr, "restarted what had stopped: local-2/kube-apiserver") {
 		t.Errorf("quickstart does not say it restarted local-2's kube-apiserver:\n%s", qs.stderr)
 	}
-	if got := stagingWeights(t, dir); got != "70 30 0" {
-		t.Errorf("staging weights after the restart = %q, want 70 30 0", got)
+	if got := stagingWeights(t, dir); got != "60 40 0" {
+		t.Errorf("staging weights after the restart = %q, want 60 40 0", got)
 	}
 }
 

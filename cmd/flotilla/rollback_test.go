@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/server"
 )
@@ -126,17 +128,43 @@ func TestPrintRollbackAndPinnedStatus(t *testing.T) {
 	b.Reset()
 	printStatus(&b, []server.AppStatus{{Name: "shop", Clusters: []server.ClusterStatus{
 		{Cluster: "dev", State: server.StateSynced, WantedRevision: "cccc3333ffff", AppliedRevision: "aaaa1111ffff", Pinned: pin},
-		{Cluster: "prod", State: server.StateSynced, WantedRevision: "cccc3333ffff", AppliedRevision: "cccc3333ffff"},
+		{Cluster: "prod", State: server.StateSynced, Health: "Healthy", WantedRevision: "cccc3333ffff", AppliedRevision: "cccc3333ffff"},
 	}}})
 	for _, want := range []string{
-		"APP CLUSTER STATE WANTED APPLIED PINNED LAST SYNC WRITES DRIFTED ERROR",
-		"shop dev Synced cccc3333ffff aaaa1111ffff aaaa1111ffff - 0 0\n",
-		"shop prod Synced cccc3333ffff cccc3333ffff - - 0 0\n",
+		"APP CLUSTER STATE HEALTH WANTED APPLIED PINNED LAST SYNC WRITES DRIFTED ERROR",
+		"shop dev Synced - cccc3333ffff aaaa1111ffff aaaa1111ffff - 0 0\n",
+		"shop prod Synced Healthy cccc3333ffff cccc3333ffff - - 0 0\n",
 		"App/shop on cluster dev is pinned on aaaa1111ffff, rolled back by change 12, until a commit other than cccc3333ffff arrives (flotilla unpin --app shop --cluster dev to follow Git now)",
 	} {
 		if !strings.Contains(squeeze(b.String()), want) {
 			t.Errorf("status table lacks %q:\n%s", want, b.String())
 		}
+	}
+}
+
+// TestFleetGrid: flotilla status prints a row per App and a column per cluster, "-" where the
+// App does not select the cluster, then the pins and errors.
+func TestFleetGrid(t *testing.T) {
+	pin := &server.Pin{Revision: "aaaa1111ffff", Change: 12, Until: "cccc3333ffff"}
+	var b strings.Builder
+	printFleetGrid(&b, []server.AppStatus{
+		{Name: "shop", Clusters: []server.ClusterStatus{
+			{Cluster: "dev", State: server.StateSynced, AppliedRevision: "aaaa1111ffff", Pinned: pin},
+			{Cluster: "prod", State: server.StateSynced, Health: "Healthy", AppliedRevision: "cccc3333ffff"},
+		}},
+		{Name: "mesh", Clusters: []server.ClusterStatus{
+			{Cluster: "prod", State: server.StateFailed, Health: "Unknown", LastError: "apply ConfigMap/x: denied\nmore"},
+		}},
+	})
+	want := `APP DEV PROD
+shop Synced aaaa1111ffff (pinned) Synced Healthy cccc3333ffff
+mesh - Failed -
+
+App/shop on cluster dev is pinned on aaaa1111ffff, rolled back by change 12, until a commit other than cccc3333ffff arrives (flotilla unpin --app shop --cluster dev to follow Git now)
+App/mesh on cluster prod: apply ConfigMap/x: denied …
+`
+	if diff := cmp.Diff(want, squeeze(b.String())); diff != "" {
+		t.Errorf("fleet grid (-want +got):\n%s", diff)
 	}
 }
 

@@ -122,15 +122,22 @@ func (c *agentClient) do(ctx context.Context, method, path string, query url.Val
 func newStatusCommand(g *globals) *cobra.Command {
 	var f clientFlags
 	var app string
+	var wide bool
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show what the running agent knows of each App on each cluster",
 		Long: `Ask the running agent (the local one, found through its state folder, or --server) for the
 state of every App on every cluster it selects: Synced, OutOfSync, Drifted, Fighting, Failed,
-Refused or Unknown, the commit Git wants and the one applied, the commit a rollback pinned it
-on (PINNED, and a line saying until when), when it last synced and what failed. -o json or
-yaml prints the API's answer, pins included ("pinned").`,
+Held, Waiting, Refused or Unknown, its health where the agent knows it, and the commit
+applied.
+
+The table is the fleet at a glance: a row per App, a column per cluster. Lines after it say
+which App is pinned on a rolled-back commit (and until when) and what failed. --wide prints a
+row per App × Cluster instead: the commit Git wants and the one applied, the pinned commit
+(PINNED), health, when it last synced, how many objects it wrote, how many drifted, and the
+error. -o json or yaml prints the API's answer, pins included ("pinned").`,
 		Example: `  flotilla status
+  flotilla status --wide
   flotilla status --app bookinfo -o json
   flotilla status --server https://agent.example:7070 --token-file viewer.token`,
 		Args: cobra.NoArgs,
@@ -158,11 +165,15 @@ yaml prints the API's answer, pins included ("pinned").`,
 			if err != nil {
 				return err
 			}
-			return printData(g, apps, func(w io.Writer) { printStatus(w, apps) })
+			if wide {
+				return printData(g, apps, func(w io.Writer) { printStatus(w, apps) })
+			}
+			return printData(g, apps, func(w io.Writer) { printFleetGrid(w, apps) })
 		},
 	}
 	f.register(cmd)
 	cmd.Flags().StringVar(&app, "app", "", "only this App")
+	cmd.Flags().BoolVar(&wide, "wide", false, "a row per App × Cluster with every detail, instead of the apps × clusters table")
 	return cmd
 }
 
@@ -170,7 +181,7 @@ yaml prints the API's answer, pins included ("pinned").`,
 // and a line after the table says until when.
 func printStatus(w io.Writer, apps []server.AppStatus) {
 	t := newTable(w)
-	fmt.Fprintln(t, "APP\tCLUSTER\tSTATE\tWANTED\tAPPLIED\tPINNED\tLAST SYNC\tWRITES\tDRIFTED\tERROR")
+	fmt.Fprintln(t, "APP\tCLUSTER\tSTATE\tHEALTH\tWANTED\tAPPLIED\tPINNED\tLAST SYNC\tWRITES\tDRIFTED\tERROR")
 	var pins []string
 	for _, app := range apps {
 		for _, c := range app.Clusters {
@@ -181,14 +192,9 @@ func printStatus(w io.Writer, apps []server.AppStatus) {
 			pinned := "-"
 			if p := c.Pinned; p != nil {
 				pinned = short(p.Revision)
-				by := "rolled back"
-				if p.Auto {
-					by = "rolled back by the agent (" + short(p.Until) + " failed health)"
-				}
-				pins = append(pins, fmt.Sprintf("App/%s on cluster %s is pinned on %s, %s by change %d, until a commit other than %s arrives (flotilla unpin --app %s --cluster %s to follow Git now)",
-					app.Name, c.Cluster, short(p.Revision), by, p.Change, short(p.Until), app.Name, c.Cluster))
+				pins = append(pins, pinLine(app.Name, c))
 			}
-			fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", app.Name, c.Cluster, c.State, short(c.WantedRevision), short(c.AppliedRevision),
+			fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", app.Name, c.Cluster, c.State, orDash(c.Health), short(c.WantedRevision), short(c.AppliedRevision),
 				pinned, last, c.Writes, len(c.Drifted), firstLine(c.LastError))
 		}
 	}
@@ -199,6 +205,73 @@ func printStatus(w io.Writer, apps []server.AppStatus) {
 			fmt.Fprintln(w, p)
 		}
 	}
+}
+
+// pinLine says that the App is pinned on the cluster, how, and until when.
+func pinLine(app string, c server.ClusterStatus) string {
+	p := c.Pinned
+	by := "rolled back"
+	if p.Auto {
+		by = "rolled back by the agent (" + short(p.Until) + " failed health)"
+	}
+	return fmt.Sprintf("App/%s on cluster %s is pinned on %s, %s by change %d, until a commit other than %s arrives (flotilla unpin --app %s --cluster %s to follow Git now)",
+		app, c.Cluster, short(p.Revision), by, p.Change, short(p.Until), app, c.Cluster)
+}
+
+// printFleetGrid prints the fleet as an apps × clusters table: each cell is the App's state on
+// the cluster, its health when known and the commit applied ("-" where the App does not
+// select the cluster). Lines after it name pins and errors.
+func printFleetGrid(w io.Writer, apps []server.AppStatus) {
+	var clusterNames []string
+	seen := map[string]bool{}
+	for _, app := range apps {
+		for _, c := range app.Clusters {
+			if !seen[c.Cluster] {
+				seen[c.Cluster] = true
+				clusterNames = append(clusterNames, c.Cluster)
+			}
+		}
+	}
+	t := newTable(w)
+	fmt.Fprintln(t, "APP\t"+strings.ToUpper(strings.Join(clusterNames, "\t")))
+	var notes []string
+	for _, app := range apps {
+		cells := map[string]string{}
+		for _, c := range app.Clusters {
+			cell := c.State
+			if c.Health != "" && c.Health != server.StateUnknown {
+				cell += " " + c.Health
+			}
+			cell += " " + short(c.AppliedRevision)
+			if c.Pinned != nil {
+				cell += " (pinned)"
+				notes = append(notes, pinLine(app.Name, c))
+			}
+			if c.LastError != "" {
+				notes = append(notes, fmt.Sprintf("App/%s on cluster %s: %s", app.Name, c.Cluster, firstLine(c.LastError)))
+			}
+			cells[c.Cluster] = cell
+		}
+		row := []string{app.Name}
+		for _, name := range clusterNames {
+			row = append(row, orDash(cells[name]))
+		}
+		fmt.Fprintln(t, strings.Join(row, "\t"))
+	}
+	t.Flush()
+	if len(notes) > 0 {
+		fmt.Fprintln(w)
+		for _, n := range notes {
+			fmt.Fprintln(w, n)
+		}
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func short(commit string) string {
