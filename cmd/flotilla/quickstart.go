@@ -112,7 +112,9 @@ func runQuickstart(ctx context.Context, g *globals, dir string, withAgent bool) 
 		return err
 	}
 	fmt.Fprintf(g.stderr, "4/4 done in %s\n", time.Since(started).Round(100*time.Millisecond))
-	if err := printData(g, results, func(w io.Writer) { printQuickstart(w, results, quickstartPaths{dir: dir, config: configPath, work: work}, withAgent) }); err != nil {
+	if err := printData(g, results, func(w io.Writer) {
+		printQuickstart(w, results, quickstartPaths{dir: dir, config: configPath, work: work}, withAgent)
+	}); err != nil {
 		return err
 	}
 	for _, r := range results {
