@@ -2,6 +2,7 @@
 // and their clients, server-side apply, dry-run diff, the inventory of what Flotilla manages,
 // prune, health and watches for drift.
 //
-// It takes the Manifests that sources renders and returns, per cluster, a Plan and a Result.
+// It takes the objects that sources renders for one cluster and answers with what is live,
+// what applying them changed (a ChangeSet), what was pruned, the next Inventory and health.
 // The subpackage localfleet starts real local clusters for tests and the quickstart.
 package clusters

@@ -312,8 +312,14 @@ func (a *AppSpec) validate(p objectProblems, sources map[string]Origin) {
 			}
 		}
 	}
+	validateWaves(p, a.Rollout.Waves)
+	validateWindows(p, a.Windows)
+}
+
+// validateWaves checks spec.rollout.waves: named once each, selectors that parse.
+func validateWaves(p objectProblems, list []Wave) {
 	waves := map[string]bool{}
-	for i, w := range a.Rollout.Waves {
+	for i, w := range list {
 		field := fmt.Sprintf("spec.rollout.waves[%d]", i)
 		if w.Name == "" {
 			p.add(field+".name", "is required")
@@ -326,7 +332,12 @@ func (a *AppSpec) validate(p objectProblems, sources map[string]Origin) {
 			p.add(field+".maxParallel", "must be 0 (every cluster of the wave at once) or more")
 		}
 	}
-	for i, w := range a.Windows {
+}
+
+// validateWindows checks spec.windows: kind, a cron schedule of times of day, a positive
+// duration, a known time zone, a selector that parses.
+func validateWindows(p objectProblems, list []SyncWindow) {
+	for i, w := range list {
 		field := fmt.Sprintf("spec.windows[%d]", i)
 		if w.Kind != WindowAllow && w.Kind != WindowDeny {
 			p.add(field+".kind", "%q is not %q or %q", brief(w.Kind), WindowAllow, WindowDeny)

@@ -172,31 +172,8 @@ func DecideRollout(waves []Wave, st RolloutState, target string, facts map[strin
 		if st.Halted != "" || st.Aborted {
 			break
 		}
-		pending, inFlight := 0, 0
-		for _, c := range w.Clusters {
-			switch f := facts[c]; {
-			case f.Revision != target:
-				pending++
-			case f.Health != healthy:
-				inFlight++
-			}
-		}
-		if pending+inFlight > 0 {
+		if d.admit(w, target, facts) {
 			st.BakeStart = time.Time{}
-			free := pending
-			if w.MaxParallel > 0 {
-				free = max(0, w.MaxParallel-inFlight)
-			}
-			for _, c := range w.Clusters {
-				if facts[c].Revision == target {
-					continue
-				}
-				if free > 0 {
-					d.Allowed[c], free = true, free-1
-				} else {
-					d.waiting[c] = fmt.Sprintf("wave %s: waits for a free place (maxParallel %d)", w.Name, w.MaxParallel)
-				}
-			}
 			break
 		}
 		if len(w.Clusters) == 0 {
@@ -234,14 +211,53 @@ func DecideRollout(waves []Wave, st RolloutState, target string, facts map[strin
 		d.Events = append(d.Events, RolloutEvent{Kind: EventCompleted, Message: fmt.Sprintf("rollout of %s completed", short(target))})
 	}
 	d.Reason = d.reason()
-	for i := st.Wave + 1; i < len(waves); i++ {
-		for _, c := range waves[i].Clusters {
+	d.holdLaterWaves()
+	return d
+}
+
+// admit lets the wave's clusters that do not run the target go to it, as many as its
+// maxParallel leaves room for beside those still becoming healthy, and reports whether the wave
+// is under way (some cluster not yet at the target, or not yet healthy there).
+func (d *RolloutDecision) admit(w Wave, target string, facts map[string]ClusterFact) bool {
+	pending, inFlight := 0, 0
+	for _, c := range w.Clusters {
+		switch f := facts[c]; {
+		case f.Revision != target:
+			pending++
+		case f.Health != healthy:
+			inFlight++
+		}
+	}
+	if pending+inFlight == 0 {
+		return false
+	}
+	free := pending
+	if w.MaxParallel > 0 {
+		free = max(0, w.MaxParallel-inFlight)
+	}
+	for _, c := range w.Clusters {
+		if facts[c].Revision == target {
+			continue
+		}
+		if free > 0 {
+			d.Allowed[c], free = true, free-1
+		} else {
+			d.waiting[c] = fmt.Sprintf("wave %s: waits for a free place (maxParallel %d)", w.Name, w.MaxParallel)
+		}
+	}
+	return true
+}
+
+// holdLaterWaves says, for each cluster of a wave after the current one that may not go to
+// the target, what it waits for.
+func (d *RolloutDecision) holdLaterWaves() {
+	for i := d.State.Wave + 1; i < len(d.waves); i++ {
+		for _, c := range d.waves[i].Clusters {
 			if !d.Allowed[c] {
-				d.waiting[c] = fmt.Sprintf("held: wave %s waits for %s (%s)", waves[i].Name, waves[st.Wave].Name, d.Reason)
+				d.waiting[c] = fmt.Sprintf("held: wave %s waits for %s (%s)", d.waves[i].Name, d.waves[d.State.Wave].Name, d.Reason)
 			}
 		}
 	}
-	return d
 }
 
 // failedIn names the first cluster of the wave that runs the target unhealthy after its

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/internal/object"
 )
@@ -108,13 +107,7 @@ func (st *PairStatus) reconciled(r Result, compared bool) {
 	case StatusSynced:
 		st.Health = ""
 	}
-	st.Writes = 0
-	for _, c := range r.Changes {
-		switch c.Action {
-		case clusters.ActionCreated, clusters.ActionConfigured, clusters.ActionPruned:
-			st.Writes++
-		}
-	}
+	st.Writes = r.Writes()
 	switch {
 	case r.Status == StatusFailed:
 		st.State = StateFailed

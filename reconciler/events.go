@@ -9,8 +9,8 @@ import (
 
 // Event is one thing a sync or diff pass does that someone may want to know: a Source fetched,
 // a stage of one App on one cluster begun, a wait going on, a reconcile finished. The CLI
-// prints them as progress lines (ProgressLines); the agent will turn them into metrics and
-// status.
+// prints them as progress lines (ProgressLines); the agent logs them (LogEvents) and turns them
+// into metrics (server.Metrics).
 type Event struct {
 	// App and Cluster name the App × Cluster the event is about; both are empty for an event
 	// of the whole pass (a Source fetched).
@@ -73,7 +73,8 @@ func ProgressLines(w io.Writer) Observer {
 }
 
 // LogEvents is an Observer that logs each event at debug level and each result at info level,
-// with the App, cluster, stage (and status, commit, duration, error) as attributes.
+// one line per reconcile with the App, cluster, stage, status, commit, writes (objects created,
+// configured or pruned), duration and error as attributes.
 func LogEvents(logger *slog.Logger) Observer {
 	return ObserverFunc(func(e Event) {
 		attrs := []any{"stage", string(e.Stage)}
@@ -84,7 +85,7 @@ func LogEvents(logger *slog.Logger) Observer {
 			logger.Debug(e.Message, attrs...)
 			return
 		}
-		attrs = append(attrs, "status", string(e.Result.Status), "commit", e.Result.Commit, "duration", e.Result.Duration.String())
+		attrs = append(attrs, "status", string(e.Result.Status), "commit", e.Result.Commit, "writes", e.Result.Writes(), "duration", e.Result.Duration.String())
 		if e.Result.Error != "" {
 			attrs = append(attrs, "error", e.Result.Error)
 		}

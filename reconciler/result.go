@@ -78,6 +78,12 @@ type Result struct {
 	Window *policies.WindowDecision `json:"window,omitempty"`
 }
 
+// Writes counts the objects the reconcile wrote: created, configured and pruned (in a dry run,
+// those it would write).
+func (r Result) Writes() int {
+	return r.Changes.Count(clusters.ActionCreated) + r.Changes.Count(clusters.ActionConfigured) + r.Changes.Count(clusters.ActionPruned)
+}
+
 // summary is " (3 created, 1 configured, …)" and the error, for a progress line.
 func (r Result) summary() string {
 	s := ""

@@ -33,6 +33,7 @@ type agentFlags struct {
 	tlsCert        string
 	tlsKey         string
 	insecure       bool
+	publicMetrics  bool
 	keep           history.Retention
 }
 
@@ -87,6 +88,7 @@ Logs go to stderr, one line per reconcile (--log-format text or json).`,
 	cmd.Flags().StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (and --tls-key)")
 	cmd.Flags().StringVar(&f.tlsKey, "tls-key", "", "the key of --tls-cert")
 	cmd.Flags().BoolVar(&f.insecure, "allow-insecure-listen", false, "allow --listen on an address that is not loopback without TLS")
+	cmd.Flags().BoolVar(&f.publicMetrics, "public-metrics", false, "serve /metrics to every client (for a Prometheus on another host); without it, to loopback clients only")
 	cmd.Flags().DurationVar(&f.keep.MaxAge, "keep-history", 0, "keep ledger changes this long (e.g. 2160h); older ones are archived to STATE/"+archiveFile+", then dropped (0: keep all)")
 	cmd.Flags().IntVar(&f.keep.MaxChanges, "keep-changes", 0, "keep at most this many ledger changes; older ones are archived, then dropped (0: no bound)")
 	return cmd

@@ -69,7 +69,7 @@ func newAgentServer(f agentFlags, agent *reconciler.Agent, ledger *history.Ledge
 	srv, err := server.New(server.Options{
 		Listen: f.listen, Agent: server.ReconcilerAgent(agent), Ledger: ledger, Tokens: tokens, WebhookSecrets: secrets,
 		TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, AllowInsecureNonLoopback: f.insecure,
-		Logger: logger, Metrics: metrics,
+		PublicMetrics: f.publicMetrics, Logger: logger, Metrics: metrics,
 	})
 	if err != nil {
 		return nil, err

@@ -140,6 +140,13 @@ func checkStatusThroughTheAPI(t *testing.T, state, cfgPath string) {
 	if synced.code != 1 || !strings.Contains(synced.stderr, "asked the agent at") || !strings.Contains(synced.stdout, "dev-2") || strings.Contains(synced.stdout, "dev-1") {
 		t.Errorf("sync --app with an agent running: exit %d, want 1 (the agent's sync is refused) and the agent asked for dev-2 only:\n%s%s", synced.code, synced.stdout, synced.stderr)
 	}
+	viaServer := flotilla(t, "sync", "--config", cfgPath, "--app", "settings", "--cluster", "dev-2", "--server", agentURL(t, state), "--token-file", filepath.Join(state, "token"))
+	if viaServer.code != 1 || !strings.Contains(viaServer.stderr, "asked the agent at "+agentURL(t, state)) || !strings.Contains(viaServer.stdout, "dev-2") {
+		t.Errorf("sync --app --server: exit %d, want 1 and the agent asked:\n%s%s", viaServer.code, viaServer.stdout, viaServer.stderr)
+	}
+	if noApp := flotilla(t, "sync", "--config", cfgPath, "--server", agentURL(t, state), "--token-file", filepath.Join(state, "token")); noApp.code != 1 || !strings.Contains(noApp.stderr, "--server asks an agent to sync one App: give --app") {
+		t.Errorf("sync --server without --app: exit %d\n%s", noApp.code, noApp.stderr)
+	}
 	table := flotilla(t, "status", "--state", state)
 	if !strings.Contains(table.stdout, "settings") || !strings.Contains(table.stdout, "Refused") {
 		t.Errorf("status table:\n%s", table.stdout)

@@ -57,44 +57,7 @@ Exits 1 if the rollback failed, was refused or did not become healthy on a clust
   flotilla rollback --app bookinfo --all --steps 1 --server https://agent.example:7070 --token-file ops.token
   flotilla rollback --app bookinfo --cluster dev --steps 2 --direct --config fleet/ -o json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			query, err := rb.query(cmd, flags.app, flags.cluster)
-			if err != nil {
-				return err
-			}
-			req, err := server.RollbackQuery(flags.app, query)
-			if err != nil {
-				return flagError(err)
-			}
-			client, err := agentFlags.agent(cmd.Context(), rb.direct)
-			if err != nil {
-				return err
-			}
-			var done server.RollbackDone
-			var note string
-			if client != nil {
-				done, err = rollbackThroughAgent(cmd.Context(), client, req, query, g.stderr)
-			} else {
-				done, note, err = rollbackDirect(cmd.Context(), g, flags, agentFlags.state, req)
-			}
-			if err != nil {
-				return err
-			}
-			if err := printData(g, done, func(w io.Writer) { printRollback(w, done) }); err != nil {
-				return err
-			}
-			if note != "" {
-				fmt.Fprintln(g.stderr, "note: "+note)
-			}
-			for _, r := range done.Results {
-				switch reconciler.Status(r.Status) {
-				case reconciler.StatusHealthy, reconciler.StatusSynced:
-				default:
-					return exitError{code: 1}
-				}
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRollback(cmd, g, flags, agentFlags, rb) },
 	}
 	flags.register(cmd, "flotilla.yaml", "the App to roll back", "roll back on this cluster only")
 	cmd.Flags().Lookup("config").Usage = "configuration file or folder (with --direct, or when no agent runs)"
@@ -107,6 +70,47 @@ Exits 1 if the rollback failed, was refused or did not become healthy on a clust
 	agentFlags.register(cmd)
 	cmd.Flags().BoolVar(&rb.direct, "direct", false, "roll back from this process (with --config) even when an agent runs")
 	return cmd
+}
+
+// runRollback asks the agent to roll back when one runs (or --server names one), and rolls
+// back from this process otherwise; exit 1 unless every cluster ends healthy or synced.
+func runRollback(cmd *cobra.Command, g *globals, flags configFlags, agentFlags clientFlags, rb rollbackFlags) error {
+	query, err := rb.query(cmd, flags.app, flags.cluster)
+	if err != nil {
+		return err
+	}
+	req, err := server.RollbackQuery(flags.app, query)
+	if err != nil {
+		return flagError(err)
+	}
+	client, err := agentFlags.agent(cmd.Context(), rb.direct)
+	if err != nil {
+		return err
+	}
+	var done server.RollbackDone
+	var note string
+	if client != nil {
+		done, err = rollbackThroughAgent(cmd.Context(), client, req, query, g.stderr)
+	} else {
+		done, note, err = rollbackDirect(cmd.Context(), g, flags, agentFlags.state, req)
+	}
+	if err != nil {
+		return err
+	}
+	if err := printData(g, done, func(w io.Writer) { printRollback(w, done) }); err != nil {
+		return err
+	}
+	if note != "" {
+		fmt.Fprintln(g.stderr, "note: "+note)
+	}
+	for _, r := range done.Results {
+		switch reconciler.Status(r.Status) {
+		case reconciler.StatusHealthy, reconciler.StatusSynced:
+		default:
+			return exitError{code: 1}
+		}
+	}
+	return nil
 }
 
 // query checks the flags and returns them as the API's query.
@@ -155,20 +159,6 @@ func checkPairFlags(verb, app, cluster string, all bool) error {
 		return fmt.Errorf("say where to %s: --cluster C (one cluster) or --all (every cluster the App selects)", verb)
 	}
 	return nil
-}
-
-// agent is the client of the agent to ask: none with --direct; the agent at --server; else
-// the local one, when it answers.
-func (f *clientFlags) agent(ctx context.Context, direct bool) (*agentClient, error) {
-	switch {
-	case direct && f.server != "":
-		return nil, errors.New("--direct works from this process, --server asks an agent: give one of them")
-	case direct:
-		return nil, nil
-	case f.server != "":
-		return f.client()
-	}
-	return localAgent(ctx, f.state), nil
 }
 
 // rollbackThroughAgent asks the agent for the rollback and waits for its answer, which comes

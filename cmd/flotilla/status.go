@@ -78,6 +78,20 @@ func (f *clientFlags) client() (*agentClient, error) {
 	return c, nil
 }
 
+// agent is the client of the agent to ask: none with --direct; the agent at --server; else
+// the local one, when it answers.
+func (f *clientFlags) agent(ctx context.Context, direct bool) (*agentClient, error) {
+	switch {
+	case direct && f.server != "":
+		return nil, errors.New("--direct works from this process, --server asks an agent: give one of them")
+	case direct:
+		return nil, nil
+	case f.server != "":
+		return f.client()
+	}
+	return localAgent(ctx, f.state), nil
+}
+
 // patient is c without its timeout, for a request that lasts as long as the agent's work (a
 // rollback waits for health): only the request's context bounds it.
 func (c *agentClient) patient() *agentClient {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -13,11 +15,18 @@ import (
 	"github.com/flotilla-dev/flotilla/reconciler"
 )
 
+// syncFlags are flotilla sync's flags.
+type syncFlags struct {
+	opts   reconciler.Options
+	config configFlags
+	// agent says which agent to ask: the local one (its state folder, where a sync from this
+	// process also records) or --server.
+	agent  clientFlags
+	direct bool
+}
+
 func newSyncCommand(g *globals) *cobra.Command {
-	var opts reconciler.Options
-	var flags configFlags
-	var state string
-	var direct bool
+	var f syncFlags
 	cmd := &cobra.Command{
 		Use:   "sync",
 		Short: "Make the clusters match Git: one pass over every App and cluster",
@@ -29,71 +38,87 @@ cluster, then a summary. Exits 1 if any App on any cluster failed, was refused o
 
 With --app, when a local agent runs (flotilla agent, found through its state folder), the sync
 is asked of the agent, which reconciles the App's clusters itself, so that the two never write
-one App × Cluster at the same moment; the command waits for the agent's results. --direct
-syncs from this process instead. A sync from this process records its changes in the agent's
-change ledger (in the state folder, --state), as the agent would: flotilla history shows them.`,
+one App × Cluster at the same moment; the command waits for the agent's results. --server URL
+--token-file F asks that agent instead (an operator token). --direct syncs from this process
+instead. A sync from this process records its changes in the agent's change ledger (in the
+state folder, --state), as the agent would: flotilla history shows them.`,
 		Example: `  flotilla sync --config ~/.local/state/flotilla/fleet/flotilla.yaml   # the quickstart's fleet
   flotilla sync --config fleet/ --app bookinfo --cluster prod --wait
+  flotilla sync --config fleet/ --app bookinfo --server https://agent.example:7070 --token-file operator.token
   flotilla sync --config fleet/ --dry-run -o json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := flags.load(g)
-			if err != nil {
-				return err
-			}
-			if flags.app != "" && !direct {
-				if client := localAgent(cmd.Context(), state); client != nil {
-					passed := flags.passOptions(g, opts)
-					pairs, err := syncThroughAgent(cmd.Context(), client, passed, g.stderr)
-					if err != nil {
-						return err
-					}
-					return printAgentSync(g, flags.app, pairs)
-				}
-			}
-			syncer, err := flags.syncer()
-			if err != nil {
-				return err
-			}
-			stateDir, err := agentStateDir(state)
-			if err != nil {
-				return err
-			}
-			ledger, err := openLedger(cmd.Context(), stateDir)
-			if err != nil {
-				return err
-			}
-			defer ledger.Close()
-			if err := closeInterrupted(cmd.Context(), ledger, g.logger); err != nil {
-				return err
-			}
-			syncer.Ledger = ledger
-			opts.Cause = reconciler.Cause{Trigger: history.TriggerManual, Actor: cliActor()}
-			results, err := syncer.Sync(cmd.Context(), cfg, flags.passOptions(g, opts))
-			if err != nil {
-				return err
-			}
-			if err := printData(g, results, func(w io.Writer) { printSyncResults(w, results) }); err != nil {
-				return err
-			}
-			for _, r := range results {
-				switch r.Status {
-				case reconciler.StatusFailed, reconciler.StatusRefused, reconciler.StatusHeld, reconciler.StatusDegraded, reconciler.StatusProgressing:
-					return exitError{code: 1}
-				}
-			}
-			return nil
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return runSync(cmd.Context(), g, f) },
 	}
-	flags.register(cmd, "flotilla.yaml", "sync only this App", "sync only this cluster")
-	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "ask the clusters what would change (server-side dry run); write nothing")
-	cmd.Flags().BoolVar(&opts.Wait, "wait", false, "wait until every object is healthy, up to the App's health timeout")
-	cmd.Flags().BoolVar(&opts.ForceConflicts, "force-conflicts", false, "take back fields another field manager changed, as an App with spec.drift.mode: enforce always does")
-	cmd.Flags().StringVar(&state, "state", "", "the local agent's state folder, to find a running agent and record into its change ledger (default: flotilla/agent under the user's state directory)")
-	cmd.Flags().BoolVar(&direct, "direct", false, "sync from this process even when an agent runs")
-	cmd.Flags().BoolVar(&opts.OverrideWindow, "override-window", false, "sync even when a sync window (spec.windows) holds the App; the ledger records the override")
-	cmd.Flags().BoolVar(&opts.ConfirmPrune, "confirm-prune", false, "sync even when the prune guard refuses: pruning all of an App's objects, or more than its spec.sync.maxPrunePercent")
+	f.config.register(cmd, "flotilla.yaml", "sync only this App", "sync only this cluster")
+	flags := cmd.Flags()
+	flags.BoolVar(&f.opts.DryRun, "dry-run", false, "ask the clusters what would change (server-side dry run); write nothing")
+	flags.BoolVar(&f.opts.Wait, "wait", false, "wait until every object is healthy, up to the App's health timeout")
+	flags.BoolVar(&f.opts.ForceConflicts, "force-conflicts", false, "take back fields another field manager changed, as an App with spec.drift.mode: enforce always does")
+	flags.StringVar(&f.agent.state, "state", "", "the local agent's state folder, to find a running agent and record into its change ledger (default: flotilla/agent under the user's state directory)")
+	flags.StringVar(&f.agent.server, "server", "", "ask the agent at this URL to sync the App (with --app and --token-file)")
+	flags.StringVar(&f.agent.tokenFile, "token-file", "", "a file holding an operator token for --server")
+	flags.BoolVar(&f.direct, "direct", false, "sync from this process even when an agent runs")
+	flags.BoolVar(&f.opts.OverrideWindow, "override-window", false, "sync even when a sync window (spec.windows) holds the App; the ledger records the override")
+	flags.BoolVar(&f.opts.ConfirmPrune, "confirm-prune", false, "sync even when the prune guard refuses: pruning all of an App's objects, or more than its spec.sync.maxPrunePercent")
 	return cmd
+}
+
+// runSync asks the agent to sync the App when one runs (or --server names one), and syncs
+// from this process otherwise, recording into the state folder's ledger.
+func runSync(ctx context.Context, g *globals, f syncFlags) error {
+	cfg, err := f.config.load(g)
+	if err != nil {
+		return err
+	}
+	if f.agent.server != "" && f.config.app == "" {
+		return errors.New("--server asks an agent to sync one App: give --app")
+	}
+	if f.config.app != "" {
+		client, err := f.agent.agent(ctx, f.direct)
+		if err != nil {
+			return err
+		}
+		if client != nil {
+			pairs, err := syncThroughAgent(ctx, client, f.config.passOptions(g, f.opts), g.stderr)
+			if err != nil {
+				return err
+			}
+			return printAgentSync(g, f.config.app, pairs)
+		}
+	}
+	syncer, err := f.config.syncer()
+	if err != nil {
+		return err
+	}
+	stateDir, err := agentStateDir(f.agent.state)
+	if err != nil {
+		return err
+	}
+	ledger, err := openLedger(ctx, stateDir)
+	if err != nil {
+		return err
+	}
+	defer ledger.Close()
+	if err := closeInterrupted(ctx, ledger, g.logger); err != nil {
+		return err
+	}
+	syncer.Ledger = ledger
+	opts := f.opts
+	opts.Cause = reconciler.Cause{Trigger: history.TriggerManual, Actor: cliActor()}
+	results, err := syncer.Sync(ctx, cfg, f.config.passOptions(g, opts))
+	if err != nil {
+		return err
+	}
+	if err := printData(g, results, func(w io.Writer) { printSyncResults(w, results) }); err != nil {
+		return err
+	}
+	for _, r := range results {
+		switch r.Status {
+		case reconciler.StatusFailed, reconciler.StatusRefused, reconciler.StatusHeld, reconciler.StatusDegraded, reconciler.StatusProgressing:
+			return exitError{code: 1}
+		}
+	}
+	return nil
 }
 
 func printSyncResults(w io.Writer, results []reconciler.Result) {
