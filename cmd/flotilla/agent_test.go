@@ -52,8 +52,8 @@ func waitForLog(t *testing.T, log *lockedBuffer, text string, n int) {
 }
 
 // TestAgentReloadsAndStopsOnSignals: the agent reloads its configuration on SIGHUP and when its
-// file changes, refuses one that does not load (the old one keeps running, the error is
-// logged), and on SIGTERM stops and exits 0.
+// file changes, refuses one that does not load, by either (the old one keeps running, the error
+// is logged and in status), and on SIGTERM stops and exits 0.
 func TestAgentReloadsAndStopsOnSignals(t *testing.T) {
 	cfg, _ := errorsFleet(t, "fleet.git", "{branch: main}")
 	good, err := os.ReadFile(cfg)
@@ -88,6 +88,18 @@ func TestAgentReloadsAndStopsOnSignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitForLog(t, log, "reason=SIGHUP", 1)
+
+	// SIGHUP with a broken configuration: refused, the running one stays and keeps serving.
+	writeFile(t, cfg, string(good)+"---\napiVersion: flotilla.dev/v1alpha1\nkind: App\nmetadata: {name: broken}\nspec: {source: nowhere, path: x}\n")
+	waitForLog(t, log, "configuration refused", 2)
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitForLog(t, log, "reason=SIGHUP error=", 1)
+	still := flotilla(t, "status", "--state", state, "--wide")
+	if still.code != 0 || !strings.Contains(still.stderr, "refused its new configuration") || strings.Count(still.stdout, "settings") != 3 || strings.Contains(still.stdout, "broken") {
+		t.Errorf("after SIGHUP with a broken configuration, status shows (exit %d):\n%s%s", still.code, still.stdout, still.stderr)
+	}
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
