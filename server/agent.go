@@ -140,6 +140,9 @@ type SyncAccepted struct {
 	App string `json:"app"`
 	// Clusters are the clusters a sync was queued for.
 	Clusters []string `json:"clusters"`
+	// Accepted is when the agent queued it, by the agent's clock: the sync asked for is the
+	// first reconcile of each cluster that starts at or after it (one under way then is not).
+	Accepted time.Time `json:"accepted,omitzero"`
 }
 
 // AppStatus is an App and its state on each cluster it selects.

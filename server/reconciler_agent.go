@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/reconciler"
@@ -47,11 +48,12 @@ func (a agentAPI) App(name string) (AppStatus, bool) {
 func (a agentAPI) Sync(_ context.Context, req SyncRequest) (SyncAccepted, error) {
 	opts := reconciler.Options{ForceConflicts: req.ForceConflicts, ConfirmPrune: req.ConfirmPrune, DryRun: req.DryRun, OverrideWindow: req.OverrideWindow,
 		Cause: reconciler.Cause{Actor: history.Actor{Token: req.TokenName}}}
+	accepted := time.Now()
 	queued, err := a.agent.RequestSync(req.App, req.Cluster, opts)
 	if err != nil {
 		return SyncAccepted{}, notFound(err)
 	}
-	return SyncAccepted{App: req.App, Clusters: queued}, nil
+	return SyncAccepted{App: req.App, Clusters: queued, Accepted: accepted}, nil
 }
 
 // Rollback rolls the App back on its clusters, one after the other, recorded as asked by the

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -175,4 +176,27 @@ func squeeze(s string) string {
 		lines[i] = strings.Join(strings.Fields(line), " ")
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestStartedSince: the sync asked of the agent is the first reconcile that started at or after
+// the agent accepted the request; one under way then, ending later, is not it.
+func TestStartedSince(t *testing.T) {
+	accepted := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		status   server.ClusterStatus
+		accepted time.Time
+		want     bool
+	}{
+		{"started after", server.ClusterStatus{LastSync: accepted.Add(2 * time.Second), LastDuration: "1.5s"}, accepted, true},
+		{"under way when accepted", server.ClusterStatus{LastSync: accepted.Add(time.Second), LastDuration: "3s"}, accepted, false},
+		{"ended before", server.ClusterStatus{LastSync: accepted.Add(-time.Second), LastDuration: "1s"}, accepted, false},
+		{"never synced", server.ClusterStatus{}, accepted, false},
+		{"an agent that does not say when it accepted", server.ClusterStatus{LastSync: accepted.Add(time.Second), LastDuration: "3s"}, time.Time{}, true},
+	}
+	for _, tt := range tests {
+		if got := startedSince(tt.status, tt.accepted, accepted); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
 }

@@ -60,7 +60,7 @@ func syncThroughAgent(ctx context.Context, client *agentClient, opts reconciler.
 		}
 		var done []server.ClusterStatus
 		for _, c := range app.Clusters {
-			if wanted[c.Cluster] && c.LastSync.After(asked) {
+			if wanted[c.Cluster] && startedSince(c, accepted.Accepted, asked) {
 				done = append(done, c)
 			}
 		}
@@ -73,6 +73,20 @@ func syncThroughAgent(ctx context.Context, client *agentClient, opts reconciler.
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// startedSince says whether the pair's last reconcile started at or after the agent accepted
+// the request (by the agent's clock; a reconcile under way then, which ends later, is not the
+// one asked for), or, from an agent that does not say when it accepted, ended after asked.
+func startedSince(c server.ClusterStatus, accepted, asked time.Time) bool {
+	if accepted.IsZero() {
+		return c.LastSync.After(asked)
+	}
+	took, err := time.ParseDuration(c.LastDuration)
+	if err != nil || c.LastSync.IsZero() {
+		return false
+	}
+	return !c.LastSync.Add(-took).Before(accepted)
 }
 
 // printAgentSync prints the agent's status of the pairs it synced, and whether one failed.
