@@ -229,3 +229,31 @@ func liveIDs(t *testing.T, c *localfleet.Cluster, app string) []string {
 	sort.Strings(ids)
 	return ids
 }
+
+// TestEachSourceFetchedOncePerPass: two Apps of one Source on three clusters are six pairs,
+// and one fetch.
+func TestEachSourceFetchedOncePerPass(t *testing.T) {
+	fleet := shared.Fleet(t)
+	ns := fleettest.Namespace(t, fleet.Clusters...)
+	repo := appRepo(t, ns, map[string]string{"a.yaml": configMap("a", "1")})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app"}, ns)
+	second := cfg.Apps[0]
+	second.Metadata.Name = ns + "-b"
+	cfg.Apps = append(cfg.Apps, second)
+	var mu sync.Mutex
+	fetches := 0
+	observer := reconciler.ObserverFunc(func(e reconciler.Event) {
+		if e.Stage == reconciler.StageFetch && strings.HasPrefix(e.Message, "fetching Source/") {
+			mu.Lock()
+			fetches++
+			mu.Unlock()
+		}
+	})
+	results, err := reconciler.NewSyncer(t.TempDir()).Sync(context.Background(), cfg, reconciler.Options{DryRun: true, Observer: observer})
+	if err != nil || len(results) != 6 {
+		t.Fatalf("dry run: %d results, %v", len(results), err)
+	}
+	if fetches != 1 {
+		t.Errorf("Source/fleet fetched %d times for six pairs, want once", fetches)
+	}
+}
