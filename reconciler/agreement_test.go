@@ -137,6 +137,19 @@ func agreementCases() []agreementCase {
 		after:  map[string]string{"web.yaml": strings.Replace(deployment, "IfNotPresent", "Sometimes", 1), "a.yaml": configMap("a", "2")},
 		want:   map[string]clusters.Action{"Deployment/web": clusters.ActionFailed, "ConfigMap/a": clusters.ActionConfigured}, wantStatus: reconciler.StatusFailed,
 	}, {
+		// The schema check passes it (the field's type is right); only the API server knows
+		// the value is not allowed, so a dry run must ask it about a new object too.
+		name: "a new object the API server refuses fails alone, and nothing is pruned", spec: config.AppSpec{Sync: config.SyncPolicy{Prune: true, MaxPrunePercent: 100}},
+		before: map[string]string{"a.yaml": configMap("a", "1"), "gone.yaml": configMap("gone", "1")},
+		after:  map[string]string{"a.yaml": configMap("a", "1"), "web.yaml": strings.Replace(deployment, "IfNotPresent", "Sometimes", 1)},
+		want:   map[string]clusters.Action{"Deployment/web": clusters.ActionFailed, "ConfigMap/a": clusters.ActionUnchanged}, wantStatus: reconciler.StatusFailed,
+		reasons: map[string][]string{"Deployment/web": {"imagePullPolicy", "Sometimes"}},
+		check: func(t *testing.T, c *localfleet.Cluster, ns string) {
+			if got := fleettest.Kubectl(t, c, "-n", ns, "get", "configmaps", "-l", clusters.LabelApp+"="+ns, "-o", "jsonpath={.items[*].metadata.name}"); got != "a gone" {
+				t.Errorf("the App's configmaps after a failed sync: %q, want a gone (nothing pruned)", got)
+			}
+		},
+	}, {
 		name: "objects of another App fail and nothing is pruned", spec: config.AppSpec{Sync: config.SyncPolicy{Prune: true, MaxPrunePercent: 100}},
 		before: map[string]string{"a.yaml": configMap("a", "1"), "b.yaml": configMap("b", "1")},
 		after:  map[string]string{"other.yaml": configMap("other", "1"), "c.yaml": configMap("c", "1")},
