@@ -233,9 +233,9 @@ func (m *Manager) diffOne(ctx context.Context, d *desiredObject, mask *secretMas
 }
 
 // dryRunApply is what the object would become with the apply a sync makes (Apply's applyOne):
-// a server-side dry run (forced from the start when adopting), forced when a conflict arises
-// (with a note naming who loses which field, blocked unless force), or, where someone changed the key of an entry in a list Git
-// sets, a dry run of the list heal. The error is the API server's refusal of Git's object.
+// a server-side dry run, forced when a conflict with a manager the App does not ignore arises
+// (with a note naming who loses which field, blocked unless force or adopting), or, where
+// someone changed the key of an entry in a list Git sets, a dry run of the list heal. The error is the API server's refusal of Git's object.
 func (m *Manager) dryRunApply(ctx context.Context, d *desiredObject, live *unstructured.Unstructured, adopting bool, opts DiffOptions) (dry *unstructured.Unstructured, note string, blocked bool, err error) {
 	force, schemas := opts.ForceConflicts || adopting, opts.Schemas
 	client := m.target.resource(d.mapping, d.obj.GetNamespace())
@@ -252,7 +252,11 @@ func (m *Manager) dryRunApply(ctx context.Context, d *desiredObject, live *unstr
 	if blocked = len(taken) > 0 && !force; blocked {
 		notes = append(notes, conflictNote(taken))
 	} else if len(taken) > 0 {
-		notes = append(notes, tookBack(taken))
+		took := tookBack
+		if adopting {
+			took = tookOver
+		}
+		notes = append(notes, took(taken))
 	}
 	note = strings.Join(notes, "; ")
 	if !apierrors.IsInvalid(err) {
