@@ -275,7 +275,7 @@ func (m *Manager) applyHealed(ctx context.Context, d *desiredObject, applyErr er
 	case !opts.ForceConflicts:
 		return nil, "", fmt.Errorf("%w (%s; %s)", applyErr, heal.describe(), healAdvice)
 	}
-	if _, err := m.writeHeal(ctx, d, heal, false); err != nil {
+	if _, err := m.writeHeal(ctx, d, heal); err != nil {
 		return nil, "", fmt.Errorf("write Git's %s: %w", strings.Join(heal.lists, ", "), err)
 	}
 	applied, err := m.target.applyMetadata(ctx, d, true)

@@ -266,7 +266,7 @@ func (m *Manager) dryRunApply(ctx context.Context, d *desiredObject, live *unstr
 	if healErr != nil || heal == nil {
 		return nil, "", false, err
 	}
-	if dry, err = m.writeHeal(ctx, d, heal, true); err != nil {
+	if dry, err = m.dryRunHeal(ctx, d, heal); err != nil {
 		return nil, "", false, err
 	}
 	if !force {
