@@ -214,8 +214,9 @@ func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.P
 	if err != nil {
 		return Change{Action: ActionFailed}, err
 	}
-	// Adopting takes over the fields the object's creator owns; otherwise a conflict is only
-	// forced when the pass says so, to report which manager lost which field.
+	// Adopting takes over the fields the object's creator owns, and a conflict is otherwise
+	// only forced when the pass says so, to report which manager lost which field; fields of
+	// managers the App ignores are never taken.
 	applied, d, left, taken, err := applyResolvingConflicts(d, opts.Ignore, adopting, opts.ForceConflicts,
 		func(d *desiredObject, force bool) (*metav1.PartialObjectMetadata, error) {
 			return m.target.applyMetadata(ctx, d, force)
@@ -225,7 +226,11 @@ func (m *Manager) applyOne(ctx context.Context, d *desiredObject, live *metav1.P
 		reasons = append(reasons, leftTo(left))
 	}
 	if len(taken) > 0 {
-		reasons = append(reasons, tookBack(taken))
+		took := tookBack
+		if adopting {
+			took = tookOver
+		}
+		reasons = append(reasons, took(taken))
 	}
 	if conflictsOf(err) != nil {
 		err = fmt.Errorf("%w (%s)", err, conflictAdvice)
@@ -270,7 +275,7 @@ func (m *Manager) applyHealed(ctx context.Context, d *desiredObject, applyErr er
 	case !opts.ForceConflicts:
 		return nil, "", fmt.Errorf("%w (%s; %s)", applyErr, heal.describe(), healAdvice)
 	}
-	if _, err := m.writeHeal(ctx, d, heal, false); err != nil {
+	if _, err := m.writeHeal(ctx, d, heal); err != nil {
 		return nil, "", fmt.Errorf("write Git's %s: %w", strings.Join(heal.lists, ", "), err)
 	}
 	applied, err := m.target.applyMetadata(ctx, d, true)

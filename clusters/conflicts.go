@@ -68,25 +68,35 @@ func tookBack(conflicts []FieldConflict) string {
 	return "took back from " + describeConflicts(conflicts)
 }
 
+// tookOver is the reason of a change that adopted an object and took fields over from the
+// managers that had set them (its creator, say).
+func tookOver(conflicts []FieldConflict) string {
+	if len(conflicts) == 0 {
+		return "took over fields other managers had set"
+	}
+	return "took over from " + describeConflicts(conflicts)
+}
+
 // conflictAdvice is what to do about a conflict.
 const conflictAdvice = "the App's drift.mode is not enforce: sync with --force-conflicts (or set spec.drift.mode: enforce) to take them back"
 
 // healAdvice is what to do about a list that needs writing whole (see listHeal).
 const healAdvice = "the App's drift.mode is not enforce: sync with --force-conflicts or set spec.drift.mode: enforce to write Git's list"
 
-// applyResolvingConflicts applies d with apply (a write, or a server-side dry run; forced from
-// the start when adopting), then resolves what conflicts with other field managers: the fields
-// opts leaves to them are no longer sent (d without them is applied again), and, when force,
-// the remaining ones are taken back (applied forced). It returns the last apply's result and
-// error (a conflict, unforced, when not force), the object as applied, and the conflicts left
-// and taken. Apply and Diff share it, so that a dry run meets the conflicts the sync meets.
+// applyResolvingConflicts applies d with apply (a write, or a server-side dry run), unforced
+// first, to learn what conflicts with other field managers: the fields the ignore rules leave
+// to them are no longer sent (d without them is applied again, still unforced), so they are
+// never taken, not even when adopting; then, when force or adopting, the remaining ones are
+// taken (applied forced). It returns the last apply's result and error (a conflict, unforced,
+// when neither force nor adopting), the object as applied, and the conflicts left and taken.
+// Apply and Diff share it, so that a dry run meets the conflicts the sync meets.
 func applyResolvingConflicts[T any](d *desiredObject, ignore Ignore, adopting, force bool, apply func(*desiredObject, bool) (T, error)) (result T, applied *desiredObject, left, taken []FieldConflict, err error) {
-	result, err = apply(d, adopting)
+	result, err = apply(d, false)
 	if left, _ = ignore.split(d.id, conflictsOf(err)); len(left) > 0 {
 		d = d.without(left)
-		result, err = apply(d, adopting)
+		result, err = apply(d, false)
 	}
-	if taken = conflictsOf(err); taken != nil && force {
+	if taken = conflictsOf(err); taken != nil && (force || adopting) {
 		result, err = apply(d, true)
 	} else {
 		taken = nil

@@ -60,7 +60,9 @@ func DefaultDiffOptions() DiffOptions { return DiffOptions{} }
 
 // Diff compares objs with the cluster: each object that a sync would write is applied as a
 // server-side dry run and the result compared with the live object, so defaults and
-// server-filled fields never show as differences. An object unchanged on both sides since
+// server-filled fields never show as differences. An object that does not exist yet is
+// dry-run too, so that what the API server refuses fails here as in the sync, except in a
+// Namespace the same render brings (nothing can be dry-run there before it exists). An object unchanged on both sides since
 // Flotilla's last apply (the test Apply makes: desired hash and owned-field fingerprint) has
 // no difference and costs no request beyond one metadata LIST per kind and namespace. An
 // object the sync would fail on is listed as failed, or Blocked (a conflict without
@@ -94,16 +96,21 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 		return nil, err
 	}
 	recorded := inv.byID()
+	brought := newNamespaces(desired, live)
 	forEach(len(desired), m.Concurrency, func(i int) {
 		d := desired[i]
 		if d == nil {
 			return
 		}
 		entry, inInventory := recorded[d.id]
-		if inInventory && unchangedSinceApply(d, live[d.id], entry) {
-			return
+		switch {
+		case inInventory && unchangedSinceApply(d, live[d.id], entry):
+		case live[d.id] == nil && brought[d.obj.GetNamespace()]:
+			// In a Namespace this render brings: the API server cannot dry-run it yet.
+			found[i] = createdDiff(d, mask)
+		default:
+			found[i] = m.diffOne(ctx, d, mask, live[d.id] != nil, inInventory, opts)
 		}
-		found[i] = m.diffOne(ctx, d, mask, live[d.id] != nil, inInventory, opts)
 	})
 	diffs := compact(found)
 	if !opts.Prune || slices.ContainsFunc(diffs, func(d ObjectDiff) bool { return d.Action == ActionFailed || d.Blocked }) {
@@ -141,6 +148,38 @@ func (m *Manager) diffPrune(ctx context.Context, inv *Inventory, desired []*desi
 	return compact(pruned)
 }
 
+// newNamespaces are the names of the Namespaces among desired that a sync creates: they do
+// not exist yet, or are terminating (the sync waits for them to go and creates them again).
+func newNamespaces(desired []*desiredObject, live map[object.ID]*metav1.PartialObjectMetadata) map[string]bool {
+	names := map[string]bool{}
+	for _, d := range desired {
+		if d == nil || d.id.Group != "" || d.id.Kind != "Namespace" {
+			continue
+		}
+		if ns := live[d.id]; ns == nil || ns.DeletionTimestamp != nil {
+			names[d.id.Name] = true
+		}
+	}
+	return names
+}
+
+// createdDiff is the diff of an object a sync would create: Git's object, whole.
+func createdDiff(d *desiredObject, mask *secretMask) *ObjectDiff {
+	return &ObjectDiff{ID: d.id, Action: ActionCreated, Diff: unified(d.id, "", mask.yaml(normalize(d.obj)))}
+}
+
+// diffCreated is the diff of an object that does not exist yet: its creation is dry-run, so
+// that what the API server refuses and the schema check cannot see (a value outside a field's
+// allowed ones, a missing namespace, an admission webhook's verdict) fails here as in the sync.
+func (m *Manager) diffCreated(ctx context.Context, d *desiredObject, mask *secretMask) *ObjectDiff {
+	client := m.target.resource(d.mapping, d.obj.GetNamespace())
+	opts := metav1.ApplyOptions{FieldManager: FieldManager, DryRun: []string{metav1.DryRunAll}}
+	if _, err := client.Apply(ctx, d.obj.GetName(), d.obj, opts); err != nil {
+		return failedDiff(d.id, d.obj, err)
+	}
+	return createdDiff(d, mask)
+}
+
 // failedDiff is an object a sync would fail on, with the error (without Secret values).
 func failedDiff(id object.ID, obj *unstructured.Unstructured, err error) *ObjectDiff {
 	return &ObjectDiff{ID: id, Action: ActionFailed, Note: secretSafe(obj, err).Error()}
@@ -174,7 +213,7 @@ func (m *Manager) diffOne(ctx context.Context, d *desiredObject, mask *secretMas
 		}
 	}
 	if live == nil {
-		return &ObjectDiff{ID: d.id, Action: ActionCreated, Diff: unified(d.id, "", mask.yaml(normalize(d.obj)))}
+		return m.diffCreated(ctx, d, mask)
 	}
 	adopting, ownerErr := m.checkOwner(&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Labels: live.GetLabels()}}, inInventory, opts.Adopt)
 	dry, note, blocked, err := m.dryRunApply(ctx, d, live, adopting, opts)
@@ -194,9 +233,9 @@ func (m *Manager) diffOne(ctx context.Context, d *desiredObject, mask *secretMas
 }
 
 // dryRunApply is what the object would become with the apply a sync makes (Apply's applyOne):
-// a server-side dry run (forced from the start when adopting), forced when a conflict arises
-// (with a note naming who loses which field, blocked unless force), or, where someone changed the key of an entry in a list Git
-// sets, a dry run of the list heal. The error is the API server's refusal of Git's object.
+// a server-side dry run, forced when a conflict with a manager the App does not ignore arises
+// (with a note naming who loses which field, blocked unless force or adopting), or, where
+// someone changed the key of an entry in a list Git sets, a dry run of the list heal. The error is the API server's refusal of Git's object.
 func (m *Manager) dryRunApply(ctx context.Context, d *desiredObject, live *unstructured.Unstructured, adopting bool, opts DiffOptions) (dry *unstructured.Unstructured, note string, blocked bool, err error) {
 	force, schemas := opts.ForceConflicts || adopting, opts.Schemas
 	client := m.target.resource(d.mapping, d.obj.GetNamespace())
@@ -213,7 +252,11 @@ func (m *Manager) dryRunApply(ctx context.Context, d *desiredObject, live *unstr
 	if blocked = len(taken) > 0 && !force; blocked {
 		notes = append(notes, conflictNote(taken))
 	} else if len(taken) > 0 {
-		notes = append(notes, tookBack(taken))
+		took := tookBack
+		if adopting {
+			took = tookOver
+		}
+		notes = append(notes, took(taken))
 	}
 	note = strings.Join(notes, "; ")
 	if !apierrors.IsInvalid(err) {
@@ -223,7 +266,7 @@ func (m *Manager) dryRunApply(ctx context.Context, d *desiredObject, live *unstr
 	if healErr != nil || heal == nil {
 		return nil, "", false, err
 	}
-	if dry, err = m.writeHeal(ctx, d, heal, true); err != nil {
+	if dry, err = m.dryRunHeal(ctx, d, heal); err != nil {
 		return nil, "", false, err
 	}
 	if !force {

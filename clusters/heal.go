@@ -140,13 +140,18 @@ func ownersOf(live *unstructured.Unstructured, entries *fieldpath.Set) []string 
 	return owners
 }
 
-// writeHeal updates the object to the heal's (a server-side dry run when dryRun) and returns
-// what the server made of it.
-func (m *Manager) writeHeal(ctx context.Context, d *desiredObject, h *listHeal, dryRun bool) (*unstructured.Unstructured, error) {
-	opts := metav1.UpdateOptions{FieldManager: FieldManager}
-	if dryRun {
-		opts.DryRun = []string{metav1.DryRunAll}
-	}
+// writeHeal updates the object to the heal's and returns what the server made of it.
+func (m *Manager) writeHeal(ctx context.Context, d *desiredObject, h *listHeal) (*unstructured.Unstructured, error) {
+	return m.updateHeal(ctx, d, h, metav1.UpdateOptions{FieldManager: FieldManager})
+}
+
+// dryRunHeal is writeHeal as a server-side dry run: what the server would make of the heal.
+func (m *Manager) dryRunHeal(ctx context.Context, d *desiredObject, h *listHeal) (*unstructured.Unstructured, error) {
+	return m.updateHeal(ctx, d, h, metav1.UpdateOptions{FieldManager: FieldManager, DryRun: []string{metav1.DryRunAll}})
+}
+
+// updateHeal sends the heal's update with opts.
+func (m *Manager) updateHeal(ctx context.Context, d *desiredObject, h *listHeal, opts metav1.UpdateOptions) (*unstructured.Unstructured, error) {
 	written, err := m.target.resource(d.mapping, d.obj.GetNamespace()).Update(ctx, h.healed, opts)
 	if apierrors.IsConflict(err) {
 		return nil, fmt.Errorf("changed while Flotilla wrote Git's %s; sync again: %w", strings.Join(h.lists, ", "), err)

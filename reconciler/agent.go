@@ -226,7 +226,7 @@ func (a *Agent) process(ctx context.Context, key string) error {
 		opts.Cause = cause
 	}
 	if !pair.App.Spec.Sync.Automated && !asked {
-		opts.DryRun = true
+		opts.DryRun, opts.comparing = true, true
 	}
 	// A revision that fails health can only be rolled back once its health is known.
 	opts.Wait = opts.Wait || pair.App.Spec.Health.AutoRollback

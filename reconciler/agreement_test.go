@@ -2,6 +2,8 @@ package reconciler_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -136,6 +138,42 @@ func agreementCases() []agreementCase {
 		before: map[string]string{"web.yaml": deployment, "a.yaml": configMap("a", "1")},
 		after:  map[string]string{"web.yaml": strings.Replace(deployment, "IfNotPresent", "Sometimes", 1), "a.yaml": configMap("a", "2")},
 		want:   map[string]clusters.Action{"Deployment/web": clusters.ActionFailed, "ConfigMap/a": clusters.ActionConfigured}, wantStatus: reconciler.StatusFailed,
+	}, {
+		// The schema check passes it (the field's type is right); only the API server knows
+		// the value is not allowed, so a dry run must ask it about a new object too.
+		name: "a new object the API server refuses fails alone, and nothing is pruned", spec: config.AppSpec{Sync: config.SyncPolicy{Prune: true, MaxPrunePercent: 100}},
+		before: map[string]string{"a.yaml": configMap("a", "1"), "gone.yaml": configMap("gone", "1")},
+		after:  map[string]string{"a.yaml": configMap("a", "1"), "web.yaml": strings.Replace(deployment, "IfNotPresent", "Sometimes", 1)},
+		want:   map[string]clusters.Action{"Deployment/web": clusters.ActionFailed, "ConfigMap/a": clusters.ActionUnchanged}, wantStatus: reconciler.StatusFailed,
+		reasons: map[string][]string{"Deployment/web": {"imagePullPolicy", "Sometimes"}},
+		check: func(t *testing.T, c *localfleet.Cluster, ns string) {
+			if got := fleettest.Kubectl(t, c, "-n", ns, "get", "configmaps", "-l", clusters.LabelApp+"="+ns, "-o", "jsonpath={.items[*].metadata.name}"); got != "a gone" {
+				t.Errorf("the App's configmaps after a failed sync: %q, want a gone (nothing pruned)", got)
+			}
+		},
+	}, {
+		// Adopting takes over the fields of the object's creator, but not those of a manager
+		// the App ignores (an autoscaler's replicas): the first apply must not be forced.
+		name:   "adopting leaves an ignored manager's field to it and takes the rest",
+		spec:   config.AppSpec{Sync: config.SyncPolicy{Adopt: true}, Drift: config.DriftPolicy{Mode: config.DriftEnforce, IgnoreManagers: []string{"hpa"}}},
+		before: map[string]string{"a.yaml": configMap("a", "1")},
+		after:  map[string]string{"a.yaml": configMap("a", "1"), "web.yaml": deployment},
+		meddle: func(t *testing.T, c *localfleet.Cluster, ns string) {
+			file := filepath.Join(t.TempDir(), "web.yaml")
+			if err := os.WriteFile(file, []byte(strings.Replace(deployment, "nginx:1.27", "nginx:1.26", 1)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			fleettest.Kubectl(t, c, "-n", ns, "apply", "--server-side", "--field-manager=setup", "-f", file)
+			fleettest.Kubectl(t, c, "-n", ns, "patch", "deployment/web", "--field-manager=hpa", "--type=merge", "-p", `{"spec":{"replicas":5}}`)
+		},
+		want:    map[string]clusters.Action{"Deployment/web": clusters.ActionConfigured, "ConfigMap/a": clusters.ActionUnchanged},
+		reasons: map[string][]string{"Deployment/web": {"left to hpa: .spec.replicas", "took over from setup", ".image"}},
+		check: func(t *testing.T, c *localfleet.Cluster, ns string) {
+			got := fleettest.Kubectl(t, c, "-n", ns, "get", "deployment/web", "-o", "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image}")
+			if got != "5 nginx:1.27" {
+				t.Errorf("replicas and image after adopting: %q, want 5 (hpa's, ignored) and nginx:1.27 (Git's, taken over)", got)
+			}
+		},
 	}, {
 		name: "objects of another App fail and nothing is pruned", spec: config.AppSpec{Sync: config.SyncPolicy{Prune: true, MaxPrunePercent: 100}},
 		before: map[string]string{"a.yaml": configMap("a", "1"), "b.yaml": configMap("b", "1")},

@@ -18,8 +18,11 @@ type ClusterDiff struct {
 	// Refusal is the prune guard's answer when it would refuse the sync (which would then
 	// apply and prune nothing): the Objects are what it would do once confirmed.
 	Refusal string `json:"refusal,omitempty"`
-	Error   string `json:"error,omitempty"`
-	Err     error  `json:"-"`
+	// Held says that a sync window would hold the sync now (which would then apply and prune
+	// nothing): the Objects are what a sync with --override-window would do.
+	Held  string `json:"held,omitempty"`
+	Error string `json:"error,omitempty"`
+	Err   error  `json:"-"`
 	// Pinned is set when a rollback holds the pair on a recorded revision: the diff is against
 	// that revision, as a sync would apply it, not against the Source's head.
 	Pinned *history.Pin `json:"pinned,omitempty"`
@@ -49,9 +52,17 @@ func (s *Syncer) diff(ctx context.Context, w work, opts Options) ClusterDiff {
 		return fail(w.source.err)
 	}
 	opts.DryRun = true // the pin stage previews: a newer commit is diffed, not unpinned
+	opts.comparing = true
 	r := s.begin(w.key, w.source.checkout, opts)
 	if err := r.followPin(ctx); err != nil {
 		return fail(err)
+	}
+	window, err := r.window()
+	if err != nil {
+		return fail(err)
+	}
+	if window != nil && !window.Allowed {
+		d.Held = window.Reason()
 	}
 	d.Commit, d.Pinned = r.result.Commit, r.result.Pinned
 	conn := r.connect(ctx, readInventory)

@@ -117,26 +117,24 @@ func checkPrune(app *config.App, inv *clusters.Inventory, ids []object.ID) error
 	return fmt.Errorf("%w; if that is intended, run flotilla sync --confirm-prune (or set spec.sync.maxPrunePercent: 100)", err)
 }
 
-// checkWindow holds a sync (not a dry run) that the App's sync windows do not allow on the
-// cluster now: a *policies.HeldError saying until when. With OverrideWindow the sync goes on,
-// and the ledger records the override as the change's reason.
-// Rollbacks are not held: putting a cluster back is what one does in a hurry.
+// checkWindow holds a sync that the App's sync windows do not allow on the cluster now: a
+// *policies.HeldError saying until when. A dry run is held too, as the sync it previews would
+// be; a pass that only compares (Options.comparing) is not. With OverrideWindow the sync (or dry run) goes on, and the ledger records the override
+// as the change's reason.
 func (r *run) checkWindow() error {
-	trigger := r.opts.Cause.trigger()
-	if r.opts.DryRun || len(r.key.App.Spec.Windows) == 0 || trigger == history.TriggerRollback || trigger == history.TriggerAutoRollback {
+	if r.opts.comparing {
 		return nil
 	}
-	windows, err := policies.ParseWindows(r.key.App.Spec.Windows)
-	if err != nil {
+	decision, err := r.window()
+	if err != nil || decision == nil {
 		return err
 	}
-	decision := policies.DecideWindows(windows, r.key.Cluster, r.syncer.now())
-	r.result.Window = &decision
+	r.result.Window = decision
 	if decision.Allowed {
 		return nil
 	}
 	if !r.opts.OverrideWindow {
-		return &policies.HeldError{Decision: decision}
+		return &policies.HeldError{Decision: *decision}
 	}
 	override := "sync window override: " + decision.Reason()
 	if r.opts.Cause.Reason != "" {
@@ -145,4 +143,19 @@ func (r *run) checkWindow() error {
 	r.opts.Cause.Reason = override
 	r.event(StagePlan, override)
 	return nil
+}
+
+// window is what the App's sync windows decide for the pass now, nil when none concern it: the
+// App has none, or the pass rolls back (putting a cluster back is what one does in a hurry).
+func (r *run) window() (*policies.WindowDecision, error) {
+	trigger := r.opts.Cause.trigger()
+	if len(r.key.App.Spec.Windows) == 0 || trigger == history.TriggerRollback || trigger == history.TriggerAutoRollback {
+		return nil, nil
+	}
+	windows, err := policies.ParseWindows(r.key.App.Spec.Windows)
+	if err != nil {
+		return nil, err
+	}
+	decision := policies.DecideWindows(windows, r.key.Cluster, r.syncer.now())
+	return &decision, nil
 }

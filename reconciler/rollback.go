@@ -51,16 +51,25 @@ func (s *Syncer) Rollback(ctx context.Context, key AppCluster, opts RollbackOpti
 		head, headDigest = current.Revision.Commit, current.Digest
 	}
 	cause := Cause{Trigger: history.TriggerRollback, Actor: opts.Actor, Reason: opts.Reason}
-	r, result := s.restoreAndPin(ctx, key, target, head, headDigest, false, Options{Wait: true, ForceConflicts: opts.ForceConflicts,
+	r, result := s.restoreAndPin(ctx, key, target, pinUntil{Head: head, HeadDigest: headDigest}, Options{Wait: true, ForceConflicts: opts.ForceConflicts,
 		ConfirmPrune: opts.ConfirmPrune, Observer: opts.Observer, Cause: cause})
 	unlock()
 	return r.done(result)
 }
 
+// pinUntil says how long the pin of a restored pair holds, and who made it.
+type pinUntil struct {
+	// Head and HeadDigest are the commit (and its render) the pair ran or was offered: the pin
+	// holds until a commit other than Head arrives.
+	Head, HeadDigest string
+	// Auto: an automatic rollback (spec.health.autoRollback, a wave) made the pin.
+	Auto bool
+}
+
 // restoreAndPin reconciles the pair (locked by the caller) to the change's snapshot and, unless
-// that failed or was refused, pins it there until a commit other than head. The caller tells
-// the observer the result (run.done) once the pair is unlocked.
-func (s *Syncer) restoreAndPin(ctx context.Context, key AppCluster, target *history.Change, head, headDigest string, auto bool, opts Options) (*run, Result) {
+// that failed or was refused, pins it there until a commit other than until.Head. The caller
+// tells the observer the result (run.done) once the pair is unlocked.
+func (s *Syncer) restoreAndPin(ctx context.Context, key AppCluster, target *history.Change, until pinUntil, opts Options) (*run, Result) {
 	restored, err := s.restore(ctx, target.ID)
 	if err != nil {
 		r := s.begin(key, nil, opts)
@@ -73,9 +82,9 @@ func (s *Syncer) restoreAndPin(ctx context.Context, key AppCluster, target *hist
 		return r, result
 	}
 	pin := history.Pin{App: result.App, Cluster: result.Cluster, Change: result.Change, Snapshot: target.Snapshot,
-		Digest: target.Digest, Revision: target.Revision, Head: head, HeadDigest: headDigest, Auto: auto, Reason: opts.Cause.Reason}
+		Digest: target.Digest, Revision: target.Revision, Head: until.Head, HeadDigest: until.HeadDigest, Auto: until.Auto, Reason: opts.Cause.Reason}
 	if err := s.Ledger.Pin(ctx, pin); err != nil {
-		result.Err = errors.Join(result.Err, fmt.Errorf("rolled back, but the pin was not kept (the next poll may re-apply %s): %w", short(head), err))
+		result.Err = errors.Join(result.Err, fmt.Errorf("rolled back, but the pin was not kept (the next poll may re-apply %s): %w", short(until.Head), err))
 		result.Error = result.Err.Error()
 	}
 	result.Pinned = &pin
@@ -101,7 +110,7 @@ func (s *Syncer) autoRollback(ctx context.Context, key AppCluster, rev Revision,
 	}
 	cause := Cause{Trigger: history.TriggerAutoRollback, Actor: history.Actor{Agent: true},
 		Reason: fmt.Sprintf("revision %s was %s after it was applied (change %d); back to the last healthy revision", short(result.Commit), result.Status, result.Change)}
-	return s.restoreAndPin(ctx, key, healthy, result.Commit, result.Digest, true, Options{Wait: true,
+	return s.restoreAndPin(ctx, key, healthy, pinUntil{Head: result.Commit, HeadDigest: result.Digest, Auto: true}, Options{Wait: true,
 		ForceConflicts: opts.ForceConflicts, ConfirmPrune: opts.ConfirmPrune, Observer: opts.Observer, Cause: cause})
 }
 

@@ -32,6 +32,10 @@ type Options struct {
 	Observer Observer
 	// Cause says why the pass runs and who asked, for the ledger.
 	Cause Cause
+
+	// comparing: the pass only compares the cluster with Git, and previews no sync (a diff,
+	// the agent's look at a pair it does not sync on its own): no sync window holds it.
+	comparing bool
 }
 
 // Cause is why a reconcile runs and who asked for it, as the ledger records it. The zero Cause

@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/clusters/localfleet/fleettest"
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/history"
@@ -56,9 +59,48 @@ func TestSyncWindowHoldsASyncUnlessOverridden(t *testing.T) {
 	if len(changes) != 2 || changes[0].Result != "Held" || changes[1].Result != "Synced" || !strings.Contains(changes[1].Reason, "sync window override") {
 		t.Errorf("ledger: %+v", changes)
 	}
-	// A dry run is not held: it writes nothing anyway.
-	if results, _ := s.Sync(context.Background(), cfg, reconciler.Options{Cluster: "dev", DryRun: true}); results[0].Status != reconciler.StatusPlanned {
-		t.Errorf("dry run inside the window: %s %s", results[0].Status, results[0].Error)
+}
+
+// TestDryRunReportsTheSyncWindow: inside a deny window a dry run says the sync would be held
+// (and until when), as the sync then does; with --override-window it plans what the sync with
+// it then does. A diff shows the differences and says that a sync would be held. Dry runs and
+// diffs are not recorded in the ledger.
+func TestDryRunReportsTheSyncWindow(t *testing.T) {
+	fleet := shared.Fleet(t)
+	ns := fleettest.Namespace(t, fleet.Clusters[0])
+	repo := appRepo(t, ns, map[string]string{"a.yaml": configMap("a", "1")})
+	windows, clock := nightlyFreeze(t)
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app", Windows: windows}, ns)
+	s, l := ledgerSyncer(t)
+	s.Now = clock
+	const held = `held by window "night" until 2026-03-30T06:00:00+02:00`
+	dev := reconciler.Options{Cluster: "dev"}
+	override := reconciler.Options{Cluster: "dev", OverrideWindow: true}
+	dryRun := func(opts reconciler.Options) reconciler.Options { opts.DryRun = true; return opts }
+
+	planned, synced := syncOne(t, s, cfg, dryRun(dev)), syncOne(t, s, cfg, dev)
+	for name, r := range map[string]reconciler.Result{"dry run": planned, "sync": synced} {
+		if r.Status != reconciler.StatusHeld || !strings.Contains(r.Error, held) || len(r.Changes) != 0 || r.Window == nil || r.Window.Allowed {
+			t.Errorf("%s inside the window: %s %q, %d changes, window %+v; want Held (%s) and no changes", name, r.Status, r.Error, len(r.Changes), r.Window, held)
+		}
+	}
+	diffed := diffOne(t, s, cfg)
+	if got := diffActions(diffed); !strings.Contains(diffed.Held, held) || !cmp.Equal(got, map[string]clusters.Action{"ConfigMap/a": clusters.ActionCreated}) {
+		t.Errorf("diff inside the window: held %q, objects %v; want ConfigMap/a created, and %s", diffed.Held, got, held)
+	}
+
+	planned = syncOne(t, s, cfg, dryRun(override))
+	synced = syncOne(t, s, cfg, override)
+	want := map[string]clusters.Action{"ConfigMap/a": clusters.ActionCreated}
+	if planned.Status != reconciler.StatusPlanned || !cmp.Equal(actions(planned), want) {
+		t.Errorf("dry run with --override-window: %s %q, %v; want Planned, %v", planned.Status, planned.Error, actions(planned), want)
+	}
+	if synced.Status != reconciler.StatusSynced || !cmp.Equal(actions(synced), want) {
+		t.Errorf("sync with --override-window: %s %q, %v; want Synced, %v", synced.Status, synced.Error, actions(synced), want)
+	}
+	changes := changesOf(t, l, ns, "dev")
+	if len(changes) != 2 || changes[0].Result != "Held" || changes[1].Result != "Synced" {
+		t.Errorf("ledger: %+v; want the hold and the sync, no dry run", changes)
 	}
 }
 

@@ -101,6 +101,9 @@ func printDiffs(w io.Writer, diffs []reconciler.ClusterDiff) {
 		if d.Refusal != "" {
 			fmt.Fprintf(w, "# %s/%s: a sync would be %s\n", d.Cluster, d.App, d.Refusal)
 		}
+		if d.Held != "" {
+			fmt.Fprintf(w, "# %s/%s: a sync would be %s (flotilla sync --override-window syncs now)\n", d.Cluster, d.App, d.Held)
+		}
 		for _, o := range d.Objects {
 			if o.Action == clusters.ActionFailed {
 				fmt.Fprintf(w, "# %s: a sync would fail on it: %s\n", o.ID, o.Note)
