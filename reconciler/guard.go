@@ -54,7 +54,9 @@ func (f Findings) Status() Status { return statusOf(f[0].Err) }
 // the prune must not take more than the App allows (unless the pass confirms it). It returns
 // what it read of the cluster, and every finding of the checks it could make. A sync window
 // that holds the App is judged first, before the cluster is asked anything (see
-// checkWindow). Waves will join here.
+// checkWindow). Waves are not judged here: a one-shot sync refuses an App with waves before
+// its reconcile starts (sync.go), and the agent decides which of its pairs may take the
+// target (reconcileInWaves) before calling Reconcile.
 //
 // The mesh guardrails (policies.Mesh) judge the render's Istio policy: first alone, so that
 // an error there refuses the render before the cluster is even waited for; then, for the
