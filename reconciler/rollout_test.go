@@ -198,24 +198,76 @@ func TestAgentRollsOutInWaves(t *testing.T) {
 	}
 }
 
-// TestSyncRefusesAnAppWithWaves: a one-shot sync does not roll an App with waves out (the
-// agent does): it is refused, nothing is applied; a dry run still previews it.
-func TestSyncRefusesAnAppWithWaves(t *testing.T) {
+// TestSyncRollsOutWaveByWave: a one-shot sync of an App with waves dev (bake 1 s) → staging →
+// prod goes wave by wave: staging starts only after dev was healthy and baked. A commit that
+// cannot become healthy on staging (a quota there admits no new pod) halts the pass there:
+// dev runs it, staging is rolled back, prod is refused and keeps the previous revision. A dry
+// run previews every pair.
+func TestSyncRollsOutWaveByWave(t *testing.T) {
 	fleet := shared.Fleet(t)
-	c := fleet.Clusters[0]
-	ns := fleettest.Namespace(t, c)
-	repo := appRepo(t, ns, map[string]string{"a.yaml": configMap("a", "1")})
-	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app", ClusterSelector: devOnly(),
-		Rollout: config.RolloutPolicy{Waves: []config.Wave{{Name: "canary", ClusterSelector: devOnly()}}}}, ns)
-	s := reconciler.NewSyncer(t.TempDir())
-	results, err := s.Sync(context.Background(), cfg, reconciler.Options{})
-	if err != nil || len(results) != 1 || results[0].Status != reconciler.StatusRefused || !strings.Contains(results[0].Error, "the agent rolls it out") {
+	ns := fleettest.Namespace(t, fleet.Clusters...)
+	repo := appRepo(t, ns, map[string]string{"web.yaml": deployment, "a.yaml": configMap("a", "1")})
+	env := func(v string) metav1.LabelSelector {
+		return metav1.LabelSelector{MatchLabels: map[string]string{"env": v}}
+	}
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app",
+		Health: config.HealthPolicy{Timeout: config.Duration{Duration: time.Minute}},
+		Rollout: config.RolloutPolicy{Waves: []config.Wave{
+			{Name: "dev", ClusterSelector: env("dev"), BakeTime: config.Duration{Duration: time.Second}},
+			{Name: "staging", ClusterSelector: env("staging")},
+		}}}, ns) // prod: the implicit last wave
+	s, l := ledgerSyncer(t)
+	ctx := context.Background()
+	value := func(i int) string {
+		v, _ := fleettest.KubectlResult(fleet.Clusters[i], "-n", ns, "get", "configmap/a", "-o", "jsonpath={.data.value}")
+		return v
+	}
+
+	if results, err := s.Sync(ctx, cfg, reconciler.Options{DryRun: true}); err != nil || len(results) != 3 || results[2].Status != reconciler.StatusPlanned {
+		t.Fatalf("dry run: %+v, %v", results, err)
+	}
+	first := head(t, repo)
+	results, err := s.Sync(ctx, cfg, reconciler.Options{})
+	if err != nil || len(results) != 3 {
 		t.Fatalf("sync: %+v, %v", results, err)
 	}
-	if _, err := fleettest.KubectlResult(c, "-n", ns, "get", "configmap/a"); err == nil {
-		t.Error("the refused sync applied configmap/a")
+	for _, r := range results {
+		if r.Status != reconciler.StatusHealthy {
+			t.Errorf("%s: %s %s", r.Cluster, r.Status, r.Error)
+		}
 	}
-	if results, err := s.Sync(context.Background(), cfg, reconciler.Options{DryRun: true}); err != nil || results[0].Status != reconciler.StatusPlanned {
-		t.Errorf("dry run: %+v, %v", results, err)
+	var devDone time.Time
+	for _, c := range changesOf(t, l, ns, "dev") {
+		if c.Revision.Commit == first && c.Snapshot != "" {
+			devDone = c.Finished
+		}
+	}
+	stagingAt, prodAt := firstApplied(t, l, ns, "staging", first), firstApplied(t, l, ns, "prod", first)
+	if devDone.IsZero() || stagingAt.Sub(devDone) < time.Second || prodAt.Before(stagingAt) {
+		t.Errorf("dev finished %v, staging started %v, prod started %v: want staging a bake (1 s) after dev, prod after staging", devDone, stagingAt, prodAt)
+	}
+
+	fleettest.Kubectl(t, fleet.Clusters[1], "-n", ns, "create", "quota", "no-new-pods", "--hard=pods=0")
+	stuck := strings.Replace(deployment, "spec:\n  replicas: 2", "spec:\n  replicas: 2\n  progressDeadlineSeconds: 5", 1)
+	stuck = strings.Replace(stuck, "metadata: {labels: {app: web}}", "metadata: {labels: {app: web, build: \"2\"}}", 1)
+	writeApp(t, repo, ns, map[string]string{"web.yaml": stuck, "a.yaml": configMap("a", "2")})
+	results, err = s.Sync(ctx, cfg, reconciler.Options{})
+	if err != nil || len(results) != 3 {
+		t.Fatalf("sync of the bad commit: %+v, %v", results, err)
+	}
+	want := []reconciler.Status{reconciler.StatusHealthy, reconciler.StatusRefused, reconciler.StatusDegraded} // dev, prod, staging
+	for i, r := range results {
+		if r.Status != want[i] {
+			t.Errorf("%s: %s (%s), want %s", r.Cluster, r.Status, r.Error, want[i])
+		}
+	}
+	if !strings.Contains(results[1].Error, "not synced: wave rest comes after where the rollout stopped (wave staging halted: cluster staging Degraded)") {
+		t.Errorf("prod's refusal: %q", results[1].Error)
+	}
+	if results[2].AutoRollback == nil {
+		t.Errorf("staging was not rolled back: %+v", results[2])
+	}
+	if v := value(0) + value(1) + value(2); v != "211" {
+		t.Errorf("dev, staging and prod hold %q, want 2 (passed), 1 (rolled back) and 1 (never reached)", v)
 	}
 }

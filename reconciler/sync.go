@@ -1,14 +1,17 @@
 package reconciler
 
 import (
+	"cmp"
 	"context"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/internal/keylock"
-	"github.com/flotilla-dev/flotilla/policies"
 	"github.com/flotilla-dev/flotilla/sources/gitrepo"
 	"github.com/flotilla-dev/flotilla/sources/render"
 	"github.com/flotilla-dev/flotilla/sources/tree"
@@ -100,29 +103,41 @@ func (s *Syncer) Target(c *config.Cluster) (*clusters.Target, error) {
 	return s.Clusters.Target(c)
 }
 
-// ErrWavesNeedAgent: a one-shot sync does not roll an App with waves out; the agent does.
-var ErrWavesNeedAgent error = &policies.RefusalError{Reason: "the App rolls out in waves (spec.rollout.waves), wave by wave with bake times: " +
-	"the agent rolls it out (flotilla sync with a running agent asks it; flotilla rollout status APP follows it); nothing was applied"}
-
 // Sync runs one pass: it selects every App (or opts.App) × each cluster the App selects (or
 // opts.Cluster), fetches each Source they need once, and reconciles each pair (see
-// Reconcile), several at once (an App with waves is refused, ErrWavesNeedAgent: the agent
-// rolls it out); one failing does not stop the others, and a Source that cannot
-// be fetched fails its Apps' results only. The error is non-nil when an App's cluster selector
-// is invalid or the options select nothing.
+// Reconcile), several at once; the pairs of an App with waves go wave by wave, health waited
+// and baked (see syncInWaves; a dry run previews every pair at once). One failing does not
+// stop the others, and a Source that cannot be fetched fails its Apps' results only. The
+// results are in App, Cluster order. The error is non-nil when an App's cluster selector is
+// invalid or the options select nothing.
 func (s *Syncer) Sync(ctx context.Context, cfg *config.Config, opts Options) ([]Result, error) {
 	items, err := s.selectWork(ctx, cfg, opts)
 	if err != nil {
 		return nil, err
 	}
-	return inParallel(items, func(w work) Result {
-		if w.source.err != nil {
-			return s.failed(w.key, opts, w.source.err)
-		}
+	var plain []work
+	inWaves := map[string][]work{}
+	for _, w := range items {
 		if hasWaves(w.key.App) && !opts.DryRun {
-			r := s.begin(w.key, w.source.checkout, opts)
-			return r.done(r.finish(StatusRefused, ErrWavesNeedAgent))
+			inWaves[w.key.App.Metadata.Name] = append(inWaves[w.key.App.Metadata.Name], w)
+		} else {
+			plain = append(plain, w)
 		}
-		return s.Reconcile(ctx, w.key, w.source.checkout, opts)
-	}), nil
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var results []Result
+	for _, group := range inWaves {
+		wg.Go(func() {
+			done := s.syncInWaves(ctx, group, opts)
+			mu.Lock()
+			results = append(results, done...)
+			mu.Unlock()
+		})
+	}
+	done := inParallel(plain, func(w work) Result { return s.syncPair(ctx, w, opts) })
+	wg.Wait()
+	results = append(results, done...)
+	slices.SortStableFunc(results, func(a, b Result) int { return cmp.Or(strings.Compare(a.App, b.App), strings.Compare(a.Cluster, b.Cluster)) })
+	return results, nil
 }
