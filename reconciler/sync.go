@@ -138,6 +138,8 @@ func (s *Syncer) Sync(ctx context.Context, cfg *config.Config, opts Options) ([]
 	done := inParallel(plain, func(w work) Result { return s.syncPair(ctx, w, opts) })
 	wg.Wait()
 	results = append(results, done...)
-	slices.SortStableFunc(results, func(a, b Result) int { return cmp.Or(strings.Compare(a.App, b.App), strings.Compare(a.Cluster, b.Cluster)) })
+	slices.SortStableFunc(results, func(a, b Result) int {
+		return cmp.Or(strings.Compare(a.App, b.App), strings.Compare(a.Cluster, b.Cluster))
+	})
 	return results, nil
 }
