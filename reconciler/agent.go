@@ -161,9 +161,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.logger.Info("agent started", "apps", len(a.cfg.Apps), "clusters", len(a.cfg.Clusters), "workers", a.opts.Workers)
 	<-ctx.Done()
+	// The pollers are stopped outside the lock: one that has fetched takes it to keep what it
+	// fetched.
 	a.mu.Lock()
-	a.pollers.stop()
+	stopped := a.pollers
+	a.pollers = nil
 	a.mu.Unlock()
+	stopped.stop()
 	a.logger.Info("agent stopping: no new work; waiting for reconciles under way", "grace", a.opts.Grace.String())
 	go a.queue.ShutDownWithDrain()
 	drained := make(chan struct{})
@@ -419,12 +423,15 @@ func (a *Agent) Config() *config.Config {
 func (a *Agent) Reload(ctx context.Context, cfg *config.Config) {
 	a.setConfig(cfg)
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	a.reloadErr = ""
-	if a.pollers != nil {
-		a.pollers.stop()
+	old := a.pollers
+	if old != nil { // running: poll the new Sources, on their new intervals
+		old.cancel()
 		a.pollers = startPollers(ctx, a, cfg)
 	}
+	a.mu.Unlock()
+	// Waited for outside the lock: a poller that has fetched takes it to keep what it fetched.
+	old.stop()
 }
 
 // RefuseReload records that a new configuration was refused (the old one keeps running).
