@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/client-go/util/workqueue"
@@ -91,6 +92,8 @@ type Agent struct {
 	runCtx context.Context
 	drift  *driftWatches
 	memory idleMemory
+	// stopping: Run's context ended; no more work is taken.
+	stopping atomic.Bool
 }
 
 // NewAgent returns an Agent for cfg that reconciles with s. Run starts it. It wraps s.Recorder,
@@ -161,6 +164,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.logger.Info("agent started", "apps", len(a.cfg.Apps), "clusters", len(a.cfg.Clusters), "workers", a.opts.Workers)
 	<-ctx.Done()
+	a.stopping.Store(true) // from now on next takes nothing more off the queue
 	// The pollers are stopped outside the lock: one that has fetched takes it to keep what it
 	// fetched.
 	a.mu.Lock()
@@ -183,10 +187,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	return nil
 }
 
-// next takes one pair off the queue and reconciles it; false once the queue is shut down.
+// next takes one pair off the queue and reconciles it; false once the queue is shut down or
+// the agent is stopping (a pair taken then is marked done, not reconciled: the backlog does not
+// run during the grace period, which is for the reconciles under way).
 func (a *Agent) next(ctx context.Context) bool {
 	key, shutdown := a.queue.Get()
 	if shutdown {
+		return false
+	}
+	if a.stopping.Load() {
+		a.queue.Done(key)
 		return false
 	}
 	defer a.queue.Done(key)
