@@ -47,6 +47,9 @@ type AgentOptions struct {
 	// OnDrift, when set, is told every change someone else made to a managed object that the
 	// App's drift mode (given) acts on, for metrics.
 	OnDrift func(ev clusters.DriftEvent, mode string)
+	// OnClusterRemoved, when set, is told each cluster a reload removed from the
+	// configuration, for metrics to forget it.
+	OnClusterRemoved func(cluster string)
 }
 
 // DefaultAgentOptions: 4 workers, retries from 1 s up to 5 min, 30 s of grace, a fight is 5
@@ -428,10 +431,17 @@ func (a *Agent) Config() *config.Config {
 }
 
 // Reload replaces the configuration: pairs no longer configured are forgotten, every pair of
-// the new one is queued (those unchanged reconcile without writing), and Sources are polled on
-// their new intervals.
+// the new one is queued (those unchanged reconcile without writing), Sources are polled on
+// their new intervals, and the clients and drift watches of clusters removed are dropped, those
+// of clusters whose spec changed made anew (see reloadClusters).
 func (a *Agent) Reload(ctx context.Context, cfg *config.Config) {
+	removed := a.reloadClusters(a.Config(), cfg)
 	a.setConfig(cfg)
+	if a.opts.OnClusterRemoved != nil {
+		for _, name := range removed {
+			a.opts.OnClusterRemoved(name)
+		}
+	}
 	a.mu.Lock()
 	a.reloadErr = ""
 	old := a.pollers

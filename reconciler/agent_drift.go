@@ -20,14 +20,18 @@ const StateFighting SyncState = "Fighting"
 // driftWatches are the agent's watches, one per cluster, over the resources of the objects the
 // inventories it recorded hold.
 type driftWatches struct {
-	watches   map[string]*clusters.Watch     // by cluster
+	watches   map[string]*clusterWatch       // by cluster
 	inventory map[string]*clusters.Inventory // by pair key
-	heals     map[object.ID][]time.Time      // drift heals, per object, in the last fightWindow
-	fighting  map[object.ID]*time.Timer      // objects not healed for now
+	// targets are the clients of the clusters the last reload configured (nil before one): a
+	// record made with another client (by a reconcile that began before the reload) is not
+	// watched.
+	targets  map[string]*clusters.Target
+	heals    map[object.ID][]time.Time // drift heals, per object, in the last fightWindow
+	fighting map[object.ID]*time.Timer // objects not healed for now
 }
 
 func newDriftWatches() *driftWatches {
-	return &driftWatches{watches: map[string]*clusters.Watch{}, inventory: map[string]*clusters.Inventory{},
+	return &driftWatches{watches: map[string]*clusterWatch{}, inventory: map[string]*clusters.Inventory{},
 		heals: map[object.ID][]time.Time{}, fighting: map[object.ID]*time.Timer{}}
 }
 
@@ -75,7 +79,11 @@ func (a *Agent) clusterWatch(rec Record) (*clusters.Watch, []*clusters.Inventory
 	if a.runCtx == nil {
 		return nil, nil
 	}
-	a.drift.inventory[rec.App+"/"+rec.Cluster] = rec.Next
+	key := rec.App + "/" + rec.Cluster
+	if _, ok := a.pairs[key]; !ok || !a.drift.current(rec) {
+		return nil, nil // recorded by a reconcile that began before a reload
+	}
+	a.drift.inventory[key] = rec.Next
 	var invs []*clusters.Inventory
 	for key, inv := range a.drift.inventory {
 		if pair, ok := a.pairs[key]; ok && pair.Cluster.Metadata.Name == rec.Cluster {
@@ -83,7 +91,7 @@ func (a *Agent) clusterWatch(rec Record) (*clusters.Watch, []*clusters.Inventory
 		}
 	}
 	if w := a.drift.watches[rec.Cluster]; w != nil {
-		return w, invs
+		return w.Watch, invs
 	}
 	opts := clusters.DefaultWatchOptions()
 	opts.OnDrift = a.onDrift
@@ -94,12 +102,14 @@ func (a *Agent) clusterWatch(rec Record) (*clusters.Watch, []*clusters.Inventory
 			a.opts.OnWatchError(rec.Cluster, err)
 		}
 	}
-	w, err := rec.Target.Watch(a.runCtx, nil, opts)
+	ctx, cancel := context.WithCancel(a.runCtx)
+	w, err := rec.Target.Watch(ctx, nil, opts)
 	if err != nil {
+		cancel()
 		a.logger.Error("cannot watch for drift", "cluster", rec.Cluster, "error", err)
 		return nil, nil
 	}
-	a.drift.watches[rec.Cluster] = w
+	a.drift.watches[rec.Cluster] = &clusterWatch{Watch: w, target: rec.Target, cancel: cancel}
 	return w, invs
 }
 

@@ -124,6 +124,7 @@ func runAgent(ctx context.Context, g *globals, f agentFlags) error {
 	opts.OnDrift = func(ev clusters.DriftEvent, mode string) { metrics.DriftEvent(mode, ev.Manager) }
 	opts.OnFetch = metrics.ObserveFetch
 	opts.OnWatchError = func(cluster string, _ error) { metrics.WatchRestart(cluster) }
+	opts.OnClusterRemoved = metrics.ForgetCluster
 	agent := reconciler.NewAgent(syncer, cfg, opts)
 	api, err := newAgentServer(f, agent, ledger, metrics, logger)
 	if err != nil {
