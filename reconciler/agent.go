@@ -31,10 +31,12 @@ type AgentOptions struct {
 	Observer Observer
 	// Logger logs what the agent does (nil: slog.Default()).
 	Logger *slog.Logger
-	// FightLimit and FightWindow detect a fight over an object: when drift of it was taken
-	// back more than FightLimit times within FightWindow (another controller keeps setting
-	// the fields), the agent stops healing it and reports Fighting, naming the other manager,
-	// until the object is left alone for FightWindow.
+	// FightLimit and FightWindow detect a fight over a field: when another manager took the
+	// same field of an object from Flotilla more than FightLimit times within FightWindow
+	// (another controller keeps setting it), the agent stops healing the object, its
+	// reconciles leave it alone, and its pair reports Fighting, naming the manager and the
+	// fields, until the manager has left the fields alone for FightWindow: then the agent
+	// takes them back.
 	FightLimit  int
 	FightWindow time.Duration
 	// FetchTimeout bounds each poll of a Source: a Git server that stops answering fails the
@@ -247,6 +249,9 @@ func (a *Agent) process(ctx context.Context, key string) error {
 	}
 	// A revision that fails health can only be rolled back once its health is known.
 	opts.Wait = opts.Wait || pair.App.Spec.Health.AutoRollback
+	a.mu.Lock()
+	opts.Paused = a.pausedObjects(key)
+	a.mu.Unlock()
 	a.setBusy(key, true)
 	var result Result
 	var wave waveNote
@@ -257,11 +262,8 @@ func (a *Agent) process(ctx context.Context, key string) error {
 	}
 	a.setBusy(key, false)
 	a.setStatus(key, func(st *PairStatus) {
-		fighting := a.fightingOver(st)
 		st.reconciled(result, opts.DryRun)
-		if fighting && st.State == StateSynced {
-			st.State = StateFighting
-		}
+		a.showFights(key, st) // a reconcile does not end a fight
 		st.inWave(wave)
 	})
 	if result.Status == StatusHeld || result.Status == StatusRefused {
@@ -479,6 +481,7 @@ func (a *Agent) setConfig(cfg *config.Config) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.cfg, a.pairs = cfg, pairs
+	a.stopFights(pairs)
 	for key := range a.status {
 		if _, ok := pairs[key]; !ok {
 			delete(a.status, key)

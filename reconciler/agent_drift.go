@@ -11,11 +11,7 @@ import (
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/history"
-	"github.com/flotilla-dev/flotilla/internal/object"
 )
-
-// StateFighting: another manager keeps changing fields Flotilla takes back; healing paused.
-const StateFighting SyncState = "Fighting"
 
 // driftWatches are the agent's watches, one per cluster, over the resources of the objects the
 // inventories it recorded hold.
@@ -25,14 +21,13 @@ type driftWatches struct {
 	// targets are the clients of the clusters the last reload configured (nil before one): a
 	// record made with another client (by a reconcile that began before the reload) is not
 	// watched.
-	targets  map[string]*clusters.Target
-	heals    map[object.ID][]time.Time // drift heals, per object, in the last fightWindow
-	fighting map[object.ID]*time.Timer // objects not healed for now
+	targets map[string]*clusters.Target
+	fights  map[fightKey]*fight // fields taken from Flotilla lately, and fought over
 }
 
 func newDriftWatches() *driftWatches {
 	return &driftWatches{watches: map[string]*clusterWatch{}, inventory: map[string]*clusters.Inventory{},
-		heals: map[object.ID][]time.Time{}, fighting: map[object.ID]*time.Timer{}}
+		fights: map[fightKey]*fight{}}
 }
 
 // recorder is the Syncer's Recorder, wrapped so that the agent learns each pair's inventory and
@@ -118,12 +113,15 @@ func (a *Agent) clusterWatch(rec Record) (*clusters.Watch, []*clusters.Inventory
 // warn reports the object as drifted, ignore does nothing. A change that left Flotilla's
 // fields alone needs nothing.
 func (a *Agent) onDrift(ev clusters.DriftEvent) {
-	if !ev.OwnedFieldsChanged && !ev.Deleted {
-		return
-	}
 	key := ev.App + "/" + ev.Cluster
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if !ev.OwnedFieldsChanged && !ev.Deleted {
+		// Flotilla's fields are not touched (a manager writing again fields it holds): nothing
+		// to heal, but the manager of a fight is not quiet.
+		a.stillFighting(key, ev)
+		return
+	}
 	pair, ok := a.pairs[key]
 	if !ok || (ev.Deleted && a.busy[key]) { // a reconcile under way prunes: not drift
 		return
@@ -136,11 +134,11 @@ func (a *Agent) onDrift(ev clusters.DriftEvent) {
 		a.opts.OnDrift(ev, mode)
 	}
 	st := a.status[key]
-	drifted := DriftedObject{ID: ev.ID, Manager: ev.Manager, Deleted: ev.Deleted, Seen: ev.Seen}
+	drifted := DriftedObject{ID: ev.ID, Manager: ev.Manager, Fields: ev.Fields, Deleted: ev.Deleted, Seen: ev.Seen}
 	switch mode {
 	case config.DriftEnforce:
-		if a.fighting(key, ev, st, drifted) {
-			return
+		if a.fought(key, ev) {
+			return // fought over: left alone until its manager is quiet
 		}
 		if st != nil && st.State == StateHeld { // reported while a window holds the heal
 			st.Drifted = upsertDrifted(st.Drifted, drifted)
@@ -168,42 +166,6 @@ func driftNote(ev clusters.DriftEvent) string {
 	return fmt.Sprintf("%s changed by %s", ev.ID, manager)
 }
 
-// fighting counts a heal of the object and says whether the agent should leave it alone: it
-// has been taken back FightLimit times within FightWindow (then, and while changes go on, it
-// is reported Fighting; the pair is queued again once the object was left alone for
-// FightWindow).
-func (a *Agent) fighting(key string, ev clusters.DriftEvent, st *PairStatus, drifted DriftedObject) bool {
-	now := ev.Seen
-	if timer, ok := a.drift.fighting[ev.ID]; ok {
-		timer.Reset(a.opts.FightWindow)
-		return true
-	}
-	heals := a.drift.heals[ev.ID][:0]
-	for _, t := range a.drift.heals[ev.ID] {
-		if now.Sub(t) < a.opts.FightWindow {
-			heals = append(heals, t)
-		}
-	}
-	heals = append(heals, now)
-	a.drift.heals[ev.ID] = heals
-	if len(heals) <= a.opts.FightLimit {
-		return false
-	}
-	a.logger.Warn("fighting over an object: healing paused", "app", ev.App, "cluster", ev.Cluster, "object", ev.ID.String(), "manager", ev.Manager)
-	if st != nil {
-		st.State = StateFighting
-		st.Drifted = upsertDrifted(st.Drifted, drifted)
-	}
-	a.drift.fighting[ev.ID] = time.AfterFunc(a.opts.FightWindow, func() {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		delete(a.drift.fighting, ev.ID)
-		delete(a.drift.heals, ev.ID)
-		a.queue.Add(key)
-	})
-	return true
-}
-
 // upsertDrifted puts o in the list, replacing the entry of the same object.
 func upsertDrifted(list []DriftedObject, o DriftedObject) []DriftedObject {
 	for i := range list {
@@ -223,16 +185,6 @@ func (d *driftWatches) synced() bool {
 		}
 	}
 	return true
-}
-
-// fightingOver reports whether an object of the pair is being fought over.
-func (a *Agent) fightingOver(st *PairStatus) bool {
-	for _, d := range st.Drifted {
-		if _, ok := a.drift.fighting[d.ID]; ok {
-			return true
-		}
-	}
-	return false
 }
 
 // ManagedObjects counts, per cluster, the managed objects its drift watch holds.

@@ -8,6 +8,7 @@ import (
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/internal/keylock"
+	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/policies"
 	"github.com/flotilla-dev/flotilla/sources/gitrepo"
 	"github.com/flotilla-dev/flotilla/sources/render"
@@ -32,6 +33,10 @@ type Options struct {
 	Observer Observer
 	// Cause says why the pass runs and who asked, for the ledger.
 	Cause Cause
+	// Paused are objects not applied by this pass, with why (the agent pauses the heal of an
+	// object another manager fights over): each is reported unchanged with the reason and
+	// keeps its inventory entry, so that a later pass without it takes its fields back.
+	Paused map[object.ID]string
 }
 
 // Cause is why a reconcile runs and who asked for it, as the ledger records it. The zero Cause
