@@ -6,6 +6,7 @@ import (
 
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/policies"
 )
 
 // clusterWatch is the drift watch of one cluster, with the client it was started with and
@@ -67,4 +68,67 @@ func (a *Agent) reloadClusters(old, cfg *config.Config) (removed []string) {
 	}
 	a.drift.targets = targets
 	return removed
+}
+
+// Reload replaces the configuration: pairs no longer configured are forgotten, every pair of
+// the new one is queued (those unchanged reconcile without writing), Sources are polled on
+// their new intervals, and the clients and drift watches of clusters removed are dropped, those
+// of clusters whose spec changed made anew (see reloadClusters).
+func (a *Agent) Reload(ctx context.Context, cfg *config.Config) {
+	removed := a.reloadClusters(a.Config(), cfg)
+	a.setConfig(cfg)
+	if a.opts.OnClusterRemoved != nil {
+		for _, name := range removed {
+			a.opts.OnClusterRemoved(name)
+		}
+	}
+	a.mu.Lock()
+	a.reloadErr = ""
+	old := a.pollers
+	if old != nil { // running: poll the new Sources, on their new intervals
+		old.cancel()
+		a.pollers = startPollers(ctx, a, cfg)
+	}
+	a.mu.Unlock()
+	// Waited for outside the lock: a poller that has fetched takes it to keep what it fetched.
+	old.stop()
+}
+
+// RefuseReload records that a new configuration was refused (the old one keeps running).
+func (a *Agent) RefuseReload(err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.reloadErr = err.Error()
+}
+
+// setConfig installs cfg and queues each of its pairs.
+func (a *Agent) setConfig(cfg *config.Config) {
+	pairs := map[string]AppCluster{}
+	for i := range cfg.Apps {
+		app := &cfg.Apps[i]
+		selected, err := policies.SelectClusters(app.Spec.ClusterSelector, cfg.Clusters)
+		if err != nil { // config.Load validated the selector
+			a.logger.Error("App's cluster selector", "app", app.Metadata.Name, "error", err)
+			continue
+		}
+		for _, c := range selected {
+			key := AppCluster{App: app, Cluster: c}
+			pairs[key.String()] = key
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.cfg, a.pairs = cfg, pairs
+	a.stopFights(pairs)
+	for key := range a.status {
+		if _, ok := pairs[key]; !ok {
+			delete(a.status, key)
+		}
+	}
+	for key, pair := range pairs {
+		if a.status[key] == nil {
+			a.status[key] = &PairStatus{App: pair.App.Metadata.Name, Cluster: pair.Cluster.Metadata.Name, State: StateUnknown}
+		}
+		a.queue.Add(key)
+	}
 }
