@@ -259,15 +259,18 @@ func (a *Agent) process(ctx context.Context, key string) error {
 	} else {
 		result = a.syncer.Reconcile(ctx, pair, rev.checkout, opts)
 	}
-	a.setBusy(key, false)
+	deleted := a.setBusy(key, false)
 	a.setStatus(key, func(st *PairStatus) {
 		st.reconciled(result, opts.DryRun)
 		a.showFights(key, st) // a reconcile does not end a fight
 		st.inWave(wave)
 	})
-	if result.Status == StatusHeld || result.Status == StatusRefused {
+	if result.Status == StatusHeld || result.Status == StatusRefused || opts.DryRun {
+		// Nothing recorded an inventory: watch the one the cluster holds (after a restart, an
+		// App that only compares would not be watched otherwise).
 		a.watchWhatIsThere(ctx, pair)
 	}
+	a.recheckDeleted(deleted, result)
 	if result.Status == StatusHeld && result.Window != nil && !result.Window.Until.IsZero() {
 		// Try again when the window lets it: nothing to retry before.
 		a.queue.AddAfter(key, time.Until(result.Window.Until)+time.Second)
@@ -283,15 +286,19 @@ func (a *Agent) process(ctx context.Context, key string) error {
 	return nil
 }
 
-// setBusy marks a pair as being reconciled, or no longer.
-func (a *Agent) setBusy(key string, busy bool) {
+// setBusy marks a pair as being reconciled, or no longer; then it returns the deletions of
+// the pair's objects seen meanwhile (see recheckDeleted).
+func (a *Agent) setBusy(key string, busy bool) (deleted []clusters.DriftEvent) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if busy {
 		a.busy[key] = true
-	} else {
-		delete(a.busy, key)
+		return nil
 	}
+	delete(a.busy, key)
+	deleted = a.drift.deletedWhileBusy[key]
+	delete(a.drift.deletedWhileBusy, key)
+	return deleted
 }
 
 // revision is the Source's latest revision, fetching it if none was fetched yet.

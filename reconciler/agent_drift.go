@@ -11,6 +11,7 @@ import (
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/history"
+	"github.com/flotilla-dev/flotilla/internal/object"
 )
 
 // driftWatches are the agent's watches, one per cluster, over the resources of the objects the
@@ -23,11 +24,13 @@ type driftWatches struct {
 	// watched.
 	targets map[string]*clusters.Target
 	fights  map[fightKey]*fight // fields taken from Flotilla lately, and fought over
+	// deletedWhileBusy are deletions seen while their pair was reconciled, by pair key.
+	deletedWhileBusy map[string][]clusters.DriftEvent
 }
 
 func newDriftWatches() *driftWatches {
 	return &driftWatches{watches: map[string]*clusterWatch{}, inventory: map[string]*clusters.Inventory{},
-		fights: map[fightKey]*fight{}}
+		fights: map[fightKey]*fight{}, deletedWhileBusy: map[string][]clusters.DriftEvent{}}
 }
 
 // recorder is the Syncer's Recorder, wrapped so that the agent learns each pair's inventory and
@@ -123,7 +126,13 @@ func (a *Agent) onDrift(ev clusters.DriftEvent) {
 		return
 	}
 	pair, ok := a.pairs[key]
-	if !ok || (ev.Deleted && a.busy[key]) { // a reconcile under way prunes: not drift
+	if !ok {
+		return
+	}
+	if ev.Deleted && a.busy[key] { // maybe the reconcile under way pruned it: see after
+		if len(a.drift.deletedWhileBusy[key]) < maxDriftNotes {
+			a.drift.deletedWhileBusy[key] = append(a.drift.deletedWhileBusy[key], ev)
+		}
 		return
 	}
 	if slices.Contains(pair.App.Spec.Drift.IgnoreManagers, ev.Manager) {
@@ -150,6 +159,31 @@ func (a *Agent) onDrift(ev clusters.DriftEvent) {
 		if st != nil {
 			st.State = StateDrifted
 			st.Drifted = upsertDrifted(st.Drifted, drifted)
+		}
+	}
+}
+
+// recheckDeleted handles the deletions seen while a pair was reconciled, now that it is done:
+// those of objects its reconcile (or the rollback that followed) pruned were its own; any other
+// is drift like one seen at another time.
+func (a *Agent) recheckDeleted(deleted []clusters.DriftEvent, result Result) {
+	if len(deleted) == 0 {
+		return
+	}
+	pruned := map[object.ID]bool{}
+	for _, r := range []*Result{&result, result.AutoRollback} {
+		if r == nil {
+			continue
+		}
+		for _, c := range r.Changes {
+			if c.Action == clusters.ActionPruned {
+				pruned[c.ID] = true
+			}
+		}
+	}
+	for _, ev := range deleted {
+		if !pruned[ev.ID] {
+			a.onDrift(ev)
 		}
 	}
 }

@@ -1,0 +1,94 @@
+package reconciler_test
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/flotilla-dev/flotilla/clusters"
+	"github.com/flotilla-dev/flotilla/clusters/localfleet/fleettest"
+	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/reconciler"
+)
+
+// driftedObject reports whether the pair's status lists the object as drifted (deleted or not).
+func driftedObject(agent *reconciler.Agent, name string, deleted bool) bool {
+	for _, st := range agent.Status() {
+		for _, d := range st.Drifted {
+			if d.ID.Name == name && d.Deleted == deleted {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestAgentWatchesAnAppThatOnlyCompares: an App that does not sync on its own, synced before
+// the agent started, is watched all the same: the agent's dry runs record nothing, so it
+// watches the inventory the cluster holds, and drift is reported.
+func TestAgentWatchesAnAppThatOnlyCompares(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	cfg := fleetConfig(fleet, appRepo(t, ns, map[string]string{"a.yaml": configMap("a", "1")}).FileURL(), config.AppSpec{Path: "app", ClusterSelector: devOnly(),
+		Drift: config.DriftPolicy{Mode: config.DriftWarn}}, ns)
+	syncOK(t, reconciler.NewSyncer(t.TempDir()), cfg, reconciler.Options{Cluster: "dev"}) // before the agent (re)starts
+	agent := runAgent(t, cfg)
+	waitFor(t, time.Minute, func() bool {
+		return agent.Ready() && allIn(agent, reconciler.StateSynced, agent.Status()[0].WantedRevision) && agent.ManagedObjects()["dev"] > 0
+	}, func() string { return "not watched: " + states(agent) })
+	fleettest.Kubectl(t, c, "-n", ns, "patch", "configmap/a", "--field-manager=hotfix", "--type=merge", "-p", `{"data":{"value":"9"}}`)
+	waitFor(t, 10*time.Second, func() bool { return driftedObject(agent, "a", false) }, func() string { return "drift not reported: " + states(agent) })
+}
+
+// TestAgentDeletionDuringAReconcileIsNotLost: an object deleted while its pair is being
+// reconciled (whose own prunes come back as deletions) is handled once the reconcile is done,
+// as it did not prune it: reported, here, where the App's drift mode warns.
+func TestAgentDeletionDuringAReconcileIsNotLost(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	cfg := fleetConfig(fleet, appRepo(t, ns, map[string]string{"a.yaml": configMap("a", "1"), "b.yaml": configMap("b", "1")}).FileURL(),
+		config.AppSpec{Path: "app", ClusterSelector: devOnly(), Sync: config.SyncPolicy{Automated: true}, Drift: config.DriftPolicy{Mode: config.DriftWarn}}, ns)
+	var block atomic.Bool
+	busy, release := make(chan struct{}), make(chan struct{})
+	opts := reconciler.DefaultAgentOptions()
+	opts.Observer = reconciler.ObserverFunc(func(e reconciler.Event) {
+		if e.Stage == reconciler.StageDone && e.Result != nil && e.Result.App == ns && block.CompareAndSwap(true, false) {
+			close(busy)
+			<-release // the pair stays busy meanwhile
+		}
+	})
+	seenB := make(chan struct{})
+	var once atomic.Bool
+	opts.OnDrift = func(ev clusters.DriftEvent, _ string) {
+		if ev.ID.Name == "b" && once.CompareAndSwap(false, true) {
+			close(seenB)
+		}
+	}
+	agent := runAgentWith(t, cfg, opts)
+	waitFor(t, time.Minute, func() bool { return agent.Ready() }, func() string { return states(agent) })
+
+	block.Store(true)
+	if _, err := agent.RequestSync(ns, "dev", reconciler.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-busy:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the requested sync did not run")
+	}
+	fleettest.Kubectl(t, c, "-n", ns, "delete", "configmap/a")
+	// Events of one resource arrive in order: once b's change is seen, a's deletion was.
+	fleettest.Kubectl(t, c, "-n", ns, "patch", "configmap/b", "--field-manager=hotfix", "--type=merge", "-p", `{"data":{"value":"9"}}`)
+	select {
+	case <-seenB:
+	case <-time.After(20 * time.Second):
+		close(release)
+		t.Fatal("the change of b was not seen")
+	}
+	close(release)
+	waitFor(t, 10*time.Second, func() bool { return driftedObject(agent, "a", true) }, func() string {
+		return "the deletion seen during the reconcile is lost: " + states(agent)
+	})
+}
