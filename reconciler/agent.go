@@ -45,8 +45,9 @@ type AgentOptions struct {
 	OnFetch func(source string, took time.Duration, err error)
 	// OnWatchError, when set, is told each time a cluster's drift watch fails (it restarts).
 	OnWatchError func(cluster string, err error)
-	// OnDrift, when set, is told every change someone else made to a managed object that the
-	// App's drift mode (given) acts on, for metrics.
+	// OnDrift, when set, is told every change someone else made to Flotilla's fields of a
+	// managed object (or its deletion), with the App's drift mode, whatever it is (enforce,
+	// warn or ignore), for metrics; not the changes of the App's drift.ignoreManagers.
 	OnDrift func(ev clusters.DriftEvent, mode string)
 	// OnClusterRemoved, when set, is told each cluster a reload removed from the
 	// configuration, for metrics to forget it.

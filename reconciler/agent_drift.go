@@ -139,7 +139,7 @@ func (a *Agent) onDrift(ev clusters.DriftEvent) {
 		return // its fields are left to it
 	}
 	mode := pair.App.Spec.Drift.Mode
-	if a.opts.OnDrift != nil && mode != config.DriftIgnore {
+	if a.opts.OnDrift != nil { // counted whatever the mode, ignore included
 		a.opts.OnDrift(ev, mode)
 	}
 	st := a.status[key]

@@ -92,3 +92,34 @@ func TestAgentDeletionDuringAReconcileIsNotLost(t *testing.T) {
 		return "the deletion seen during the reconcile is lost: " + states(agent)
 	})
 }
+
+// TestAgentCountsDriftOfEveryMode: OnDrift (the drift metric) is told of drift in an App whose
+// drift mode is ignore too, and the change is left alone.
+func TestAgentCountsDriftOfEveryMode(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	cfg := fleetConfig(fleet, appRepo(t, ns, map[string]string{"a.yaml": configMap("a", "1")}).FileURL(), config.AppSpec{Path: "app", ClusterSelector: devOnly(),
+		Sync: config.SyncPolicy{Automated: true}, Drift: config.DriftPolicy{Mode: config.DriftIgnore}}, ns)
+	told := make(chan string, 16)
+	opts := reconciler.DefaultAgentOptions()
+	opts.OnDrift = func(ev clusters.DriftEvent, mode string) {
+		if ev.ID.Name == "a" {
+			told <- mode + " " + ev.Manager
+		}
+	}
+	agent := runAgentWith(t, cfg, opts)
+	waitFor(t, time.Minute, func() bool { return agent.Ready() }, func() string { return states(agent) })
+	fleettest.Kubectl(t, c, "-n", ns, "patch", "configmap/a", "--field-manager=hotfix", "--type=merge", "-p", `{"data":{"value":"9"}}`)
+	select {
+	case got := <-told:
+		if got != "ignore hotfix" {
+			t.Errorf("OnDrift told %q, want %q", got, "ignore hotfix")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("drift of an App whose drift mode is ignore was not counted")
+	}
+	if v := fleettest.Kubectl(t, c, "-n", ns, "get", "configmap/a", "-o", "jsonpath={.data.value}"); v != "9" {
+		t.Errorf("drift.mode ignore: value %q, want the hotfix's 9", v)
+	}
+}
