@@ -123,3 +123,39 @@ func TestAgentCountsDriftOfEveryMode(t *testing.T) {
 		t.Errorf("drift.mode ignore: value %q, want the hotfix's 9", v)
 	}
 }
+
+// TestAgentLeavesIgnoredFieldsAlone: with drift.mode enforce, the agent takes back a field
+// someone changed, but not one an App's drift.ignore rule covers, nor one a manager of its
+// drift.ignoreManagers set, even when it reconciles the object for another reason.
+func TestAgentLeavesIgnoredFieldsAlone(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	twoKeys := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {value: \"1\", other: \"1\"}\n"
+	cfg := fleetConfig(fleet, appRepo(t, ns, map[string]string{"a.yaml": twoKeys, "b.yaml": configMap("b", "1")}).FileURL(), config.AppSpec{Path: "app", ClusterSelector: devOnly(),
+		Sync: config.SyncPolicy{Automated: true}, Drift: config.DriftPolicy{Mode: config.DriftEnforce, IgnoreManagers: []string{"autoscaler"},
+			Ignore: []config.IgnoreRule{{Kind: "ConfigMap", Name: "a", Fields: []string{"/data/value"}}}}}, ns)
+	agent := runAgent(t, cfg)
+	waitFor(t, time.Minute, func() bool { return agent.Ready() }, func() string { return states(agent) })
+	get := func(object, path string) string {
+		v, _ := fleettest.KubectlResult(c, "-n", ns, "get", object, "-o", "jsonpath="+path)
+		return v
+	}
+	fleettest.Kubectl(t, c, "-n", ns, "patch", "configmap/a", "--field-manager=hotfix", "--type=merge", "-p", `{"data":{"value":"9"}}`)
+	fleettest.Kubectl(t, c, "-n", ns, "patch", "configmap/a", "--field-manager=autoscaler", "--type=merge", "-p", `{"data":{"other":"9"}}`)
+	// A field no rule covers is taken back: the agent heals, and reconciles a with it.
+	fleettest.Kubectl(t, c, "-n", ns, "patch", "configmap/b", "--field-manager=hotfix", "--type=merge", "-p", `{"data":{"value":"9"}}`)
+	waitFor(t, 10*time.Second, func() bool { return get("configmap/b", "{.data.value}") == "1" }, func() string { return "b not taken back: " + states(agent) })
+	// And once more, through a requested sync of the pair.
+	before := agent.Status()[0].LastSync
+	if _, err := agent.RequestSync(ns, "dev", reconciler.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, func() bool { return agent.Status()[0].LastSync.After(before) }, func() string { return "no sync: " + states(agent) })
+	if st := agent.Status()[0]; st.State != reconciler.StateSynced {
+		t.Errorf("after the sync: %s (%s), want Synced", st.State, st.LastError)
+	}
+	if got := get("configmap/a", "{.data.value}/{.data.other}"); got != "9/9" {
+		t.Errorf("configmap a: value/other = %q, want 9/9: the ignore rule's field and the ignored manager's left alone", got)
+	}
+}
