@@ -24,7 +24,8 @@ type AgentOptions struct {
 	// RetryBase and RetryMax bound the exponential backoff (with ±20 % jitter) of a pair whose
 	// reconcile failed: RetryBase, twice that, … up to RetryMax.
 	RetryBase, RetryMax time.Duration
-	// Grace is how long in-flight reconciles may go on once Run's context ends.
+	// Grace is how long in-flight reconciles may go on once Run's context ends (queued ones
+	// are not started).
 	Grace time.Duration
 	// Observer is told every event of every reconcile and fetch (nil: no one).
 	Observer Observer
@@ -54,8 +55,8 @@ type AgentOptions struct {
 	OnClusterRemoved func(cluster string)
 }
 
-// DefaultAgentOptions: 4 workers, retries from 1 s up to 5 min, 30 s of grace, a fight is 5
-// heals of one object within 2 minutes, 5 minutes for a fetch.
+// DefaultAgentOptions: 4 workers, retries from 1 s up to 5 min, 30 s of grace, a fight is a
+// field taken from Flotilla more than 5 times within 2 minutes, 5 minutes for a fetch.
 func DefaultAgentOptions() AgentOptions {
 	return AgentOptions{Workers: 4, RetryBase: time.Second, RetryMax: 5 * time.Minute, Grace: 30 * time.Second,
 		FightLimit: 5, FightWindow: 2 * time.Minute, FetchTimeout: 5 * time.Minute}
