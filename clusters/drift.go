@@ -244,7 +244,7 @@ func (rw *resourceWatch) onAdd(obj any, isInInitialList bool) {
 }
 
 // onUpdate: an object changed, or the informer resynced it (same resourceVersion).
-func (rw *resourceWatch) onUpdate(oldObj, newObj any) {
+func (rw *resourceWatch) onUpdate(ctx context.Context, oldObj, newObj any) {
 	old, ok1 := oldObj.(*watched)
 	o, ok2 := newObj.(*watched)
 	if !ok1 || !ok2 {
@@ -261,6 +261,9 @@ func (rw *resourceWatch) onUpdate(oldObj, newObj any) {
 	o.drift = old.drift
 	if ev, ok := rw.changeOf(old, o); ok {
 		if ev.OwnedFieldsChanged {
+			if ev.Manager != "" {
+				ev.Fields = rw.fieldsOf(ctx, o, ev.Manager, ev.Operation)
+			}
 			o.drift = &ev
 		}
 		rw.report(ev)

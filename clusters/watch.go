@@ -43,6 +43,11 @@ type DriftEvent struct {
 	// that appeared without Flotilla writing it (created by someone else with Flotilla's labels,
 	// or given back the labels), and for a deletion.
 	OwnedFieldsChanged bool
+	// Fields are the fields the Manager's managedFields entry holds after a change of
+	// Flotilla's fields (".data.value", `.spec.containers[name="web"].image`, see FieldPaths):
+	// what it took. Read with one GET when the change is seen; nil for a deletion, an unknown
+	// manager, or when Flotilla took the fields back before the GET.
+	Fields []string
 	// Deleted: the object is gone. Nothing tells who deleted it, Flotilla's own prunes included
 	// (the caller knows those from the inventory). An object that only lost Flotilla's labels is
 	// not deleted: it is reported as changed by the manager that took them off.
@@ -258,7 +263,7 @@ func (w *Watch) start(gvr schema.GroupVersionResource, kind objectKind) *resourc
 	})
 	rw.registration, _ = informer.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
 		AddFunc:    rw.onAdd,
-		UpdateFunc: rw.onUpdate,
+		UpdateFunc: func(oldObj, newObj any) { rw.onUpdate(ctx, oldObj, newObj) },
 		DeleteFunc: func(obj any) { rw.onDelete(ctx, obj) },
 	})
 	w.running.Add(1)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/client-go/util/workqueue"
@@ -13,7 +14,6 @@ import (
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/history"
-	"github.com/flotilla-dev/flotilla/policies"
 	"github.com/flotilla-dev/flotilla/sources/webhook"
 )
 
@@ -24,16 +24,19 @@ type AgentOptions struct {
 	// RetryBase and RetryMax bound the exponential backoff (with ±20 % jitter) of a pair whose
 	// reconcile failed: RetryBase, twice that, … up to RetryMax.
 	RetryBase, RetryMax time.Duration
-	// Grace is how long in-flight reconciles may go on once Run's context ends.
+	// Grace is how long in-flight reconciles may go on once Run's context ends (queued ones
+	// are not started).
 	Grace time.Duration
 	// Observer is told every event of every reconcile and fetch (nil: no one).
 	Observer Observer
 	// Logger logs what the agent does (nil: slog.Default()).
 	Logger *slog.Logger
-	// FightLimit and FightWindow detect a fight over an object: when drift of it was taken
-	// back more than FightLimit times within FightWindow (another controller keeps setting
-	// the fields), the agent stops healing it and reports Fighting, naming the other manager,
-	// until the object is left alone for FightWindow.
+	// FightLimit and FightWindow detect a fight over a field: when another manager took the
+	// same field of an object from Flotilla more than FightLimit times within FightWindow
+	// (another controller keeps setting it), the agent stops healing the object, its
+	// reconciles leave it alone, and its pair reports Fighting, naming the manager and the
+	// fields, until the manager has left the fields alone for FightWindow: then the agent
+	// takes them back.
 	FightLimit  int
 	FightWindow time.Duration
 	// FetchTimeout bounds each poll of a Source: a Git server that stops answering fails the
@@ -43,13 +46,17 @@ type AgentOptions struct {
 	OnFetch func(source string, took time.Duration, err error)
 	// OnWatchError, when set, is told each time a cluster's drift watch fails (it restarts).
 	OnWatchError func(cluster string, err error)
-	// OnDrift, when set, is told every change someone else made to a managed object that the
-	// App's drift mode (given) acts on, for metrics.
+	// OnDrift, when set, is told every change someone else made to Flotilla's fields of a
+	// managed object (or its deletion), with the App's drift mode, whatever it is (enforce,
+	// warn or ignore), for metrics; not the changes of the App's drift.ignoreManagers.
 	OnDrift func(ev clusters.DriftEvent, mode string)
+	// OnClusterRemoved, when set, is told each cluster a reload removed from the
+	// configuration, for metrics to forget it.
+	OnClusterRemoved func(cluster string)
 }
 
-// DefaultAgentOptions: 4 workers, retries from 1 s up to 5 min, 30 s of grace, a fight is 5
-// heals of one object within 2 minutes, 5 minutes for a fetch.
+// DefaultAgentOptions: 4 workers, retries from 1 s up to 5 min, 30 s of grace, a fight is a
+// field taken from Flotilla more than 5 times within 2 minutes, 5 minutes for a fetch.
 func DefaultAgentOptions() AgentOptions {
 	return AgentOptions{Workers: 4, RetryBase: time.Second, RetryMax: 5 * time.Minute, Grace: 30 * time.Second,
 		FightLimit: 5, FightWindow: 2 * time.Minute, FetchTimeout: 5 * time.Minute}
@@ -91,6 +98,8 @@ type Agent struct {
 	runCtx context.Context
 	drift  *driftWatches
 	memory idleMemory
+	// stopping: Run's context ended; no more work is taken.
+	stopping atomic.Bool
 }
 
 // NewAgent returns an Agent for cfg that reconciles with s. Run starts it. It wraps s.Recorder,
@@ -161,9 +170,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.logger.Info("agent started", "apps", len(a.cfg.Apps), "clusters", len(a.cfg.Clusters), "workers", a.opts.Workers)
 	<-ctx.Done()
+	a.stopping.Store(true) // from now on next takes nothing more off the queue
+	// The pollers are stopped outside the lock: one that has fetched takes it to keep what it
+	// fetched.
 	a.mu.Lock()
-	a.pollers.stop()
+	stopped := a.pollers
+	a.pollers = nil
 	a.mu.Unlock()
+	stopped.stop()
 	a.logger.Info("agent stopping: no new work; waiting for reconciles under way", "grace", a.opts.Grace.String())
 	go a.queue.ShutDownWithDrain()
 	drained := make(chan struct{})
@@ -179,10 +193,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	return nil
 }
 
-// next takes one pair off the queue and reconciles it; false once the queue is shut down.
+// next takes one pair off the queue and reconciles it; false once the queue is shut down or
+// the agent is stopping (a pair taken then is marked done, not reconciled: the backlog does not
+// run during the grace period, which is for the reconciles under way).
 func (a *Agent) next(ctx context.Context) bool {
 	key, shutdown := a.queue.Get()
 	if shutdown {
+		return false
+	}
+	if a.stopping.Load() {
+		a.queue.Done(key)
 		return false
 	}
 	defer a.queue.Done(key)
@@ -230,6 +250,9 @@ func (a *Agent) process(ctx context.Context, key string) error {
 	}
 	// A revision that fails health can only be rolled back once its health is known.
 	opts.Wait = opts.Wait || pair.App.Spec.Health.AutoRollback
+	a.mu.Lock()
+	opts.Paused = a.pausedObjects(key)
+	a.mu.Unlock()
 	a.setBusy(key, true)
 	var result Result
 	var wave waveNote
@@ -238,18 +261,18 @@ func (a *Agent) process(ctx context.Context, key string) error {
 	} else {
 		result = a.syncer.Reconcile(ctx, pair, rev.checkout, opts)
 	}
-	a.setBusy(key, false)
+	deleted := a.setBusy(key, false)
 	a.setStatus(key, func(st *PairStatus) {
-		fighting := a.fightingOver(st)
 		st.reconciled(result, opts.DryRun)
-		if fighting && st.State == StateSynced {
-			st.State = StateFighting
-		}
+		a.showFights(key, st) // a reconcile does not end a fight
 		st.inWave(wave)
 	})
-	if result.Status == StatusHeld || result.Status == StatusRefused {
+	if result.Status == StatusHeld || result.Status == StatusRefused || opts.DryRun {
+		// Nothing recorded an inventory: watch the one the cluster holds (after a restart, an
+		// App that only compares would not be watched otherwise).
 		a.watchWhatIsThere(ctx, pair)
 	}
+	a.recheckDeleted(deleted, result)
 	if result.Status == StatusHeld && result.Window != nil && !result.Window.Until.IsZero() {
 		// Try again when the window lets it: nothing to retry before.
 		a.queue.AddAfter(key, time.Until(result.Window.Until)+time.Second)
@@ -265,15 +288,19 @@ func (a *Agent) process(ctx context.Context, key string) error {
 	return nil
 }
 
-// setBusy marks a pair as being reconciled, or no longer.
-func (a *Agent) setBusy(key string, busy bool) {
+// setBusy marks a pair as being reconciled, or no longer; then it returns the deletions of
+// the pair's objects seen meanwhile (see recheckDeleted).
+func (a *Agent) setBusy(key string, busy bool) (deleted []clusters.DriftEvent) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if busy {
 		a.busy[key] = true
-	} else {
-		delete(a.busy, key)
+		return nil
 	}
+	delete(a.busy, key)
+	deleted = a.drift.deletedWhileBusy[key]
+	delete(a.drift.deletedWhileBusy, key)
+	return deleted
 }
 
 // revision is the Source's latest revision, fetching it if none was fetched yet.
@@ -411,56 +438,4 @@ func (a *Agent) Config() *config.Config {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.cfg
-}
-
-// Reload replaces the configuration: pairs no longer configured are forgotten, every pair of
-// the new one is queued (those unchanged reconcile without writing), and Sources are polled on
-// their new intervals.
-func (a *Agent) Reload(ctx context.Context, cfg *config.Config) {
-	a.setConfig(cfg)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.reloadErr = ""
-	if a.pollers != nil {
-		a.pollers.stop()
-		a.pollers = startPollers(ctx, a, cfg)
-	}
-}
-
-// RefuseReload records that a new configuration was refused (the old one keeps running).
-func (a *Agent) RefuseReload(err error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.reloadErr = err.Error()
-}
-
-// setConfig installs cfg and queues each of its pairs.
-func (a *Agent) setConfig(cfg *config.Config) {
-	pairs := map[string]AppCluster{}
-	for i := range cfg.Apps {
-		app := &cfg.Apps[i]
-		selected, err := policies.SelectClusters(app.Spec.ClusterSelector, cfg.Clusters)
-		if err != nil { // config.Load validated the selector
-			a.logger.Error("App's cluster selector", "app", app.Metadata.Name, "error", err)
-			continue
-		}
-		for _, c := range selected {
-			key := AppCluster{App: app, Cluster: c}
-			pairs[key.String()] = key
-		}
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.cfg, a.pairs = cfg, pairs
-	for key := range a.status {
-		if _, ok := pairs[key]; !ok {
-			delete(a.status, key)
-		}
-	}
-	for key, pair := range pairs {
-		if a.status[key] == nil {
-			a.status[key] = &PairStatus{App: pair.App.Metadata.Name, Cluster: pair.Cluster.Metadata.Name, State: StateUnknown}
-		}
-		a.queue.Add(key)
-	}
 }

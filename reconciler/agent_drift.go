@@ -14,21 +14,23 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/object"
 )
 
-// StateFighting: another manager keeps changing fields Flotilla takes back; healing paused.
-const StateFighting SyncState = "Fighting"
-
 // driftWatches are the agent's watches, one per cluster, over the resources of the objects the
 // inventories it recorded hold.
 type driftWatches struct {
-	watches   map[string]*clusters.Watch     // by cluster
+	watches   map[string]*clusterWatch       // by cluster
 	inventory map[string]*clusters.Inventory // by pair key
-	heals     map[object.ID][]time.Time      // drift heals, per object, in the last fightWindow
-	fighting  map[object.ID]*time.Timer      // objects not healed for now
+	// targets are the clients of the clusters the last reload configured (nil before one): a
+	// record made with another client (by a reconcile that began before the reload) is not
+	// watched.
+	targets map[string]*clusters.Target
+	fights  map[fightKey]*fight // fields taken from Flotilla lately, and fought over
+	// deletedWhileBusy are deletions seen while their pair was reconciled, by pair key.
+	deletedWhileBusy map[string][]clusters.DriftEvent
 }
 
 func newDriftWatches() *driftWatches {
-	return &driftWatches{watches: map[string]*clusters.Watch{}, inventory: map[string]*clusters.Inventory{},
-		heals: map[object.ID][]time.Time{}, fighting: map[object.ID]*time.Timer{}}
+	return &driftWatches{watches: map[string]*clusterWatch{}, inventory: map[string]*clusters.Inventory{},
+		fights: map[fightKey]*fight{}, deletedWhileBusy: map[string][]clusters.DriftEvent{}}
 }
 
 // recorder is the Syncer's Recorder, wrapped so that the agent learns each pair's inventory and
@@ -75,7 +77,11 @@ func (a *Agent) clusterWatch(rec Record) (*clusters.Watch, []*clusters.Inventory
 	if a.runCtx == nil {
 		return nil, nil
 	}
-	a.drift.inventory[rec.App+"/"+rec.Cluster] = rec.Next
+	key := rec.App + "/" + rec.Cluster
+	if _, ok := a.pairs[key]; !ok || !a.drift.current(rec) {
+		return nil, nil // recorded by a reconcile that began before a reload
+	}
+	a.drift.inventory[key] = rec.Next
 	var invs []*clusters.Inventory
 	for key, inv := range a.drift.inventory {
 		if pair, ok := a.pairs[key]; ok && pair.Cluster.Metadata.Name == rec.Cluster {
@@ -83,7 +89,7 @@ func (a *Agent) clusterWatch(rec Record) (*clusters.Watch, []*clusters.Inventory
 		}
 	}
 	if w := a.drift.watches[rec.Cluster]; w != nil {
-		return w, invs
+		return w.Watch, invs
 	}
 	opts := clusters.DefaultWatchOptions()
 	opts.OnDrift = a.onDrift
@@ -94,12 +100,14 @@ func (a *Agent) clusterWatch(rec Record) (*clusters.Watch, []*clusters.Inventory
 			a.opts.OnWatchError(rec.Cluster, err)
 		}
 	}
-	w, err := rec.Target.Watch(a.runCtx, nil, opts)
+	ctx, cancel := context.WithCancel(a.runCtx)
+	w, err := rec.Target.Watch(ctx, nil, opts)
 	if err != nil {
+		cancel()
 		a.logger.Error("cannot watch for drift", "cluster", rec.Cluster, "error", err)
 		return nil, nil
 	}
-	a.drift.watches[rec.Cluster] = w
+	a.drift.watches[rec.Cluster] = &clusterWatch{Watch: w, target: rec.Target, cancel: cancel}
 	return w, invs
 }
 
@@ -108,29 +116,38 @@ func (a *Agent) clusterWatch(rec Record) (*clusters.Watch, []*clusters.Inventory
 // warn reports the object as drifted, ignore does nothing. A change that left Flotilla's
 // fields alone needs nothing.
 func (a *Agent) onDrift(ev clusters.DriftEvent) {
-	if !ev.OwnedFieldsChanged && !ev.Deleted {
-		return
-	}
 	key := ev.App + "/" + ev.Cluster
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if !ev.OwnedFieldsChanged && !ev.Deleted {
+		// Flotilla's fields are not touched (a manager writing again fields it holds): nothing
+		// to heal, but the manager of a fight is not quiet.
+		a.stillFighting(key, ev)
+		return
+	}
 	pair, ok := a.pairs[key]
-	if !ok || (ev.Deleted && a.busy[key]) { // a reconcile under way prunes: not drift
+	if !ok {
+		return
+	}
+	if ev.Deleted && a.busy[key] { // maybe the reconcile under way pruned it: see after
+		if len(a.drift.deletedWhileBusy[key]) < maxDriftNotes {
+			a.drift.deletedWhileBusy[key] = append(a.drift.deletedWhileBusy[key], ev)
+		}
 		return
 	}
 	if slices.Contains(pair.App.Spec.Drift.IgnoreManagers, ev.Manager) {
 		return // its fields are left to it
 	}
 	mode := pair.App.Spec.Drift.Mode
-	if a.opts.OnDrift != nil && mode != config.DriftIgnore {
+	if a.opts.OnDrift != nil { // counted whatever the mode, ignore included
 		a.opts.OnDrift(ev, mode)
 	}
 	st := a.status[key]
-	drifted := DriftedObject{ID: ev.ID, Manager: ev.Manager, Deleted: ev.Deleted, Seen: ev.Seen}
+	drifted := DriftedObject{ID: ev.ID, Manager: ev.Manager, Fields: ev.Fields, Deleted: ev.Deleted, Seen: ev.Seen}
 	switch mode {
 	case config.DriftEnforce:
-		if a.fighting(key, ev, st, drifted) {
-			return
+		if a.fought(key, ev) {
+			return // fought over: left alone until its manager is quiet
 		}
 		if st != nil && st.State == StateHeld { // reported while a window holds the heal
 			st.Drifted = upsertDrifted(st.Drifted, drifted)
@@ -146,6 +163,31 @@ func (a *Agent) onDrift(ev clusters.DriftEvent) {
 	}
 }
 
+// recheckDeleted handles the deletions seen while a pair was reconciled, now that it is done:
+// those of objects its reconcile (or the rollback that followed) pruned were its own; any other
+// is drift like one seen at another time.
+func (a *Agent) recheckDeleted(deleted []clusters.DriftEvent, result Result) {
+	if len(deleted) == 0 {
+		return
+	}
+	pruned := map[object.ID]bool{}
+	for _, r := range []*Result{&result, result.AutoRollback} {
+		if r == nil {
+			continue
+		}
+		for _, c := range r.Changes {
+			if c.Action == clusters.ActionPruned {
+				pruned[c.ID] = true
+			}
+		}
+	}
+	for _, ev := range deleted {
+		if !pruned[ev.ID] {
+			a.onDrift(ev)
+		}
+	}
+}
+
 // driftNote names the object and who changed it, for the ledger.
 func driftNote(ev clusters.DriftEvent) string {
 	manager := ev.Manager
@@ -156,42 +198,6 @@ func driftNote(ev clusters.DriftEvent) string {
 		return fmt.Sprintf("%s deleted (by %s)", ev.ID, manager)
 	}
 	return fmt.Sprintf("%s changed by %s", ev.ID, manager)
-}
-
-// fighting counts a heal of the object and says whether the agent should leave it alone: it
-// has been taken back FightLimit times within FightWindow (then, and while changes go on, it
-// is reported Fighting; the pair is queued again once the object was left alone for
-// FightWindow).
-func (a *Agent) fighting(key string, ev clusters.DriftEvent, st *PairStatus, drifted DriftedObject) bool {
-	now := ev.Seen
-	if timer, ok := a.drift.fighting[ev.ID]; ok {
-		timer.Reset(a.opts.FightWindow)
-		return true
-	}
-	heals := a.drift.heals[ev.ID][:0]
-	for _, t := range a.drift.heals[ev.ID] {
-		if now.Sub(t) < a.opts.FightWindow {
-			heals = append(heals, t)
-		}
-	}
-	heals = append(heals, now)
-	a.drift.heals[ev.ID] = heals
-	if len(heals) <= a.opts.FightLimit {
-		return false
-	}
-	a.logger.Warn("fighting over an object: healing paused", "app", ev.App, "cluster", ev.Cluster, "object", ev.ID.String(), "manager", ev.Manager)
-	if st != nil {
-		st.State = StateFighting
-		st.Drifted = upsertDrifted(st.Drifted, drifted)
-	}
-	a.drift.fighting[ev.ID] = time.AfterFunc(a.opts.FightWindow, func() {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		delete(a.drift.fighting, ev.ID)
-		delete(a.drift.heals, ev.ID)
-		a.queue.Add(key)
-	})
-	return true
 }
 
 // upsertDrifted puts o in the list, replacing the entry of the same object.
@@ -213,16 +219,6 @@ func (d *driftWatches) synced() bool {
 		}
 	}
 	return true
-}
-
-// fightingOver reports whether an object of the pair is being fought over.
-func (a *Agent) fightingOver(st *PairStatus) bool {
-	for _, d := range st.Drifted {
-		if _, ok := a.drift.fighting[d.ID]; ok {
-			return true
-		}
-	}
-	return false
 }
 
 // ManagedObjects counts, per cluster, the managed objects its drift watch holds.

@@ -47,7 +47,8 @@ func (p *pollers) poke(source string) {
 	}
 }
 
-// stop ends the polls and waits for them.
+// stop ends the polls and waits for them: never with the agent's lock held, which a poller
+// that has fetched takes (setRevision, enqueueSource).
 func (p *pollers) stop() {
 	if p == nil {
 		return

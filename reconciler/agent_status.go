@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -51,7 +52,8 @@ type PairStatus struct {
 	// for a comparison, would write.
 	Writes    int    `json:"writes"`
 	LastError string `json:"lastError,omitempty"`
-	// Drifted are objects someone changed that were not healed (drift mode warn).
+	// Drifted are objects someone changed that were not healed (drift mode warn, a window
+	// holds the pair, or another manager fights over them: state Fighting).
 	Drifted []DriftedObject `json:"drifted,omitempty"`
 	// Health is what the last wait for health found (Healthy, Progressing, Degraded); "" when
 	// the agent did not wait (only Apps with spec.health.autoRollback are waited for).
@@ -78,6 +80,8 @@ func (st *PairStatus) inWave(w waveNote) {
 type DriftedObject struct {
 	ID      object.ID `json:"id"`
 	Manager string    `json:"manager,omitempty"`
+	// Fields are the fields the manager took (".data.value"), when known.
+	Fields  []string  `json:"fields,omitempty"`
 	Deleted bool      `json:"deleted,omitempty"`
 	Seen    time.Time `json:"seen"`
 }
@@ -148,7 +152,11 @@ func (a *Agent) Status() []PairStatus {
 	out := make([]PairStatus, 0, len(a.status))
 	for key, st := range a.status {
 		s := *st
-		s.Drifted = append([]DriftedObject(nil), st.Drifted...)
+		s.Drifted = make([]DriftedObject, len(st.Drifted))
+		for i, d := range st.Drifted {
+			d.Fields = slices.Clone(d.Fields)
+			s.Drifted[i] = d
+		}
 		if pair, ok := a.pairs[key]; ok {
 			if err := a.sourceErrors[pair.App.Spec.Source]; err != "" && s.LastError == "" {
 				s.LastError = err

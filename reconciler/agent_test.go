@@ -3,7 +3,10 @@ package reconciler_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -197,8 +200,9 @@ func TestAgentHealsDriftByMode(t *testing.T) {
 }
 
 // TestAgentStopsFightingAndResumes: a loop that keeps re-setting a field Flotilla takes back is
-// reported as Fighting, naming its manager, and healing stops; once the loop stops, the agent
-// takes the field back again.
+// reported as Fighting, naming its manager and the field; healing stops, and a reconcile of the
+// pair (a requested sync) leaves the field to it too; once the loop stops and the window
+// passes, the agent takes the field back.
 func TestAgentStopsFightingAndResumes(t *testing.T) {
 	fleet := shared.Fleet(t)
 	c := fleet.Clusters[0]
@@ -209,11 +213,18 @@ func TestAgentStopsFightingAndResumes(t *testing.T) {
 	opts.FightLimit, opts.FightWindow = 3, 3*time.Second
 	agent := runAgentWith(t, cfg, opts)
 	waitFor(t, time.Minute, func() bool { return agent.Ready() }, func() string { return states(agent) })
-
+	value := func() string {
+		v, _ := fleettest.KubectlResult(c, "-n", ns, "get", "configmap/a", "-o", "jsonpath={.data.value}")
+		return v
+	}
 	fighting := func() bool {
 		st := agent.Status()[0]
-		return st.State == reconciler.StateFighting && len(st.Drifted) > 0 && st.Drifted[0].Manager == "autoscaler"
+		return st.State == reconciler.StateFighting && len(st.Drifted) == 1 && st.Drifted[0].Manager == "fighter" &&
+			slices.Equal(st.Drifted[0].Fields, []string{".data.value"})
 	}
+	describe := func() string { return fmt.Sprintf("%s %+v", states(agent), agent.Status()[0].Drifted) }
+
+	var patches atomic.Int64
 	stop := make(chan struct{})
 	looped := make(chan struct{})
 	go func() {
@@ -222,16 +233,46 @@ func TestAgentStopsFightingAndResumes(t *testing.T) {
 			select {
 			case <-stop:
 				return
-			case <-time.After(150 * time.Millisecond):
+			case <-time.After(200 * time.Millisecond):
 			}
-			_, _ = fleettest.KubectlResult(c, "-n", ns, "patch", "configmap/a", "--field-manager=autoscaler", "--type=merge", "-p", fmt.Sprintf(`{"data":{"value":"loop-%d"}}`, i))
+			if _, err := fleettest.KubectlResult(c, "-n", ns, "patch", "configmap/a", "--field-manager=fighter", "--type=merge", "-p", fmt.Sprintf(`{"data":{"value":"loop-%d"}}`, i)); err == nil {
+				patches.Add(1)
+			}
 		}
 	}()
-	waitFor(t, 30*time.Second, fighting, func() string { return "no Fighting reported: " + states(agent) })
+	defer func() {
+		select {
+		case <-stop:
+		default:
+			close(stop)
+		}
+		<-looped
+	}()
+	waitFor(t, 30*time.Second, fighting, func() string { return "no Fighting over .data.value by fighter: " + describe() })
+
+	// Healing stops: for the next patches of the loop, and through a requested sync, the value
+	// stays the fighter's.
+	before := agent.Status()[0].LastSync
+	if _, err := agent.RequestSync(ns, "dev", reconciler.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	from := patches.Load()
+	for patches.Load() < from+8 || !agent.Status()[0].LastSync.After(before) {
+		if v := value(); v == "1" {
+			t.Fatalf("value taken back while fighting: %s", describe())
+		}
+		if !fighting() {
+			t.Fatalf("no longer Fighting while the loop goes on: %s", describe())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if v := value(); !strings.HasPrefix(v, "loop-") {
+		t.Fatalf("value %q while fighting, want the fighter's", v)
+	}
+
 	close(stop)
 	<-looped
 	waitFor(t, 30*time.Second, func() bool {
-		v, _ := fleettest.KubectlResult(c, "-n", ns, "get", "configmap/a", "-o", "jsonpath={.data.value}")
-		return v == "1" && agent.Status()[0].State == reconciler.StateSynced
-	}, func() string { return "healing did not resume after the loop stopped: " + states(agent) })
+		return value() == "1" && agent.Status()[0].State == reconciler.StateSynced && len(agent.Status()[0].Drifted) == 0
+	}, func() string { return "healing did not resume after the loop stopped: " + describe() })
 }

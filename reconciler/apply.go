@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"github.com/flotilla-dev/flotilla/clusters"
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/sources/render"
@@ -23,7 +25,21 @@ func (r *run) apply(ctx context.Context, desired *render.Manifests, cluster *clu
 		}
 		return r.beginChange(ctx, desired)
 	}
-	return cluster.manager.Apply(ctx, desired.Objects, cluster.inventory, opts)
+	objs, paused := desired.Objects, clusters.ChangeSet(nil)
+	if len(r.opts.Paused) > 0 {
+		objs = make([]*unstructured.Unstructured, 0, len(desired.Objects))
+		for i, obj := range desired.Objects {
+			if i < len(cluster.ids) { // the render's IDs, one per object
+				if why, ok := r.opts.Paused[cluster.ids[i]]; ok {
+					paused = append(paused, clusters.Change{ID: cluster.ids[i], Action: clusters.ActionUnchanged, Reason: why})
+					continue
+				}
+			}
+			objs = append(objs, obj)
+		}
+	}
+	applied, err := cluster.manager.Apply(ctx, objs, cluster.inventory, opts)
+	return append(applied, paused...), err
 }
 
 // prune deletes the plan's objects to prune (see clusters.Manager.Prune). It runs only after

@@ -12,6 +12,7 @@ import (
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/history"
 	"github.com/flotilla-dev/flotilla/internal/keylock"
+	"github.com/flotilla-dev/flotilla/internal/object"
 	"github.com/flotilla-dev/flotilla/sources/gitrepo"
 	"github.com/flotilla-dev/flotilla/sources/render"
 	"github.com/flotilla-dev/flotilla/sources/tree"
@@ -35,6 +36,10 @@ type Options struct {
 	Observer Observer
 	// Cause says why the pass runs and who asked, for the ledger.
 	Cause Cause
+	// Paused are objects not applied by this pass, with why (the agent pauses the heal of an
+	// object another manager fights over): each is reported unchanged with the reason and
+	// keeps its inventory entry, so that a later pass without it takes its fields back.
+	Paused map[object.ID]string
 
 	// comparing: the pass only compares the cluster with Git, and previews no sync (a diff,
 	// the agent's look at a pair it does not sync on its own): no sync window holds it.

@@ -219,6 +219,8 @@ type DriftedObject struct {
 	ID string `json:"id"`
 	// Manager is the field manager that made the change (kubectl-edit, an HPA, …).
 	Manager string `json:"manager"`
+	// Fields are the fields the manager took (".data.value"), when known.
+	Fields []string `json:"fields,omitempty"`
 	// Deleted is set when the object was deleted.
 	Deleted bool `json:"deleted"`
 	// Seen is when the change was noticed.

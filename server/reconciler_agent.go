@@ -130,7 +130,7 @@ func clusterStatus(st reconciler.PairStatus) ClusterStatus {
 		out.LastDuration = st.LastDuration.String()
 	}
 	for _, d := range st.Drifted {
-		out.Drifted = append(out.Drifted, DriftedObject{ID: d.ID.String(), Manager: d.Manager, Deleted: d.Deleted, Seen: d.Seen})
+		out.Drifted = append(out.Drifted, DriftedObject{ID: d.ID.String(), Manager: d.Manager, Fields: d.Fields, Deleted: d.Deleted, Seen: d.Seen})
 	}
 	return out
 }

@@ -52,8 +52,10 @@ App × Cluster from the clusters' inventories, writing nothing that is already l
 Each cluster is watched (metadata only, Flotilla's labels) for changes someone else makes to
 managed objects: with spec.drift.mode enforce they are taken back at once (a deleted object is
 re-created), with warn they are reported (Drifted, naming the field manager), with ignore left
-alone. An object whose fields are taken back 5 times within 2 minutes is fought over by another
-controller: healing it pauses (Fighting) until it is left alone for 2 minutes.
+alone. A field that another manager takes from Flotilla more than 5 times within 2 minutes is
+fought over: healing its object pauses, reconciles leave the object alone, and the App reports
+Fighting, naming the manager and the field, until that manager has left it alone for 2 minutes;
+then the field is taken back.
 
 The status API, webhooks (POST /hooks/github, gitlab, gitea, generic) and /metrics listen on
 --listen; flotilla status asks the local agent through its state folder.
@@ -66,9 +68,11 @@ Flotilla, or has lost its key file: it says so and leaves the file as it is. Wit
 then dropped from the ledger (hourly); flotilla audit verify --file checks the archive, and the
 ledger's chain stays verifiable from its first kept entry.
 
-SIGINT or SIGTERM: no new work is taken, reconciles under way get a grace period to finish,
-then the agent exits 0. SIGHUP, or a change to the configuration's files, reloads the
-configuration; one that does not load is refused, logged, and the old one keeps running.
+SIGINT or SIGTERM: no new work is taken (what is still queued is left for the next start),
+reconciles under way get a grace period to finish, then the agent exits 0. SIGHUP, or a change
+to the configuration's files, reloads the configuration (the clients, drift watches and metrics
+of clusters removed are dropped; a cluster whose kubeconfig or context changed is watched
+anew); one that does not load is refused, logged, and the old one keeps running.
 Logs go to stderr, one line per reconcile (--log-format text or json).`,
 		Example: `  flotilla agent --config ~/.local/state/flotilla/fleet/flotilla.yaml
   flotilla agent --config fleet/ --log-format json`,
@@ -126,6 +130,7 @@ func runAgent(ctx context.Context, g *globals, f agentFlags) error {
 	opts.OnDrift = func(ev clusters.DriftEvent, mode string) { metrics.DriftEvent(mode, ev.Manager) }
 	opts.OnFetch = metrics.ObserveFetch
 	opts.OnWatchError = func(cluster string, _ error) { metrics.WatchRestart(cluster) }
+	opts.OnClusterRemoved = metrics.ForgetCluster
 	agent := reconciler.NewAgent(syncer, cfg, opts)
 	api, err := newAgentServer(f, agent, ledger, metrics, logger)
 	if err != nil {
