@@ -98,6 +98,7 @@ type Agent struct {
 	runCtx context.Context
 	drift  *driftWatches
 	memory idleMemory
+	health healthChecks
 	// stopping: Run's context ended; no more work is taken.
 	stopping atomic.Bool
 }
@@ -190,6 +191,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		<-drained
 	}
 	a.queue.ShutDown()
+	a.health.stopAll()
 	return nil
 }
 
@@ -267,6 +269,9 @@ func (a *Agent) process(ctx context.Context, key string) error {
 		a.showFights(key, st) // a reconcile does not end a fight
 		st.inWave(wave)
 	})
+	if result.Status == StatusSynced && !opts.DryRun {
+		a.followHealth(ctx, key, pair, result)
+	}
 	if result.Status == StatusHeld || result.Status == StatusRefused || opts.DryRun {
 		// Nothing recorded an inventory: watch the one the cluster holds (after a restart, an
 		// App that only compares would not be watched otherwise).

@@ -55,9 +55,13 @@ type PairStatus struct {
 	// Drifted are objects someone changed that were not healed (drift mode warn, a window
 	// holds the pair, or another manager fights over them: state Fighting).
 	Drifted []DriftedObject `json:"drifted,omitempty"`
-	// Health is what the last wait for health found (Healthy, Progressing, Degraded); "" when
-	// the agent did not wait (only Apps with spec.health.autoRollback are waited for).
+	// Health is what the last wait for health found (Healthy, Progressing, Degraded): the
+	// reconcile's own wait for an App that waits (autoRollback, waves), the agent's check in
+	// the background for the others (followHealth); "" until known.
 	Health string `json:"health,omitempty"`
+	// generation counts the pair's reconciles, so that a health check of an earlier one does
+	// not overwrite what a later one found.
+	generation int
 	// Change is the ledger's ID of the last change recorded for the pair.
 	Change int64 `json:"change,omitempty"`
 	// Pinned holds the pair on a rolled-back revision until a newer commit or an unpin.
@@ -109,8 +113,11 @@ func (st *PairStatus) reconciled(r Result, compared bool) {
 	case StatusHealthy, StatusProgressing, StatusDegraded:
 		st.Health = string(r.Status)
 	case StatusSynced:
-		st.Health = ""
+		if r.Writes() > 0 {
+			st.Health = "" // until the agent's health check says (followHealth)
+		}
 	}
+	st.generation++
 	st.Writes = r.Writes()
 	switch {
 	case r.Status == StatusFailed:
