@@ -9,9 +9,9 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// checkContent runs the checks that need a file's content: asked is the path kustomize asked
-// for, p the file read.
-func (fs *FS) checkContent(asked, p string, data []byte) error {
+// checkContent runs the checks that need a file's content: p is the file read, its real path
+// (symlinks resolved), whatever path kustomize asked for.
+func (fs *FS) checkContent(p string, data []byte) error {
 	if isKustomizationName(path.Base(p)) {
 		if err := fs.countKustomization(p); err != nil {
 			return err
@@ -20,7 +20,7 @@ func (fs *FS) checkContent(asked, p string, data []byte) error {
 	if err := fs.checkAliases(p, data); err != nil {
 		return err
 	}
-	if fs.isData(asked) {
+	if fs.isData(p) {
 		return nil // generator data: kustomize does not parse it as YAML
 	}
 	return fs.checkShape(p, data)
