@@ -15,7 +15,8 @@ const maxRemoteReferences = 50
 
 // withRemote checks the kustomizations under dir and, for a view that allows remote bases,
 // fetches what they name outside the repository, round after round (a fetched base may name
-// more), and returns the view to render from: view itself when nothing is remote.
+// more), and returns the view to render from: view itself when nothing is remote. Every byte
+// fetched counts against the view's MaxTotalBytes, as the bytes read do.
 func withRemote(ctx context.Context, view *tree.FS, dir string) (*tree.FS, error) {
 	fetchedSoFar := 0
 	for round := 0; ; round++ {
@@ -34,14 +35,18 @@ func withRemote(ctx context.Context, view *tree.FS, dir string) (*tree.FS, error
 		}
 		fetchedSoFar += len(refs)
 		fetched := make([]tree.Fetched, 0, len(refs))
+		// The round's downloads so far: WithFetched charges them to the view at the end of the
+		// round, and until then each fetch gets only what the ones before it left.
+		var roundBytes int64
 		for _, ref := range refs {
 			limits := view.Limits()
-			limits.MaxTotalBytes -= view.Stats().BytesRead
+			limits.MaxTotalBytes -= view.Stats().BytesRead + roundBytes
 			f, err := fetcher.Fetch(ctx, ref, limits)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %s: %w", ref.File, ref.Field, err)
 			}
 			f.Ref = ref
+			roundBytes += max(f.Bytes, int64(len(f.File)))
 			fetched = append(fetched, f)
 		}
 		if view, err = view.WithFetched(fetched); err != nil {
