@@ -16,10 +16,15 @@ const maxRemoteReferences = 50
 // withRemote checks the kustomizations under dir and, for a view that allows remote bases,
 // fetches what they name outside the repository, round after round (a fetched base may name
 // more), and returns the view to render from: view itself when nothing is remote. Every byte
-// fetched counts against the view's MaxTotalBytes, as the bytes read do.
-func withRemote(ctx context.Context, view *tree.FS, dir string) (*tree.FS, error) {
+// fetched counts against the view's MaxTotalBytes, as the bytes read do. reading is given each
+// view before it is checked, so that the caller can abandon it when ctx ends.
+func withRemote(ctx context.Context, view *tree.FS, dir string, reading func(*tree.FS)) (*tree.FS, error) {
 	fetchedSoFar := 0
 	for round := 0; ; round++ {
+		reading(view)
+		if ctx.Err() != nil {
+			return nil, stopped(ctx)
+		}
 		refs, err := view.CheckKustomizations(dir)
 		if err != nil || len(refs) == 0 {
 			return view, err
