@@ -37,8 +37,18 @@ type Manifests struct {
 // (tree.FS.CheckKustomizations): remote references are refused, or, for a view that allows
 // remote bases, fetched under the view's limits and read from the view, so kustomize itself
 // never reaches the network. ctx bounds the fetches and the render: when it ends, Render
-// returns at once (kustomize stops at its next read of the view).
+// returns at once (kustomize stops at its next read of the view). Control characters in an
+// error's message (a repository's file names and kustomize's messages quote what the
+// repository holds) are escaped, so that the message is safe to print on a terminal.
 func Render(ctx context.Context, view *tree.FS, dir string) (*Manifests, error) {
+	m, err := render(ctx, view, dir)
+	if err != nil {
+		return nil, escapeControls(err)
+	}
+	return m, nil
+}
+
+func render(ctx context.Context, view *tree.FS, dir string) (*Manifests, error) {
 	clean := path.Clean("/" + dir)
 	if path.IsAbs(dir) || strings.HasPrefix(path.Clean(dir), "..") {
 		return nil, fmt.Errorf("kustomization path %q leaves the repository", dir)
