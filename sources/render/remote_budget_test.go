@@ -71,3 +71,58 @@ func TestRemoteFetchesShareTheRenderByteLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestRemoteFetchesShareOneDeadline: all the fetches of one render end at one deadline, each
+// fetch's own timeout aside: fetches that answer render, and servers that never answer stop
+// the render at the render's deadline, not after each fetch's own timeout in turn.
+func TestRemoteFetchesShareOneDeadline(t *testing.T) {
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/hang") {
+			select {
+			case <-hang:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		fmt.Fprint(w, "v")
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(hang) })
+	render.SetMaxRemoteTime(t, 2*time.Second)
+	fetcher := remote.NewFetcher(remote.Options{Timeout: time.Minute, MaxRedirects: 3, AllowLocalAddresses: true})
+	for _, tc := range []struct {
+		path    string
+		wantErr string
+	}{{path: "/f"}, {path: "/hang", wantErr: "remote fetches of one render took more than 2s; stopped"}} {
+		t.Run(tc.path, func(t *testing.T) {
+			var urls []string
+			for i := range 4 {
+				urls = append(urls, fmt.Sprintf("%s%s%d.txt", srv.URL, tc.path, i))
+			}
+			view, err := tree.FromFiles(map[string]string{
+				"app/kustomization.yaml": "configMapGenerator: [{name: fetched, files: [" + strings.Join(urls, ", ") + "]}]\n",
+			}, tree.DefaultLimits())
+			if err != nil {
+				t.Fatal(err)
+			}
+			view.AllowRemoteBases(fetcher)
+			done := make(chan error, 1)
+			go func() {
+				_, err := render.Render(context.Background(), view, "app")
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				switch {
+				case tc.wantErr == "" && err != nil:
+					t.Fatal(err)
+				case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+			case <-time.After(30 * time.Second): // each fetch's own timeout is a minute
+				t.Fatal("the render still fetches 30 s later")
+			}
+		})
+	}
+}
