@@ -22,8 +22,8 @@ var maxRemoteTime = 2 * time.Minute
 // fetches what they name outside the repository, round after round (a fetched base may name
 // more), and returns the view to render from: view itself when nothing is remote. Every byte
 // fetched counts against the view's MaxTotalBytes, as the bytes read do, and all fetches
-// together end after maxRemoteTime. reading is given each
-// view before it is checked, so that the caller can abandon it when ctx ends.
+// together end after maxRemoteTime. reading is given each view before it is checked, so that
+// the caller can abandon it when ctx ends.
 func withRemote(ctx context.Context, view *tree.FS, dir string, reading func(*tree.FS)) (*tree.FS, error) {
 	fetchedSoFar := 0
 	overdue := fmt.Errorf("remote fetches of one render took more than %s; stopped", maxRemoteTime)
