@@ -9,11 +9,16 @@ import (
 
 	"github.com/flotilla-dev/flotilla/internal/gctune"
 	"github.com/flotilla-dev/flotilla/internal/nodefaulthttp"
+	"github.com/flotilla-dev/flotilla/internal/nogit"
 )
 
 func main() {
 	gctune.Apply()
 	nodefaulthttp.Disable()
+	if err := nogit.Disable(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	ctx, stopped := contextUntilSignal()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	if sig := stopped(); sig != 0 && code != 0 {

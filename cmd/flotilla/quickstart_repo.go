@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/flotilla-dev/flotilla/examples"
+	"github.com/flotilla-dev/flotilla/internal/nogit"
 )
 
 // The quickstart's example repository: made once from the embedded examples, then kept with the
@@ -106,11 +107,12 @@ func ensureIdentity(ctx context.Context, work string) error {
 	return nil
 }
 
-// runGit runs git in dir as the quickstart's author.
+// runGit runs git in dir as the quickstart's author, in the environment before nogit.Disable
+// (it pushes to the fleet's Git server).
 func runGit(ctx context.Context, dir string, args ...string) error {
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Flotilla Quickstart", "GIT_AUTHOR_EMAIL=quickstart@flotilla.dev",
+	cmd.Env = append(nogit.Environ(), "GIT_AUTHOR_NAME=Flotilla Quickstart", "GIT_AUTHOR_EMAIL=quickstart@flotilla.dev",
 		"GIT_COMMITTER_NAME=Flotilla Quickstart", "GIT_COMMITTER_EMAIL=quickstart@flotilla.dev")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("git %s: %w\n%s", strings.Join(args, " "), err, out)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	neturl "net/url"
 	"syscall"
 	"time"
 )
@@ -192,6 +193,10 @@ func (f *Fetcher) withTimeout(ctx context.Context) (context.Context, context.Can
 func explain(url string, err error) error {
 	var addr *AddressError
 	var limit *LimitError
+	var request *neturl.Error
+	if errors.As(err, &request) {
+		request.URL = url // net/http's keeps the user name, which may be a token
+	}
 	switch {
 	case errors.As(err, &addr), errors.As(err, &limit):
 		return fmt.Errorf("fetch %s: %w", url, err)

@@ -10,7 +10,7 @@ import (
 // Fetch fetches one remote reference of a kustomization for package tree: a remote base (a Git
 // repository, written as kustomize writes them) as a view of the commit, anything else as one
 // file over HTTP(S). At most limits.MaxTotalBytes are read (what is left of the render's
-// budget), and at most limits.MaxFileSize for a file.
+// budget), and at most limits.MaxFileSize for a file; Fetched.Bytes says how many were.
 func (f *Fetcher) Fetch(ctx context.Context, ref *tree.Reference, limits tree.Limits) (tree.Fetched, error) {
 	max := limits.MaxTotalBytes
 	if max <= 0 {
@@ -21,15 +21,15 @@ func (f *Fetcher) Fetch(ctx context.Context, ref *tree.Reference, limits tree.Li
 		if err != nil {
 			return tree.Fetched{}, err
 		}
-		t, err := f.Repository(ctx, base, limits.MaxFileSize, max)
+		t, n, err := f.Repository(ctx, base, limits.MaxFileSize, max)
 		if err != nil {
-			return tree.Fetched{}, err
+			return tree.Fetched{Bytes: n}, err
 		}
 		view, err := tree.FromGit(t, limits)
 		if err != nil {
-			return tree.Fetched{}, err
+			return tree.Fetched{Bytes: n}, err
 		}
-		return tree.Fetched{Tree: view, Folder: base.Path}, nil
+		return tree.Fetched{Tree: view, Folder: base.Path, Bytes: n}, nil
 	}
 	value := ref.Value
 	if ref.Keyed {
@@ -41,7 +41,7 @@ func (f *Fetcher) Fetch(ctx context.Context, ref *tree.Reference, limits tree.Li
 	if err != nil {
 		return tree.Fetched{}, err
 	}
-	return tree.Fetched{File: data}, nil
+	return tree.Fetched{File: data, Bytes: int64(len(data))}, nil
 }
 
 // isRepository reports whether a resources entry names a Git repository rather than a file:

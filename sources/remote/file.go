@@ -6,6 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
+
+	"github.com/flotilla-dev/flotilla/config"
 )
 
 // File downloads url (http or https), at most max bytes.
@@ -14,7 +17,7 @@ func (f *Fetcher) File(ctx context.Context, rawURL string, max int64) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
-	shown := u.Redacted()
+	shown := Redact(rawURL)
 	ctx, cancel := f.withTimeout(ctx)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -46,16 +49,17 @@ func parseHTTP(rawURL string) (*url.URL, error) {
 		return nil, fmt.Errorf("not a URL: %q", Redact(rawURL))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("%s: only http and https URLs are fetched", u.Redacted())
+		return nil, fmt.Errorf("%s: only http and https URLs are fetched", Redact(rawURL))
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("%s: no host", u.Redacted())
+		return nil, fmt.Errorf("%s: no host", Redact(rawURL))
 	}
 	return u, nil
 }
 
-// Redact returns a URL for messages: any password (and, for a URL that does not parse, any
-// user information) replaced, values of query parameters other than kustomize's own (ref, version) left out.
+// Redact returns a URL for messages: all user information replaced by "***" (a user name alone
+// may be an access token: https://TOKEN@host/…; see config.RedactURL), values of query
+// parameters other than kustomize's own (ref, version, timeout, submodules) left out.
 func Redact(rawURL string) string {
 	if u, err := url.Parse(rawURL); err == nil {
 		query := u.Query()
@@ -69,27 +73,17 @@ func Redact(rawURL string) string {
 		if u.RawQuery != "" {
 			u.RawQuery = query.Encode()
 		}
-		return u.Redacted()
-	}
-	scheme, rest, ok := cutScheme(rawURL)
-	if !ok {
-		return "(a URL that does not parse)"
-	}
-	host := rest
-	tail := ""
-	for i := 0; i < len(rest); i++ {
-		if rest[i] == '/' {
-			host, tail = rest[:i], rest[i:]
-			break
+		if u.User == nil {
+			return u.String()
 		}
+		u.User = nil
+		scheme, rest, _ := strings.Cut(u.String(), "//")
+		return scheme + "//***@" + rest
 	}
-	for i := len(host) - 1; i >= 0; i-- {
-		if host[i] == '@' {
-			host = "xxxxx@" + host[i+1:]
-			break
-		}
+	if base, _, ok := strings.Cut(rawURL, "?"); ok {
+		return config.RedactURL(base) + "?…" // a URL that does not parse: no query value shown
 	}
-	return scheme + "://" + host + tail
+	return config.RedactURL(rawURL)
 }
 
 func cutScheme(s string) (string, string, bool) {

@@ -57,8 +57,11 @@ func TestIsLocal(t *testing.T) {
 
 func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
-		"https://bob:secret@example.com/x?ref=v1&token=abc": "https://bob:xxxxx@example.com/x?ref=v1&token=%E2%80%A6",
-		"https://bob:secret@exa mple.com/x":                 "https://xxxxx@exa mple.com/x",
+		"https://bob:secret@example.com/x?ref=v1&token=abc": "https://***@example.com/x?ref=v1&token=%E2%80%A6",
+		"https://bob:secret@exa mple.com/x":                 "https://***@exa mple.com/x",
+		"https://ghp_TOKEN@example.com/org/repo//base":      "https://***@example.com/org/repo//base",
+		"https://ghp_TOKEN@exa mple.com/x?token=abc":        "https://***@exa mple.com/x?…",
+		"https://example.com/x?ref=v1":                      "https://example.com/x?ref=v1",
 	} {
 		if got := Redact(in); got != want {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)

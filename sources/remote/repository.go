@@ -93,19 +93,22 @@ func splitRepoPath(s string) (repo, sub string, ok bool) {
 // Repository fetches one commit of a remote base's repository (its ref, or the remote's HEAD)
 // with depth 1 into memory and returns the commit's tree. At most max bytes are downloaded, and
 // the objects they hold may not be larger than maxObject bytes each or max bytes together once
-// inflated (see checkPack).
-func (f *Fetcher) Repository(ctx context.Context, base GitBase, maxObject, max int64) (*object.Tree, error) {
+// inflated (see checkPack). It also returns the bytes downloaded (every response body read).
+func (f *Fetcher) Repository(ctx context.Context, base GitBase, maxObject, max int64) (*object.Tree, int64, error) {
 	shown := Redact(base.URL)
 	ctx, cancel := f.withTimeout(ctx)
 	defer cancel()
-	tree, err := f.repository(ctx, base, maxObject, max)
+	budget := max
+	tree, err := f.repository(ctx, base, maxObject, max, &budget)
 	if err != nil {
-		return nil, explain(shown, err)
+		return nil, max - budget, explain(shown, err)
 	}
-	return tree, nil
+	return tree, max - budget, nil
 }
 
-func (f *Fetcher) repository(ctx context.Context, base GitBase, maxObject, max int64) (*object.Tree, error) {
+// repository fetches the commit, reading at most *budget bytes of response bodies and taking
+// what it reads off *budget.
+func (f *Fetcher) repository(ctx context.Context, base GitBase, maxObject, max int64, budget *int64) (*object.Tree, error) {
 	if _, err := parseHTTP(base.URL); err != nil {
 		return nil, err
 	}
@@ -113,9 +116,8 @@ func (f *Fetcher) repository(ctx context.Context, base GitBase, maxObject, max i
 	if err != nil {
 		return nil, err
 	}
-	budget := max
 	client := &http.Client{
-		Transport:     &budgetTransport{next: f.client.Transport, url: Redact(base.URL), budget: &budget, max: max},
+		Transport:     &budgetTransport{next: f.client.Transport, url: Redact(base.URL), budget: budget, max: max},
 		CheckRedirect: f.client.CheckRedirect,
 		Timeout:       f.opts.Timeout,
 	}

@@ -2,6 +2,7 @@ package render_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -205,5 +206,51 @@ func TestGeneratorDataIsNotScannedAsYAML(t *testing.T) {
 	files["app/kustomization.yaml"] += "resources: [blob.bin]\n"
 	if _, err := renderFiles(t, files, "app"); err == nil || !strings.Contains(err.Error(), "app/blob.bin: YAML nesting depth") {
 		t.Errorf("a data file also named as a resource: err = %v, want the depth limit", err)
+	}
+}
+
+// itemList is a kind: List of n ConfigMaps.
+func itemList(n int) string {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nkind: List\nitems:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "- {apiVersion: v1, kind: ConfigMap, metadata: {name: c%d}}\n", i)
+	}
+	return b.String()
+}
+
+// TestSymlinkAliasOfGeneratorDataIsHeldToLimits: a file named as generator data through its
+// real path and as a resource through a symlinked folder is one file, which kustomize parses
+// as YAML: it is held to the object limit (under it renders, over it is refused), not skipped
+// as data. kustomize reads it twice (as a resource, then as data), and each read counts.
+func TestSymlinkAliasOfGeneratorDataIsHeldToLimits(t *testing.T) {
+	limits := tree.DefaultLimits()
+	limits.MaxDocuments = 100
+	for _, tc := range []struct {
+		items int
+		ok    bool
+	}{{items: 45, ok: true}, {items: 101}} {
+		t.Run(fmt.Sprint(tc.items), func(t *testing.T) {
+			view, err := tree.FromFiles(map[string]string{
+				"app/kustomization.yaml": "resources: [link/r.yaml]\nconfigMapGenerator: [{name: x, files: [sub/r.yaml]}]\n",
+				"app/sub/r.yaml":         itemList(tc.items),
+				"app/link@":              "->sub",
+			}, limits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := render.Render(context.Background(), view, "app")
+			var limit *tree.LimitError
+			switch {
+			case tc.ok && err != nil:
+				t.Fatalf("under the limit: %v", err)
+			case tc.ok && len(m.Objects) != tc.items+1:
+				t.Errorf("rendered %d objects, want %d", len(m.Objects), tc.items+1)
+			case !tc.ok && !errors.As(err, &limit):
+				t.Fatalf("over the limit: err = %v, want a LimitError", err)
+			case !tc.ok && (limit.Path != "app/sub/r.yaml" || limit.Max != 100):
+				t.Errorf("refused %s: %s (max %d), want app/sub/r.yaml over 100 objects", limit.Path, limit.Limit, limit.Max)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package render
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/flotilla-dev/flotilla/sources/tree"
 )
@@ -13,12 +14,26 @@ const maxRemoteRounds = 5
 // maxRemoteReferences bounds the remote references one render may fetch.
 const maxRemoteReferences = 50
 
+// maxRemoteTime bounds the time one render spends fetching, all fetches together (each also
+// has the Fetcher's own timeout). A variable for tests.
+var maxRemoteTime = 2 * time.Minute
+
 // withRemote checks the kustomizations under dir and, for a view that allows remote bases,
 // fetches what they name outside the repository, round after round (a fetched base may name
-// more), and returns the view to render from: view itself when nothing is remote.
-func withRemote(ctx context.Context, view *tree.FS, dir string) (*tree.FS, error) {
+// more), and returns the view to render from: view itself when nothing is remote. Every byte
+// fetched counts against the view's MaxTotalBytes, as the bytes read do, and all fetches
+// together end after maxRemoteTime. reading is given each view before it is checked, so that
+// the caller can abandon it when ctx ends.
+func withRemote(ctx context.Context, view *tree.FS, dir string, reading func(*tree.FS)) (*tree.FS, error) {
 	fetchedSoFar := 0
+	overdue := fmt.Errorf("remote fetches of one render took more than %s; stopped", maxRemoteTime)
+	fetchCtx, cancel := context.WithTimeoutCause(ctx, maxRemoteTime, overdue)
+	defer cancel()
 	for round := 0; ; round++ {
+		reading(view)
+		if ctx.Err() != nil {
+			return nil, stopped(ctx)
+		}
 		refs, err := view.CheckKustomizations(dir)
 		if err != nil || len(refs) == 0 {
 			return view, err
@@ -34,14 +49,21 @@ func withRemote(ctx context.Context, view *tree.FS, dir string) (*tree.FS, error
 		}
 		fetchedSoFar += len(refs)
 		fetched := make([]tree.Fetched, 0, len(refs))
+		// The round's downloads so far: WithFetched charges them to the view at the end of the
+		// round, and until then each fetch gets only what the ones before it left.
+		var roundBytes int64
 		for _, ref := range refs {
 			limits := view.Limits()
-			limits.MaxTotalBytes -= view.Stats().BytesRead
-			f, err := fetcher.Fetch(ctx, ref, limits)
+			limits.MaxTotalBytes -= view.Stats().BytesRead + roundBytes
+			f, err := fetcher.Fetch(fetchCtx, ref, limits)
+			if err != nil && ctx.Err() == nil && context.Cause(fetchCtx) == overdue {
+				err = overdue // the render's deadline, not the fetch's own timeout
+			}
 			if err != nil {
 				return nil, fmt.Errorf("%s: %s: %w", ref.File, ref.Field, err)
 			}
 			f.Ref = ref
+			roundBytes += max(f.Bytes, int64(len(f.File)))
 			fetched = append(fetched, f)
 		}
 		if view, err = view.WithFetched(fetched); err != nil {

@@ -9,6 +9,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -36,8 +37,18 @@ type Manifests struct {
 // (tree.FS.CheckKustomizations): remote references are refused, or, for a view that allows
 // remote bases, fetched under the view's limits and read from the view, so kustomize itself
 // never reaches the network. ctx bounds the fetches and the render: when it ends, Render
-// returns at once (kustomize stops at its next read of the view).
+// returns at once (kustomize stops at its next read of the view). Control characters in an
+// error's message (a repository's file names and kustomize's messages quote what the
+// repository holds) are escaped, so that the message is safe to print on a terminal.
 func Render(ctx context.Context, view *tree.FS, dir string) (*Manifests, error) {
+	m, err := render(ctx, view, dir)
+	if err != nil {
+		return nil, escapeControls(err)
+	}
+	return m, nil
+}
+
+func render(ctx context.Context, view *tree.FS, dir string) (*Manifests, error) {
 	clean := path.Clean("/" + dir)
 	if path.IsAbs(dir) || strings.HasPrefix(path.Clean(dir), "..") {
 		return nil, fmt.Errorf("kustomization path %q leaves the repository", dir)
@@ -49,12 +60,12 @@ func Render(ctx context.Context, view *tree.FS, dir string) (*Manifests, error) 
 	if !view.IsDir(clean) {
 		return nil, fmt.Errorf("kustomization path %q is not a folder in the repository", rel)
 	}
-	view, err := withRemote(ctx, view, clean)
-	if err != nil {
-		return nil, fmt.Errorf("render %s: %w", rel, err)
+	b := run(ctx, view, clean)
+	if b.err != nil && !b.checked {
+		return nil, fmt.Errorf("render %s: %w", rel, b.err)
 	}
-	resources, err := run(ctx, view, clean)
-	if refusal := view.Refusal(); err != nil && refusal != nil && ctx.Err() == nil {
+	resources, err := b.resources, b.err
+	if refusal := b.view.Refusal(); err != nil && refusal != nil && ctx.Err() == nil {
 		err = refusal // the cause, without kustomize's retries and wrapping around it
 	}
 	if err != nil {
@@ -98,29 +109,51 @@ func newKustomizer() *krusty.Kustomizer {
 	})
 }
 
-// run builds dir with kustomize on view, until ctx ends: kustomize has no way to be stopped,
-// so it runs on its own goroutine, and the view refuses every read once the render is
-// abandoned, which ends kustomize soon after.
-func run(ctx context.Context, view *tree.FS, dir string) (resmap.ResMap, error) {
+// built is what run returns: the view kustomize read (with fetched remote content), and its
+// result; checked is set once the check and the fetches passed.
+type built struct {
+	view      *tree.FS
+	resources resmap.ResMap
+	err       error
+	checked   bool
+}
+
+// run checks dir and fetches what it names (withRemote), then builds it with kustomize, until
+// ctx ends: neither the check nor kustomize has a way to be stopped, so both run on their own
+// goroutine, and the view they read refuses every read once the render is abandoned, which
+// ends them soon after.
+func run(ctx context.Context, view *tree.FS, dir string) built {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return built{view: view, err: stopped(ctx)}
 	}
-	type result struct {
-		resources resmap.ResMap
-		err       error
-	}
-	done := make(chan result, 1)
+	// reading is the view the goroutine reads: the one given, then each with fetched content.
+	// withRemote stores it before it looks at ctx, so that the view abandoned when ctx ends is
+	// the one being read, or one that the goroutine sees ctx end before it reads.
+	var reading atomic.Pointer[tree.FS]
+	reading.Store(view)
+	done := make(chan built, 1)
 	go func() {
+		view, err := withRemote(ctx, view, dir, reading.Store)
+		if err != nil {
+			done <- built{view: reading.Load(), err: err}
+			return
+		}
 		resources, err := newKustomizer().Run(view, dir)
-		done <- result{resources, err}
+		done <- built{view: view, resources: resources, err: err, checked: true}
 	}()
 	select {
-	case r := <-done:
-		return r.resources, r.err
+	case b := <-done:
+		return b
 	case <-ctx.Done():
+		view := reading.Load()
 		view.Abandon()
-		return nil, fmt.Errorf("render stopped: %w", context.Cause(ctx))
+		return built{view: view, err: stopped(ctx)}
 	}
+}
+
+// stopped is the error of a render that ctx ended.
+func stopped(ctx context.Context) error {
+	return fmt.Errorf("render stopped: %w", context.Cause(ctx))
 }
 
 // checkObjects refuses objects without apiVersion, kind or name, and two objects with one ID.

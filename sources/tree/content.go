@@ -9,31 +9,33 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// checkContent runs the checks that need a file's content: asked is the path kustomize asked
-// for, p the file read.
-func (fs *FS) checkContent(asked, p string, data []byte) error {
+// checkContent runs the checks that need a file's content: p is the file read, its real path
+// (symlinks resolved), whatever path kustomize asked for.
+func (fs *FS) checkContent(p string, data []byte) error {
 	if isKustomizationName(path.Base(p)) {
 		if err := fs.countKustomization(p); err != nil {
 			return err
 		}
 	}
-	if err := fs.checkAliases(p, data); err != nil {
-		return err
-	}
-	if fs.isData(asked) {
+	if fs.isData(p) {
 		return nil // generator data: kustomize does not parse it as YAML
 	}
-	return fs.checkShape(p, data)
+	// The shape first: it scans without parsing, so the alias check, which decodes the file,
+	// only sees files held to the depth and node limits.
+	if err := fs.checkShape(p, data); err != nil {
+		return err
+	}
+	return fs.checkAliases(p, data)
 }
 
 // checkInline holds YAML written inside a kustomization or plugin configuration (an inline
 // patch or configuration), which kustomize parses too, to the limits of a file.
 func (fs *FS) checkInline(file, field, content string) error {
 	where := display(file) + ": " + field
-	if err := fs.checkAliases(where, []byte(content)); err != nil {
+	if err := fs.checkShape(where, []byte(content)); err != nil {
 		return err
 	}
-	return fs.checkShape(where, []byte(content))
+	return fs.checkAliases(where, []byte(content))
 }
 
 // checkShape scans data before any YAML parser sees it (shape.go), and charges its objects
@@ -89,7 +91,8 @@ const (
 )
 
 // checkAliases refuses YAML whose aliases expand to more than MaxAliasNodes nodes: a "billion
-// laughs" document is a few hundred bytes that expand to gigabytes.
+// laughs" document is a few hundred bytes that expand to gigabytes. It decodes the file, so it
+// runs only on files that checkShape passed (nested and sized within the limits).
 func (fs *FS) checkAliases(p string, data []byte) error {
 	if !bytes.Contains(data, []byte("&")) || !bytes.Contains(data, []byte("*")) {
 		return nil // no anchor or no alias: nothing can expand

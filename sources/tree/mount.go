@@ -24,6 +24,9 @@ type Fetched struct {
 	// Tree is a fetched repository; Folder the base's folder in it ("" for its root).
 	Tree   *FS
 	Folder string
+	// Bytes is what fetching it downloaded, charged against the render's MaxTotalBytes (at
+	// least the size of File).
+	Bytes int64
 }
 
 // Fetcher fetches what a view's kustomizations name outside the repository, for a view that
@@ -54,6 +57,9 @@ func (fs *FS) WithFetched(fetched []Fetched) (*FS, error) {
 		ref := f.Ref
 		if ref.set == nil || ref.doc == nil {
 			return nil, fmt.Errorf("%s: %s: remote reference cannot be rewritten", display(ref.File), ref.Field)
+		}
+		if err := view.charge(ref.doc.path, max(f.Bytes, int64(len(f.File)))); err != nil {
+			return nil, fmt.Errorf("%s: %s: fetched %s: %w", display(ref.File), ref.Field, quoteURL(ref.Value), err)
 		}
 		sum := sha256.Sum256([]byte(ref.Value))
 		mount := path.Join(ref.Dir, mountFolder, hex.EncodeToString(sum[:6]))

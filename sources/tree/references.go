@@ -112,7 +112,8 @@ type walker struct {
 	pluginDirs map[string]bool
 	refs       []*Reference
 	// data are the files named as generator data (files, env files); parsed those named in
-	// any other field, which kustomize may parse as YAML.
+	// any other field, which kustomize may parse as YAML. Both are keyed by real path (symlinks
+	// resolved), as the read that checks them sees the file.
 	data, parsed map[string]bool
 	// plugins parses plugin configuration as kustomize does (List items expanded, anchors and
 	// merge keys resolved by kyaml), so that the walker checks what kustomize will use.
@@ -222,14 +223,15 @@ func (w *walker) check(doc *document, dir, root, field string, r role, v string,
 	if escapes(dir, p) || !within(root, target) {
 		return "", fmt.Errorf("%s: %s: %s leaves the repository", display(doc.path), field, quotePath(p))
 	}
-	if r == roleKeyedFile || r == roleEnvFile {
-		w.data[target] = true
-	} else {
-		w.parsed[target] = true
-	}
 	real, err := w.fs.realPath(target)
 	if err != nil {
 		return "", fmt.Errorf("%s: %s: %w", display(doc.path), field, err)
+	}
+	// By the file read, not the name: one file named through two symlinked paths is one file.
+	if r == roleKeyedFile || r == roleEnvFile {
+		w.data[real] = true
+	} else {
+		w.parsed[real] = true
 	}
 	if !within(root, real) {
 		return "", fmt.Errorf("%s: %s: %s leaves the fetched remote base", display(doc.path), field, quotePath(p))
@@ -322,8 +324,8 @@ func within(root, p string) bool {
 	return root == "/" || p == root || strings.HasPrefix(p, root+"/")
 }
 
-// isData reports whether p was named only as generator data by the kustomizations
-// CheckKustomizations walked.
+// isData reports whether p, a real path (symlinks resolved), was named only as generator data
+// by the kustomizations CheckKustomizations walked, under whatever names.
 func (fs *FS) isData(p string) bool {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()

@@ -120,3 +120,39 @@ func TestViewIsReadOnlyAndCanBeAbandoned(t *testing.T) {
 		t.Errorf("read after Abandon: %v, want ErrAbandoned", err)
 	}
 }
+
+// TestWithFetchedChargesTheBytesFetched: what was downloaded for a reference (a remote base's
+// pack, which is not a file of the new view) is charged to the new view's byte limit: up to the
+// limit it is placed, past it refused.
+func TestWithFetchedChargesTheBytesFetched(t *testing.T) {
+	limits := DefaultLimits()
+	limits.MaxTotalBytes = 1000
+	for _, tc := range []struct {
+		bytes int64
+		ok    bool
+	}{{bytes: 900, ok: true}, {bytes: 1001}} {
+		view, err := FromFiles(map[string]string{"app/kustomization.yaml": "resources: [https://example.com/org/repo//base]\n"}, limits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		view.AllowRemoteBases(nopFetcher{})
+		refs, err := view.CheckKustomizations("app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		base, err := FromFiles(map[string]string{"base/kustomization.yaml": "resources: []\n"}, limits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fetched, err := view.WithFetched([]Fetched{{Ref: refs[0], Tree: base, Folder: "base", Bytes: tc.bytes}})
+		var limit *LimitError
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("%d bytes fetched: %v", tc.bytes, err)
+		case tc.ok && fetched.Stats().BytesRead < tc.bytes:
+			t.Errorf("%d bytes fetched: the new view counts %d read", tc.bytes, fetched.Stats().BytesRead)
+		case !tc.ok && !errors.As(err, &limit):
+			t.Errorf("%d bytes fetched: err = %v, want a LimitError", tc.bytes, err)
+		}
+	}
+}

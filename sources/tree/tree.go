@@ -166,7 +166,7 @@ func (fs *FS) ReadFile(name string) ([]byte, error) {
 		fs.trace.add("ReadFile", name, "not a file")
 		return fs.FileSystem.ReadFile(arg) // a folder or a missing file: kustomize's own error
 	}
-	data, err := fs.read(p, r.real, e)
+	data, err := fs.read(r.real, e)
 	if err != nil {
 		fs.refuse(err)
 	}
@@ -185,9 +185,8 @@ func (fs *FS) ReadFile(name string) ([]byte, error) {
 	return data, err
 }
 
-// read reads the file e at p (its resolved path; asked is the path as asked) within the limits,
-// and checks its content.
-func (fs *FS) read(asked, p string, e *entry) ([]byte, error) {
+// read reads the file e at p (its resolved path) within the limits, and checks its content.
+func (fs *FS) read(p string, e *entry) ([]byte, error) {
 	if fs.abandoned.Load() {
 		return nil, ErrAbandoned
 	}
@@ -209,7 +208,7 @@ func (fs *FS) read(asked, p string, e *entry) ([]byte, error) {
 	if int64(len(data)) > fs.limits.MaxFileSize { // grew since it was indexed
 		return nil, &LimitError{Path: display(p), Limit: "file size in bytes", Value: int64(len(data)), Max: fs.limits.MaxFileSize}
 	}
-	if err := fs.checkContent(asked, p, data); err != nil {
+	if err := fs.checkContent(p, data); err != nil {
 		return nil, err
 	}
 	return data, nil
