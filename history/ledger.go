@@ -76,10 +76,14 @@ func checkKeyPresent(dbPath, keyPath string) error {
 }
 
 // OpenReadOnly opens the ledger a state folder holds, to read it (history, audit): nothing
-// is created, nor migrated. A missing key file is refused (ErrKeyMissing).
+// is created, nor migrated. A missing key file is refused (ErrKeyMissing), and so is what
+// OpenSQLiteReadOnly refuses; it runs no integrity check over the file (Verify does).
 func OpenReadOnly(ctx context.Context, dir string) (*Ledger, error) {
 	keyPath, dbPath := filepath.Join(dir, KeyFile), filepath.Join(dir, DatabaseFile)
 	if err := checkHeader(dbPath); err != nil {
+		return nil, err
+	}
+	if err := checkOwner(ctx, dbPath); err != nil {
 		return nil, err
 	}
 	if err := checkKeyPresent(dbPath, keyPath); err != nil {

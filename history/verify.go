@@ -97,10 +97,21 @@ func (c *entryChecker) end(head Mark) *Problem {
 	return nil
 }
 
+// integrityChecker is a Store that can check its storage as a whole (see SQLite.CheckIntegrity).
+type integrityChecker interface {
+	CheckIntegrity(ctx context.Context) error
+}
+
 // Verify checks the whole chain: every entry's seal, every link to the entry before, the anchor
 // and the head. It stops at the first problem, which the result names (Problem); the error is
-// for failures to read.
+// for failures to read, and for a store that fails its integrity check (ErrCorrupt), which
+// Verify runs first.
 func (l *Ledger) Verify(ctx context.Context) (*Verification, error) {
+	if ic, ok := l.store.(integrityChecker); ok {
+		if err := ic.CheckIntegrity(ctx); err != nil {
+			return nil, err
+		}
+	}
 	var c *entryChecker
 	var problem *Problem
 	stop := errors.New("stop")
