@@ -93,7 +93,7 @@ func (l *Ledger) VerifyExport(r io.Reader) (*Verification, error) {
 		return &Verification{}, nil
 	}
 	if c.pending != nil {
-		c.result.Problem = c.check(Entry{})
+		c.result.Problem = c.pendingProblem(false)
 	}
 	return &c.result, nil
 }
