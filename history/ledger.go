@@ -131,14 +131,10 @@ type endBody struct {
 // Begin records that a change starts, before it writes anything, and returns its ID (set in
 // c.ID, with c.Started). If it fails, the change must not go ahead.
 func (l *Ledger) Begin(ctx context.Context, c *Change) error {
-	c.Started, c.Result = l.now().UTC(), ResultRunning
-	body, err := json.Marshal(beginBody{Actor: c.Actor, Revision: c.Revision, Digest: c.Digest, Snapshot: c.Snapshot,
-		Reason: c.Reason, RestoredFrom: c.RestoredFrom, Drift: c.Drift, Process: l.process})
+	e, err := l.beginEntry(c)
 	if err != nil {
-		return fmt.Errorf("record the change: %w", err)
+		return err
 	}
-	e := Entry{Phase: PhaseBegin, At: c.Started, App: c.App, Cluster: c.Cluster, Trigger: c.Trigger,
-		Revision: strings.ToLower(c.Revision.Commit), Author: authorColumn(c), Result: ResultRunning, Body: body}
 	if err := l.store.Append(ctx, &e, l.keys); err != nil {
 		return fmt.Errorf("record the change before making it (nothing was applied): %w", err)
 	}
@@ -146,23 +142,43 @@ func (l *Ledger) Begin(ctx context.Context, c *Change) error {
 	return nil
 }
 
+// beginEntry is the begin entry of c, which it marks started.
+func (l *Ledger) beginEntry(c *Change) (Entry, error) {
+	c.Started, c.Result = l.now().UTC(), ResultRunning
+	body, err := json.Marshal(beginBody{Actor: c.Actor, Revision: c.Revision, Digest: c.Digest, Snapshot: c.Snapshot,
+		Reason: c.Reason, RestoredFrom: c.RestoredFrom, Drift: c.Drift, Process: l.process})
+	if err != nil {
+		return Entry{}, fmt.Errorf("record the change: %w", err)
+	}
+	return Entry{Phase: PhaseBegin, At: c.Started, App: c.App, Cluster: c.Cluster, Trigger: c.Trigger,
+		Revision: strings.ToLower(c.Revision.Commit), Author: authorColumn(c), Result: ResultRunning, Body: body}, nil
+}
+
 // Finish records how a begun change ended: c.Result, c.Error and c.Objects (c.Finished is
 // set).
 func (l *Ledger) Finish(ctx context.Context, c *Change) error {
-	if c.ID == 0 {
-		return errors.New("record the end of a change that was not begun")
-	}
-	c.Finished = l.now().UTC()
-	body, err := json.Marshal(endBody{Error: c.Error, Objects: c.Objects, Warnings: c.Warnings})
+	e, err := l.endEntry(c)
 	if err != nil {
-		return fmt.Errorf("record the change's result: %w", err)
+		return err
 	}
-	e := Entry{Change: c.ID, Phase: PhaseEnd, At: c.Finished, App: c.App, Cluster: c.Cluster, Trigger: c.Trigger,
-		Revision: strings.ToLower(c.Revision.Commit), Author: authorColumn(c), Result: c.Result, Body: body}
 	if err := l.store.Append(ctx, &e, l.keys); err != nil {
 		return fmt.Errorf("record the change's result: %w", err)
 	}
 	return nil
+}
+
+// endEntry is the end entry of c, which it marks finished.
+func (l *Ledger) endEntry(c *Change) (Entry, error) {
+	if c.ID == 0 {
+		return Entry{}, errors.New("record the end of a change that was not begun")
+	}
+	c.Finished = l.now().UTC()
+	body, err := json.Marshal(endBody{Error: c.Error, Objects: c.Objects, Warnings: c.Warnings})
+	if err != nil {
+		return Entry{}, fmt.Errorf("record the change's result: %w", err)
+	}
+	return Entry{Change: c.ID, Phase: PhaseEnd, At: c.Finished, App: c.App, Cluster: c.Cluster, Trigger: c.Trigger,
+		Revision: strings.ToLower(c.Revision.Commit), Author: authorColumn(c), Result: c.Result, Body: body}, nil
 }
 
 // Record records a change that begins and ends at once (a refusal, an unpin).

@@ -19,9 +19,20 @@ func (s *SQLite) Append(ctx context.Context, e *Entry, sealer Sealer) error {
 		return fmt.Errorf("append to the ledger: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	if err := appendTx(ctx, tx, e, sealer); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("append to the ledger: %w", err)
+	}
+	return nil
+}
+
+// appendTx appends e in tx, which holds the write lock (see Append).
+func appendTx(ctx context.Context, tx *sql.Tx, e *Entry, sealer Sealer) error {
 	var last int64
 	var prev string
-	err = tx.QueryRowContext(ctx, "SELECT seq, seal FROM entries ORDER BY seq DESC LIMIT 1").Scan(&last, &prev)
+	err := tx.QueryRowContext(ctx, "SELECT seq, seal FROM entries ORDER BY seq DESC LIMIT 1").Scan(&last, &prev)
 	if errors.Is(err, sql.ErrNoRows) {
 		var anchor Mark
 		anchor, err = markOf(ctx, tx, "anchor")
@@ -44,9 +55,6 @@ func (s *SQLite) Append(ctx context.Context, e *Entry, sealer Sealer) error {
 	head := Mark{Seq: e.Seq, Seal: e.Seal}
 	head.Self = sealer.SealMark("head", head)
 	if err := setMark(ctx, tx, "head", head); err != nil {
-		return fmt.Errorf("append to the ledger: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("append to the ledger: %w", err)
 	}
 	return nil
@@ -127,6 +135,9 @@ func (s *SQLite) Entries(ctx context.Context, f EntryFilter) ([]Entry, error) {
 	}
 	if f.SeqFrom > 0 {
 		add("seq >= ?", f.SeqFrom)
+	}
+	if f.SeqBefore > 0 {
+		add("seq < ?", f.SeqBefore)
 	}
 	if f.Unfinished {
 		where = append(where, "phase = 'begin' AND NOT EXISTS (SELECT 1 FROM entries AS e WHERE e.change_id = entries.change_id AND e.phase = 'end')")

@@ -53,8 +53,8 @@ type EntryFilter struct {
 	Results []Result
 	// Unfinished selects begin entries whose change has no end entry.
 	Unfinished bool
-	// SeqFrom selects entries from this seq on.
-	SeqFrom int64
+	// SeqFrom selects entries from this seq on; SeqBefore (when not 0) those before it.
+	SeqFrom, SeqBefore int64
 	// Limit bounds how many come back, newest first; 0 is no bound.
 	Limit int
 }
