@@ -5,8 +5,12 @@ import (
 	"errors"
 )
 
-// endedPage is how many end entries eachEnded reads at a time.
-const endedPage = 256
+// endedPage bounds how many end entries eachEnded reads at a time: it starts with a few (most
+// walks stop at the first change), and doubles up to the bound.
+const (
+	endedFirstPage = 8
+	endedPage      = 256
+)
 
 // errStop ends a walk early (see eachEnded).
 var errStop = errors.New("stop")
@@ -18,9 +22,9 @@ var errStop = errors.New("stop")
 // begin entry retention dropped is skipped.
 func (l *Ledger) eachEnded(ctx context.Context, app, cluster, revision string, results []Result, fn func(*Change) error) error {
 	var before int64
-	for {
+	for page := endedFirstPage; ; page = min(2*page, endedPage) {
 		ends, err := l.store.Entries(ctx, EntryFilter{Phase: PhaseEnd, App: app, Cluster: cluster, Revision: revision,
-			Results: results, SeqBefore: before, Limit: endedPage})
+			Results: results, SeqBefore: before, Limit: page})
 		if err != nil || len(ends) == 0 {
 			return err
 		}
@@ -54,7 +58,7 @@ func (l *Ledger) eachEnded(ctx context.Context, app, cluster, revision string, r
 				return err
 			}
 		}
-		if len(ends) < endedPage {
+		if len(ends) < page {
 			return nil
 		}
 		before = ends[len(ends)-1].Seq

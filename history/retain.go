@@ -9,8 +9,10 @@ import (
 )
 
 // Retention says which changes the ledger keeps: those started within MaxAge and among the
-// newest MaxChanges (a zero bound does not bound). Changes still running, and the rollbacks
-// that pinned a pair, are always kept (with every change after them).
+// newest MaxChanges (a zero bound does not bound). Always kept (with every change after them,
+// as the ledger drops only its oldest entries): changes still running, the rollbacks that
+// pinned a pair, and for each App × Cluster its newest applied change (what runs now, which
+// rollback --steps counts from) and its newest Healthy one (what auto-rollback restores).
 type Retention struct {
 	MaxAge     time.Duration
 	MaxChanges int
@@ -105,6 +107,10 @@ func (l *Ledger) cutoff(ctx context.Context, keep Retention) (int64, error) {
 			oldest = p.Change
 		}
 	}
+	// Each pair keeps what runs now and what auto-rollback would restore, however quiet it is.
+	if oldest, err = l.pairKeepers(ctx, oldest); err != nil {
+		return 0, err
+	}
 	// A change begun before the cut and finished after it would lose its begin: cut before the
 	// begin of every change that has an entry after the cut.
 	for {
@@ -125,6 +131,27 @@ func (l *Ledger) cutoff(ctx context.Context, keep Retention) (int64, error) {
 	}
 	if oldest <= 1 {
 		return 0, nil
+	}
+	return oldest, nil
+}
+
+// pairKeepers lowers oldest to the oldest change some App × Cluster must keep: its newest
+// applied change and its newest Healthy one.
+func (l *Ledger) pairKeepers(ctx context.Context, oldest int64) (int64, error) {
+	pairs, err := l.store.Pairs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range pairs {
+		for _, results := range [][]Result{Applied, {"Healthy"}} {
+			c, err := l.Last(ctx, p.App, p.Cluster, results...)
+			if err != nil {
+				return 0, fmt.Errorf("retention: the changes %s on %s keeps: %w", p.App, p.Cluster, err)
+			}
+			if c != nil && c.ID < oldest {
+				oldest = c.ID
+			}
+		}
 	}
 	return oldest, nil
 }

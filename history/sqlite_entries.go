@@ -266,3 +266,24 @@ func (s *SQLite) Drop(ctx context.Context, anchor Mark) error {
 	}
 	return nil
 }
+
+// Pairs returns every App × Cluster that has an entry, by App and cluster.
+func (s *SQLite) Pairs(ctx context.Context) ([]Pair, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT DISTINCT app, cluster FROM entries ORDER BY app, cluster")
+	if err != nil {
+		return nil, fmt.Errorf("read the ledger: %w", err)
+	}
+	defer rows.Close()
+	var pairs []Pair
+	for rows.Next() {
+		var p Pair
+		if err := rows.Scan(&p.App, &p.Cluster); err != nil {
+			return nil, fmt.Errorf("read the ledger: %w", err)
+		}
+		pairs = append(pairs, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the ledger: %w", err)
+	}
+	return pairs, nil
+}

@@ -59,6 +59,11 @@ type EntryFilter struct {
 	Limit int
 }
 
+// Pair is an App on a cluster.
+type Pair struct {
+	App, Cluster string
+}
+
 // Blob is content stored once under its address (see snapshot.go).
 type Blob struct {
 	Address string
@@ -110,6 +115,8 @@ type Store interface {
 	Anchor(ctx context.Context) (Mark, error)
 	// Drop deletes the entries up to anchor.Seq and records anchor, in one transaction.
 	Drop(ctx context.Context, anchor Mark) error
+	// Pairs returns every App × Cluster that has an entry.
+	Pairs(ctx context.Context) ([]Pair, error)
 
 	// PutBlobs stores blobs under their addresses; an address already stored is kept.
 	PutBlobs(ctx context.Context, blobs []Blob) error
