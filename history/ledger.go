@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -22,6 +23,8 @@ type Ledger struct {
 	process string
 	// stored are blob addresses this process stored (see PutSnapshot).
 	stored storedSet
+	// gc is held by PutSnapshot (read) and by retention's blob collection (write).
+	gc sync.RWMutex
 }
 
 // File names in the state folder.

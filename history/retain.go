@@ -52,9 +52,16 @@ func (l *Ledger) Retain(ctx context.Context, keep Retention, archive io.Writer) 
 	}
 	anchor := Mark{Seq: last.Seq, Seal: last.Seal}
 	anchor.Self = l.keys.SealMark("anchor", anchor)
-	if err := l.store.Drop(ctx, anchor); err != nil {
+	// The snapshot blobs only dropped changes referred to go with them. Snapshots this process
+	// is storing meanwhile wait (see PutSnapshot), and those it stored or used within blobGrace
+	// stay, for changes about to begin.
+	l.gc.Lock()
+	defer l.gc.Unlock()
+	deleted, err := l.store.Drop(ctx, anchor, ledgerRefs{l: l, since: l.now().Add(-blobGrace)})
+	if err != nil {
 		return 0, err
 	}
+	l.stored.forget(deleted)
 	return n, nil
 }
 

@@ -248,23 +248,30 @@ func (s *SQLite) Head(ctx context.Context) (Mark, error) { return markOf(ctx, s.
 // Anchor returns the mark the first kept entry follows.
 func (s *SQLite) Anchor(ctx context.Context) (Mark, error) { return markOf(ctx, s.db, "anchor") }
 
-// Drop deletes the entries up to anchor.Seq and records the anchor, in one transaction.
-func (s *SQLite) Drop(ctx context.Context, anchor Mark) error {
+// Drop deletes the entries up to anchor.Seq, records the anchor and deletes the blobs nothing
+// kept refers to (see Store.Drop), in one transaction.
+func (s *SQLite) Drop(ctx context.Context, anchor Mark, refs BlobRefs) ([]string, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("drop old entries: %w", err)
+		return nil, fmt.Errorf("drop old entries: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	if _, err := tx.ExecContext(ctx, "DELETE FROM entries WHERE seq <= ?", anchor.Seq); err != nil {
-		return fmt.Errorf("drop old entries: %w", err)
+		return nil, fmt.Errorf("drop old entries: %w", err)
 	}
 	if err := setMark(ctx, tx, "anchor", anchor); err != nil {
-		return fmt.Errorf("drop old entries: %w", err)
+		return nil, fmt.Errorf("drop old entries: %w", err)
+	}
+	var deleted []string
+	if refs != nil {
+		if deleted, err = collectBlobs(ctx, tx, refs); err != nil {
+			return nil, fmt.Errorf("drop old entries: delete the snapshots nothing kept refers to: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("drop old entries: %w", err)
+		return nil, fmt.Errorf("drop old entries: %w", err)
 	}
-	return nil
+	return deleted, nil
 }
 
 // Pairs returns every App × Cluster that has an entry, by App and cluster.

@@ -113,8 +113,11 @@ type Store interface {
 	// follows (zero until retention dropped entries).
 	Head(ctx context.Context) (Mark, error)
 	Anchor(ctx context.Context) (Mark, error)
-	// Drop deletes the entries up to anchor.Seq and records anchor, in one transaction.
-	Drop(ctx context.Context, anchor Mark) error
+	// Drop deletes the entries up to anchor.Seq, records anchor and, when refs is not nil,
+	// deletes every blob that no kept entry or pin refers to (directly, or through a blob they
+	// refer to) and that refs does not spare, in one transaction. It returns the addresses of
+	// the blobs it deleted.
+	Drop(ctx context.Context, anchor Mark, refs BlobRefs) (deleted []string, err error)
 	// Pairs returns every App × Cluster that has an entry.
 	Pairs(ctx context.Context) ([]Pair, error)
 
@@ -134,6 +137,18 @@ type Store interface {
 	Rollout(ctx context.Context, app string) ([]byte, error)
 
 	Close() error
+}
+
+// BlobRefs tells a Store's Drop which blobs are still referred to.
+type BlobRefs interface {
+	// EntryRefs are the blobs a begin entry refers to (its snapshot); PinRefs a pin's.
+	EntryRefs(e Entry) ([]string, error)
+	PinRefs(p Pin) []string
+	// DataRefs are the blobs a stored blob refers to (a snapshot's objects).
+	DataRefs(address string, data []byte) ([]string, error)
+	// Spare says that a blob nothing refers to yet must stay (stored for a change about to
+	// begin).
+	Spare(address string) bool
 }
 
 // Mark points at one entry of the chain by its seq and seal, and is sealed itself (Self) so it
