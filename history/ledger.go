@@ -157,8 +157,9 @@ func (l *Ledger) beginEntry(c *Change) (Entry, error) {
 		Revision: strings.ToLower(c.Revision.Commit), Author: authorColumn(c), Result: ResultRunning, Body: body}, nil
 }
 
-// Finish records how a begun change ended: c.Result, c.Error and c.Objects (c.Finished is
-// set).
+// Finish records how a begun change ended: c.Result, c.Error and c.Objects. c.Finished is set
+// to now, unless it is set already: an end written again after a write that failed keeps when
+// the change ended.
 func (l *Ledger) Finish(ctx context.Context, c *Change) error {
 	e, err := l.endEntry(c)
 	if err != nil {
@@ -175,7 +176,9 @@ func (l *Ledger) endEntry(c *Change) (Entry, error) {
 	if c.ID == 0 {
 		return Entry{}, errors.New("record the end of a change that was not begun")
 	}
-	c.Finished = l.now().UTC()
+	if c.Finished.IsZero() {
+		c.Finished = l.now().UTC()
+	}
 	body, err := json.Marshal(endBody{Error: c.Error, Objects: c.Objects, Warnings: c.Warnings})
 	if err != nil {
 		return Entry{}, fmt.Errorf("record the change's result: %w", err)
