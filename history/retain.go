@@ -28,23 +28,27 @@ func (l *Ledger) Retain(ctx context.Context, keep Retention, archive io.Writer) 
 		return 0, err
 	}
 	enc := json.NewEncoder(archive)
-	var last Entry
-	n := 0
+	var seg segment
 	stop := fmt.Errorf("stop")
 	err = l.store.Scan(ctx, 0, func(e Entry) error {
 		if e.Seq >= cutoff {
 			return stop
 		}
-		last = e
-		n++
+		seg.add(e)
 		return enc.Encode(exportedOf(e))
 	})
 	if err != nil && err != stop {
 		return 0, fmt.Errorf("archive old entries: %w", err)
 	}
+	n := seg.Entries
 	if n == 0 {
 		return 0, nil
 	}
+	// Each batch archived ends with a sealed trailer, as an export does.
+	if err := enc.Encode(exportLine{Trailer: l.sealTrailer(seg.trailer())}); err != nil {
+		return 0, fmt.Errorf("archive old entries: %w", err)
+	}
+	last := Entry{Seq: seg.Last, Seal: seg.LastSeal}
 	if s, ok := archive.(interface{ Sync() error }); ok {
 		if err := s.Sync(); err != nil {
 			return 0, fmt.Errorf("archive old entries: %w", err)

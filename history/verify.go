@@ -18,6 +18,8 @@ type Verification struct {
 	Last  int64 `json:"last"`
 	// Problem is the first thing wrong, nil when the chain is intact.
 	Problem *Problem `json:"problem,omitempty"`
+	// Warning says what the check could not prove (an export without a trailer).
+	Warning string `json:"warning,omitempty"`
 }
 
 // Problem is the first place the chain breaks.
@@ -26,7 +28,7 @@ type Problem struct {
 	Seq int64 `json:"seq"`
 	// Change is the change it belongs to, when known.
 	Change int64 `json:"change,omitempty"`
-	// Kind is "edited", "inserted", "deleted", "head" or "anchor".
+	// Kind is "edited", "inserted", "deleted", "head", "anchor" or "trailer".
 	Kind    string `json:"kind"`
 	Message string `json:"message"`
 }

@@ -105,8 +105,8 @@ func TestRetainArchivesThenDropsAndTheChainStillVerifies(t *testing.T) {
 	if err != nil || n != 6 {
 		t.Fatalf("retain: dropped %d, %v; want the 6 entries of the 3 oldest changes", n, err)
 	}
-	if lines := strings.Count(archive.String(), "\n"); lines != 6 {
-		t.Errorf("archive holds %d lines, want 6", lines)
+	if lines := strings.Count(archive.String(), "\n"); lines != 7 {
+		t.Errorf("archive holds %d lines, want 7 (6 entries and a trailer)", lines)
 	}
 	left, err := l.List(ctx, Filter{})
 	if err != nil || len(left) != 2 || left[1].Revision.Commit != "dddd" {
