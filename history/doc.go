@@ -10,6 +10,10 @@
 // Interrupted by Ledger.CloseInterrupted on the next start. Queries (List, Get), the audit
 // (Verify, Export, Retain), pins (a rolled-back App × Cluster stays on its revision until a
 // newer commit) and snapshots (PutSnapshot, Snapshot) read and write through the same Ledger.
+// Retention drops the oldest entries only (the chain is re-anchored on the last one dropped),
+// never the newest applied or Healthy change of a pair nor a pinned rollback, and with them the
+// snapshot blobs nothing kept refers to; exports and the retention archive end with a sealed
+// trailer, so that entries cut from their end show.
 //
 // Storage is behind Store, a small interface of entries, blobs and pins (store.go); OpenSQLite
 // is the embedded implementation: one SQLite file in WAL mode, pure Go, with schema

@@ -27,12 +27,12 @@ type exported struct {
 }
 
 // Export writes the entries from since on (every entry when since is zero), oldest first, one
-// JSON object per line, for an external archive; VerifyExport checks such a file. It returns
-// how many it wrote.
+// JSON object per line, for an external archive, then a sealed trailer line (see trailer) when
+// it wrote any; VerifyExport checks such a file. It returns how many entries it wrote.
 func (l *Ledger) Export(ctx context.Context, w io.Writer, since time.Time) (int, error) {
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
-	n := 0
+	var seg segment
 	started := false
 	err := l.store.Scan(ctx, 0, func(e Entry) error {
 		// From the first entry at or after since, every entry: the export is one run of the
@@ -41,9 +41,13 @@ func (l *Ledger) Export(ctx context.Context, w io.Writer, since time.Time) (int,
 			return nil
 		}
 		started = true
-		n++
+		seg.add(e)
 		return enc.Encode(exportedOf(e))
 	})
+	if err == nil && seg.Entries > 0 {
+		err = enc.Encode(exportLine{Trailer: l.sealTrailer(seg.trailer())})
+	}
+	n := seg.Entries
 	if err != nil {
 		return n, fmt.Errorf("export the ledger: %w", err)
 	}
@@ -63,37 +67,4 @@ func (x exported) entry() Entry {
 	return Entry{Seq: x.Seq, Change: x.Change, Phase: x.Phase, At: x.At, App: x.App, Cluster: x.Cluster,
 		Trigger: x.Trigger, Revision: x.Revision, Author: x.Author, Result: x.Result, Body: x.Body,
 		PrevSeal: x.PrevSeal, Seal: x.Seal}
-}
-
-// VerifyExport checks an export (see Export) with this ledger's key: every line's seal, and
-// that each line follows the one before. The first line's link to what came before it is taken
-// as given (an export from a date starts in the middle of the chain).
-func (l *Ledger) VerifyExport(r io.Reader) (*Verification, error) {
-	dec := json.NewDecoder(r)
-	var c *entryChecker
-	for line := 1; ; line++ {
-		var x exported
-		err := dec.Decode(&x)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("export line %d: %w", line, err)
-		}
-		e := x.entry()
-		if c == nil {
-			c = newChecker(l.keys, Mark{Seq: e.Seq - 1, Seal: e.PrevSeal})
-		}
-		if p := c.check(e); p != nil {
-			c.result.Problem = p
-			return &c.result, nil
-		}
-	}
-	if c == nil {
-		return &Verification{}, nil
-	}
-	if c.pending != nil {
-		c.result.Problem = c.check(Entry{})
-	}
-	return &c.result, nil
 }

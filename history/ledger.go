@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -22,6 +23,8 @@ type Ledger struct {
 	process string
 	// stored are blob addresses this process stored (see PutSnapshot).
 	stored storedSet
+	// gc is held by PutSnapshot (read) and by retention's blob collection (write).
+	gc sync.RWMutex
 }
 
 // File names in the state folder.
@@ -76,10 +79,14 @@ func checkKeyPresent(dbPath, keyPath string) error {
 }
 
 // OpenReadOnly opens the ledger a state folder holds, to read it (history, audit): nothing
-// is created, nor migrated. A missing key file is refused (ErrKeyMissing).
+// is created, nor migrated. A missing key file is refused (ErrKeyMissing), and so is what
+// OpenSQLiteReadOnly refuses; it runs no integrity check over the file (Verify does).
 func OpenReadOnly(ctx context.Context, dir string) (*Ledger, error) {
 	keyPath, dbPath := filepath.Join(dir, KeyFile), filepath.Join(dir, DatabaseFile)
 	if err := checkHeader(dbPath); err != nil {
+		return nil, err
+	}
+	if err := checkOwner(ctx, dbPath); err != nil {
 		return nil, err
 	}
 	if err := checkKeyPresent(dbPath, keyPath); err != nil {
@@ -127,14 +134,10 @@ type endBody struct {
 // Begin records that a change starts, before it writes anything, and returns its ID (set in
 // c.ID, with c.Started). If it fails, the change must not go ahead.
 func (l *Ledger) Begin(ctx context.Context, c *Change) error {
-	c.Started, c.Result = l.now().UTC(), ResultRunning
-	body, err := json.Marshal(beginBody{Actor: c.Actor, Revision: c.Revision, Digest: c.Digest, Snapshot: c.Snapshot,
-		Reason: c.Reason, RestoredFrom: c.RestoredFrom, Drift: c.Drift, Process: l.process})
+	e, err := l.beginEntry(c)
 	if err != nil {
-		return fmt.Errorf("record the change: %w", err)
+		return err
 	}
-	e := Entry{Phase: PhaseBegin, At: c.Started, App: c.App, Cluster: c.Cluster, Trigger: c.Trigger,
-		Revision: strings.ToLower(c.Revision.Commit), Author: authorColumn(c), Result: ResultRunning, Body: body}
 	if err := l.store.Append(ctx, &e, l.keys); err != nil {
 		return fmt.Errorf("record the change before making it (nothing was applied): %w", err)
 	}
@@ -142,23 +145,46 @@ func (l *Ledger) Begin(ctx context.Context, c *Change) error {
 	return nil
 }
 
-// Finish records how a begun change ended: c.Result, c.Error and c.Objects (c.Finished is
-// set).
-func (l *Ledger) Finish(ctx context.Context, c *Change) error {
-	if c.ID == 0 {
-		return errors.New("record the end of a change that was not begun")
-	}
-	c.Finished = l.now().UTC()
-	body, err := json.Marshal(endBody{Error: c.Error, Objects: c.Objects, Warnings: c.Warnings})
+// beginEntry is the begin entry of c, which it marks started.
+func (l *Ledger) beginEntry(c *Change) (Entry, error) {
+	c.Started, c.Result = l.now().UTC(), ResultRunning
+	body, err := json.Marshal(beginBody{Actor: c.Actor, Revision: c.Revision, Digest: c.Digest, Snapshot: c.Snapshot,
+		Reason: c.Reason, RestoredFrom: c.RestoredFrom, Drift: c.Drift, Process: l.process})
 	if err != nil {
-		return fmt.Errorf("record the change's result: %w", err)
+		return Entry{}, fmt.Errorf("record the change: %w", err)
 	}
-	e := Entry{Change: c.ID, Phase: PhaseEnd, At: c.Finished, App: c.App, Cluster: c.Cluster, Trigger: c.Trigger,
-		Revision: strings.ToLower(c.Revision.Commit), Author: authorColumn(c), Result: c.Result, Body: body}
+	return Entry{Phase: PhaseBegin, At: c.Started, App: c.App, Cluster: c.Cluster, Trigger: c.Trigger,
+		Revision: strings.ToLower(c.Revision.Commit), Author: authorColumn(c), Result: ResultRunning, Body: body}, nil
+}
+
+// Finish records how a begun change ended: c.Result, c.Error and c.Objects. c.Finished is set
+// to now, unless it is set already: an end written again after a write that failed keeps when
+// the change ended.
+func (l *Ledger) Finish(ctx context.Context, c *Change) error {
+	e, err := l.endEntry(c)
+	if err != nil {
+		return err
+	}
 	if err := l.store.Append(ctx, &e, l.keys); err != nil {
 		return fmt.Errorf("record the change's result: %w", err)
 	}
 	return nil
+}
+
+// endEntry is the end entry of c, which it marks finished.
+func (l *Ledger) endEntry(c *Change) (Entry, error) {
+	if c.ID == 0 {
+		return Entry{}, errors.New("record the end of a change that was not begun")
+	}
+	if c.Finished.IsZero() {
+		c.Finished = l.now().UTC()
+	}
+	body, err := json.Marshal(endBody{Error: c.Error, Objects: c.Objects, Warnings: c.Warnings})
+	if err != nil {
+		return Entry{}, fmt.Errorf("record the change's result: %w", err)
+	}
+	return Entry{Change: c.ID, Phase: PhaseEnd, At: c.Finished, App: c.App, Cluster: c.Cluster, Trigger: c.Trigger,
+		Revision: strings.ToLower(c.Revision.Commit), Author: authorColumn(c), Result: c.Result, Body: body}, nil
 }
 
 // Record records a change that begins and ends at once (a refusal, an unpin).

@@ -15,22 +15,26 @@ func execSQLite(dir, sql string) (string, error) {
 	return string(out), err
 }
 
-func TestOpenRefusesWhatIsNotItsOwn(t *testing.T) {
-	ctx := context.Background()
-	for _, tc := range []struct {
-		name    string
-		prepare func(t *testing.T, dir string)
-		want    error
-		inText  string
-	}{
+// refusal is a state folder prepared with something Open must refuse.
+type refusal struct {
+	name    string
+	prepare func(t *testing.T, dir string)
+	want    error
+	inText  string
+	// deep says that only the integrity check over the whole file finds it (not the header).
+	deep bool
+}
+
+func refusals(ctx context.Context) []refusal {
+	return []refusal{
 		{"a text file", func(t *testing.T, dir string) {
 			os.WriteFile(filepath.Join(dir, DatabaseFile), []byte("hello, not a database\n"), 0o600)
-		}, ErrForeign, "not an SQLite database"},
+		}, ErrForeign, "not an SQLite database", false},
 		{"another application's SQLite file", func(t *testing.T, dir string) {
 			if out, err := execSQLite(dir, "CREATE TABLE notes (t TEXT); INSERT INTO notes VALUES ('mine')"); err != nil {
 				t.Fatal(out)
 			}
-		}, ErrForeign, "another application"},
+		}, ErrForeign, "another application", false},
 		{"a newer schema", func(t *testing.T, dir string) {
 			l, err := Open(ctx, dir)
 			if err != nil {
@@ -40,7 +44,7 @@ func TestOpenRefusesWhatIsNotItsOwn(t *testing.T) {
 			if out, err := execSQLite(dir, "PRAGMA user_version = 99"); err != nil {
 				t.Fatal(out)
 			}
-		}, ErrNewerSchema, "schema version 99, this Flotilla knows up to 2"},
+		}, ErrNewerSchema, "schema version 99, this Flotilla knows up to 2", false},
 		{"a corrupt file", func(t *testing.T, dir string) {
 			l, err := Open(ctx, dir)
 			if err != nil {
@@ -56,8 +60,13 @@ func TestOpenRefusesWhatIsNotItsOwn(t *testing.T) {
 				b[i] = 0xff
 			}
 			os.WriteFile(path, b, 0o600)
-		}, ErrCorrupt, ""},
-	} {
+		}, ErrCorrupt, "", true},
+	}
+}
+
+func TestOpenRefusesWhatIsNotItsOwn(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range refusals(ctx) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			tc.prepare(t, dir)
@@ -73,6 +82,41 @@ func TestOpenRefusesWhatIsNotItsOwn(t *testing.T) {
 			after, _ := os.ReadFile(filepath.Join(dir, DatabaseFile))
 			if string(before) != string(after) {
 				t.Error("the refused file was changed")
+			}
+		})
+	}
+}
+
+// TestOpenReadOnlyChecksTheHeaderOnly: a reader's open (flotilla history, audit) refuses what
+// the file's header shows (not SQLite, another application's, a newer schema), even without a
+// key file, but does not read the whole file: a page corrupt in the middle is found by Verify
+// (audit verify), which says so as ErrCorrupt.
+func TestOpenReadOnlyChecksTheHeaderOnly(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range refusals(ctx) {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tc.prepare(t, dir)
+			before, _ := os.ReadFile(filepath.Join(dir, DatabaseFile))
+			l, err := OpenReadOnly(ctx, dir)
+			switch {
+			case tc.deep && err != nil:
+				t.Fatalf("read-only open of a ledger whose header is intact: %v; want it opened", err)
+			case tc.deep:
+				_, verr := l.Verify(ctx)
+				l.Close()
+				if !errors.Is(verr, ErrCorrupt) || !strings.Contains(verr.Error(), "integrity check") {
+					t.Errorf("verify of the corrupt ledger: %v; want ErrCorrupt naming the integrity check", verr)
+				}
+			case err == nil:
+				l.Close()
+				t.Fatal("opened")
+			case !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.inText):
+				t.Errorf("error %q; want %v saying %q", err, tc.want, tc.inText)
+			}
+			after, _ := os.ReadFile(filepath.Join(dir, DatabaseFile))
+			if string(before) != string(after) {
+				t.Error("the file was changed")
 			}
 		})
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"encoding/json"
-	"errors"
 	"fmt"
 )
 
@@ -67,25 +66,3 @@ func (l *Ledger) PinOf(ctx context.Context, app, cluster string) (*Pin, error) {
 
 // Applied are the results of changes that applied a revision whole.
 var Applied = []Result{"Synced", "Healthy", "Progressing", "Degraded"}
-
-// Last returns the newest change of app on cluster that ended with one of results and has a
-// snapshot, or nil when there is none.
-func (l *Ledger) Last(ctx context.Context, app, cluster string, results ...Result) (*Change, error) {
-	ends, err := l.store.Entries(ctx, EntryFilter{Phase: PhaseEnd, App: app, Cluster: cluster, Results: results, Limit: 20})
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range ends {
-		c, err := l.Get(ctx, e.Change)
-		if errors.Is(err, ErrNotFound) {
-			continue // its begin was dropped by retention
-		}
-		if err != nil {
-			return nil, fmt.Errorf("change %d: %w", e.Change, err)
-		}
-		if c.Snapshot != "" {
-			return c, nil
-		}
-	}
-	return nil, nil
-}

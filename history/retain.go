@@ -9,8 +9,10 @@ import (
 )
 
 // Retention says which changes the ledger keeps: those started within MaxAge and among the
-// newest MaxChanges (a zero bound does not bound). Changes still running, and the rollbacks
-// that pinned a pair, are always kept (with every change after them).
+// newest MaxChanges (a zero bound does not bound). Always kept (with every change after them,
+// as the ledger drops only its oldest entries): changes still running, the rollbacks that
+// pinned a pair, and for each App × Cluster its newest applied change (what runs now, which
+// rollback --steps counts from) and its newest Healthy one (what auto-rollback restores).
 type Retention struct {
 	MaxAge     time.Duration
 	MaxChanges int
@@ -26,23 +28,27 @@ func (l *Ledger) Retain(ctx context.Context, keep Retention, archive io.Writer) 
 		return 0, err
 	}
 	enc := json.NewEncoder(archive)
-	var last Entry
-	n := 0
+	var seg segment
 	stop := fmt.Errorf("stop")
 	err = l.store.Scan(ctx, 0, func(e Entry) error {
 		if e.Seq >= cutoff {
 			return stop
 		}
-		last = e
-		n++
+		seg.add(e)
 		return enc.Encode(exportedOf(e))
 	})
 	if err != nil && err != stop {
 		return 0, fmt.Errorf("archive old entries: %w", err)
 	}
+	n := seg.Entries
 	if n == 0 {
 		return 0, nil
 	}
+	// Each batch archived ends with a sealed trailer, as an export does.
+	if err := enc.Encode(exportLine{Trailer: l.sealTrailer(seg.trailer())}); err != nil {
+		return 0, fmt.Errorf("archive old entries: %w", err)
+	}
+	last := Entry{Seq: seg.Last, Seal: seg.LastSeal}
 	if s, ok := archive.(interface{ Sync() error }); ok {
 		if err := s.Sync(); err != nil {
 			return 0, fmt.Errorf("archive old entries: %w", err)
@@ -50,9 +56,16 @@ func (l *Ledger) Retain(ctx context.Context, keep Retention, archive io.Writer) 
 	}
 	anchor := Mark{Seq: last.Seq, Seal: last.Seal}
 	anchor.Self = l.keys.SealMark("anchor", anchor)
-	if err := l.store.Drop(ctx, anchor); err != nil {
+	// The snapshot blobs only dropped changes referred to go with them. Snapshots this process
+	// is storing meanwhile wait (see PutSnapshot), and those it stored or used within blobGrace
+	// stay, for changes about to begin.
+	l.gc.Lock()
+	defer l.gc.Unlock()
+	deleted, err := l.store.Drop(ctx, anchor, ledgerRefs{l: l, since: l.now().Add(-blobGrace)})
+	if err != nil {
 		return 0, err
 	}
+	l.stored.forget(deleted)
 	return n, nil
 }
 
@@ -105,6 +118,10 @@ func (l *Ledger) cutoff(ctx context.Context, keep Retention) (int64, error) {
 			oldest = p.Change
 		}
 	}
+	// Each pair keeps what runs now and what auto-rollback would restore, however quiet it is.
+	if oldest, err = l.pairKeepers(ctx, oldest); err != nil {
+		return 0, err
+	}
 	// A change begun before the cut and finished after it would lose its begin: cut before the
 	// begin of every change that has an entry after the cut.
 	for {
@@ -125,6 +142,27 @@ func (l *Ledger) cutoff(ctx context.Context, keep Retention) (int64, error) {
 	}
 	if oldest <= 1 {
 		return 0, nil
+	}
+	return oldest, nil
+}
+
+// pairKeepers lowers oldest to the oldest change some App × Cluster must keep: its newest
+// applied change and its newest Healthy one.
+func (l *Ledger) pairKeepers(ctx context.Context, oldest int64) (int64, error) {
+	pairs, err := l.store.Pairs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range pairs {
+		for _, results := range [][]Result{Applied, {"Healthy"}} {
+			c, err := l.Last(ctx, p.App, p.Cluster, results...)
+			if err != nil {
+				return 0, fmt.Errorf("retention: the changes %s on %s keeps: %w", p.App, p.Cluster, err)
+			}
+			if c != nil && c.ID < oldest {
+				oldest = c.ID
+			}
+		}
 	}
 	return oldest, nil
 }

@@ -46,6 +46,9 @@ type manifest struct {
 // ledger's snapshot key) and addressed by an HMAC, so that neither its blob nor its address
 // tells anything of its values.
 func (l *Ledger) PutSnapshot(ctx context.Context, digest string, objects []*unstructured.Unstructured) (string, error) {
+	// Retention's blob collection waits until the blobs are stored (see collectGarbage).
+	l.gc.RLock()
+	defer l.gc.RUnlock()
 	m := manifest{Digest: digest, Objects: make([]string, 0, len(objects))}
 	blobs := make([]Blob, 0, len(objects)+1)
 	for _, obj := range objects {
@@ -64,40 +67,16 @@ func (l *Ledger) PutSnapshot(ctx context.Context, digest string, objects []*unst
 	}
 	sum := sha256.Sum256(text)
 	address := "snapshot:" + hex.EncodeToString(sum[:])
-	if !l.stored.has(address) {
+	if !l.stored.has(address, l.now()) {
 		blobs = append(blobs, Blob{Address: address, Data: compress(text)})
 	}
 	if err := l.store.PutBlobs(ctx, blobs); err != nil {
 		return "", err
 	}
 	for _, b := range blobs {
-		l.stored.add(b.Address)
+		l.stored.add(b.Address, l.now())
 	}
 	return address, nil
-}
-
-// storedSet remembers addresses this process stored, so that a render mostly like the last one
-// costs no compression or write for what is already there. It forgets everything past a bound.
-type storedSet struct {
-	mu  sync.Mutex
-	set map[string]bool
-}
-
-const maxRemembered = 100_000
-
-func (s *storedSet) has(address string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.set[address]
-}
-
-func (s *storedSet) add(address string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.set == nil || len(s.set) >= maxRemembered {
-		s.set = map[string]bool{}
-	}
-	s.set[address] = true
 }
 
 // objectBlob is one object as stored; its Data is nil when this process stored it already.
@@ -109,7 +88,7 @@ func (l *Ledger) objectBlob(obj *unstructured.Unstructured) (Blob, error) {
 	if !object.IsSecret(obj) {
 		sum := sha256.Sum256(text)
 		address := "sha256:" + hex.EncodeToString(sum[:])
-		if l.stored.has(address) {
+		if l.stored.has(address, l.now()) {
 			return Blob{Address: address}, nil
 		}
 		return Blob{Address: address, Data: compress(text)}, nil
@@ -117,7 +96,7 @@ func (l *Ledger) objectBlob(obj *unstructured.Unstructured) (Blob, error) {
 	mac := hmac.New(sha256.New, l.keys.snapshot)
 	mac.Write(text)
 	address := "secret:" + hex.EncodeToString(mac.Sum(nil))
-	if l.stored.has(address) {
+	if l.stored.has(address, l.now()) {
 		return Blob{Address: address}, nil
 	}
 	sealed, err := l.encrypt(compress(text), address)

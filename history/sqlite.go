@@ -57,14 +57,18 @@ var (
 // OpenSQLite opens (creating it, and its folder, if missing) the ledger database at path and
 // brings its schema up to date. A file that is not SQLite, or an SQLite file that is not a
 // Flotilla ledger, is refused (ErrForeign) and left as it is; so is a ledger of a newer schema
-// (ErrNewerSchema) and one that fails SQLite's integrity check (ErrCorrupt).
+// (ErrNewerSchema) and one that fails SQLite's quick integrity check (ErrCorrupt), which reads
+// the whole file: this is the open of the process that writes (the agent, a CLI sync).
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	return openSQLite(ctx, path, false)
 }
 
 // OpenSQLiteReadOnly opens an existing ledger database to read it: nothing is created or
-// migrated (a reader must not change the schema under the agent that writes it). A ledger of a
-// newer schema is refused as OpenSQLite refuses it; one of an older schema is read as it is.
+// migrated (a reader must not change the schema under the agent that writes it). A file that
+// is not a ledger, or a ledger of a newer schema, is refused as OpenSQLite refuses it; one of an
+// older schema is read as it is. It checks only what the file's header says (application id,
+// schema version), so that it costs the same on a ledger of any size; the integrity check that
+// reads the whole file is OpenSQLite's and CheckIntegrity's (audit verify).
 func OpenSQLiteReadOnly(ctx context.Context, path string) (*SQLite, error) {
 	return openSQLite(ctx, path, true)
 }
@@ -230,7 +234,8 @@ func (s *SQLite) quickCheck(ctx context.Context) error {
 	return nil
 }
 
-// checkVersion refuses a database that is not a ledger or is of a newer schema, for a reader.
+// checkVersion refuses a database that is not a ledger or is of a newer schema, for a reader:
+// from the header only (no integrity check, see OpenSQLiteReadOnly).
 func (s *SQLite) checkVersion(ctx context.Context) error {
 	var app, version int
 	if err := s.db.QueryRowContext(ctx, "PRAGMA application_id").Scan(&app); err != nil {
@@ -245,7 +250,16 @@ func (s *SQLite) checkVersion(ctx context.Context) error {
 	case version > SchemaVersion:
 		return fmt.Errorf("%w: schema version %d, this Flotilla knows up to %d; upgrade Flotilla", ErrNewerSchema, version, SchemaVersion)
 	}
-	return s.quickCheck(ctx)
+	return nil
+}
+
+// CheckIntegrity runs SQLite's quick integrity check over the whole file (ErrCorrupt when it
+// fails). Ledger.Verify runs it before it checks the chain.
+func (s *SQLite) CheckIntegrity(ctx context.Context) error {
+	if err := s.quickCheck(ctx); err != nil {
+		return fmt.Errorf("ledger %s: %w", s.path, err)
+	}
+	return nil
 }
 
 // Path is the database file.

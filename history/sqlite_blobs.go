@@ -61,8 +61,13 @@ func (s *SQLite) SetPin(ctx context.Context, app, cluster string, pin *Pin) erro
 }
 
 // Pins returns every pin, by App and cluster.
-func (s *SQLite) Pins(ctx context.Context) ([]Pin, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT body FROM pins ORDER BY app, cluster")
+func (s *SQLite) Pins(ctx context.Context) ([]Pin, error) { return pinsOf(ctx, s.db) }
+
+// pinsOf reads every pin through a database or a transaction.
+func pinsOf(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}) ([]Pin, error) {
+	rows, err := q.QueryContext(ctx, "SELECT body FROM pins ORDER BY app, cluster")
 	if err != nil {
 		return nil, fmt.Errorf("read pins: %w", err)
 	}
@@ -101,4 +106,86 @@ func (s *SQLite) Rollout(ctx context.Context, app string) ([]byte, error) {
 		return nil, fmt.Errorf("read the rollout of %s: %w", app, err)
 	}
 	return body, nil
+}
+
+// collectBlobs deletes, in tx, the blobs that no begin entry or pin refers to, directly or
+// through the blobs they refer to, and that refs does not spare; it returns their addresses.
+func collectBlobs(ctx context.Context, tx *sql.Tx, refs BlobRefs) ([]string, error) {
+	live := map[string]bool{}
+	var queue []string
+	reach := func(addresses []string) {
+		for _, a := range addresses {
+			if !live[a] {
+				live[a] = true
+				queue = append(queue, a)
+			}
+		}
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT "+entryColumns+" FROM entries WHERE phase = ?", string(PhaseBegin))
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		var addresses []string
+		if err == nil {
+			addresses, err = refs.EntryRefs(e)
+		}
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		reach(addresses)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, err
+	}
+	pins, err := pinsOf(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pins {
+		reach(refs.PinRefs(p))
+	}
+	for len(queue) > 0 {
+		address := queue[0]
+		queue = queue[1:]
+		var data []byte
+		err := tx.QueryRowContext(ctx, "SELECT data FROM blobs WHERE address = ?", address).Scan(&data)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		children, err := refs.DataRefs(address, data)
+		if err != nil {
+			return nil, err
+		}
+		reach(children)
+	}
+	var dead []string
+	rows, err = tx.QueryContext(ctx, "SELECT address FROM blobs")
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var address string
+		if err := rows.Scan(&address); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if !live[address] && !refs.Spare(address) {
+			dead = append(dead, address)
+		}
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, err
+	}
+	for _, address := range dead {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM blobs WHERE address = ?", address); err != nil {
+			return nil, err
+		}
+	}
+	return dead, nil
 }

@@ -19,9 +19,20 @@ func (s *SQLite) Append(ctx context.Context, e *Entry, sealer Sealer) error {
 		return fmt.Errorf("append to the ledger: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	if err := appendTx(ctx, tx, e, sealer); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("append to the ledger: %w", err)
+	}
+	return nil
+}
+
+// appendTx appends e in tx, which holds the write lock (see Append).
+func appendTx(ctx context.Context, tx *sql.Tx, e *Entry, sealer Sealer) error {
 	var last int64
 	var prev string
-	err = tx.QueryRowContext(ctx, "SELECT seq, seal FROM entries ORDER BY seq DESC LIMIT 1").Scan(&last, &prev)
+	err := tx.QueryRowContext(ctx, "SELECT seq, seal FROM entries ORDER BY seq DESC LIMIT 1").Scan(&last, &prev)
 	if errors.Is(err, sql.ErrNoRows) {
 		var anchor Mark
 		anchor, err = markOf(ctx, tx, "anchor")
@@ -44,9 +55,6 @@ func (s *SQLite) Append(ctx context.Context, e *Entry, sealer Sealer) error {
 	head := Mark{Seq: e.Seq, Seal: e.Seal}
 	head.Self = sealer.SealMark("head", head)
 	if err := setMark(ctx, tx, "head", head); err != nil {
-		return fmt.Errorf("append to the ledger: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("append to the ledger: %w", err)
 	}
 	return nil
@@ -127,6 +135,9 @@ func (s *SQLite) Entries(ctx context.Context, f EntryFilter) ([]Entry, error) {
 	}
 	if f.SeqFrom > 0 {
 		add("seq >= ?", f.SeqFrom)
+	}
+	if f.SeqBefore > 0 {
+		add("seq < ?", f.SeqBefore)
 	}
 	if f.Unfinished {
 		where = append(where, "phase = 'begin' AND NOT EXISTS (SELECT 1 FROM entries AS e WHERE e.change_id = entries.change_id AND e.phase = 'end')")
@@ -237,21 +248,49 @@ func (s *SQLite) Head(ctx context.Context) (Mark, error) { return markOf(ctx, s.
 // Anchor returns the mark the first kept entry follows.
 func (s *SQLite) Anchor(ctx context.Context) (Mark, error) { return markOf(ctx, s.db, "anchor") }
 
-// Drop deletes the entries up to anchor.Seq and records the anchor, in one transaction.
-func (s *SQLite) Drop(ctx context.Context, anchor Mark) error {
+// Drop deletes the entries up to anchor.Seq, records the anchor and deletes the blobs nothing
+// kept refers to (see Store.Drop), in one transaction.
+func (s *SQLite) Drop(ctx context.Context, anchor Mark, refs BlobRefs) ([]string, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("drop old entries: %w", err)
+		return nil, fmt.Errorf("drop old entries: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	if _, err := tx.ExecContext(ctx, "DELETE FROM entries WHERE seq <= ?", anchor.Seq); err != nil {
-		return fmt.Errorf("drop old entries: %w", err)
+		return nil, fmt.Errorf("drop old entries: %w", err)
 	}
 	if err := setMark(ctx, tx, "anchor", anchor); err != nil {
-		return fmt.Errorf("drop old entries: %w", err)
+		return nil, fmt.Errorf("drop old entries: %w", err)
+	}
+	var deleted []string
+	if refs != nil {
+		if deleted, err = collectBlobs(ctx, tx, refs); err != nil {
+			return nil, fmt.Errorf("drop old entries: delete the snapshots nothing kept refers to: %w", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("drop old entries: %w", err)
+		return nil, fmt.Errorf("drop old entries: %w", err)
 	}
-	return nil
+	return deleted, nil
+}
+
+// Pairs returns every App × Cluster that has an entry, by App and cluster.
+func (s *SQLite) Pairs(ctx context.Context) ([]Pair, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT DISTINCT app, cluster FROM entries ORDER BY app, cluster")
+	if err != nil {
+		return nil, fmt.Errorf("read the ledger: %w", err)
+	}
+	defer rows.Close()
+	var pairs []Pair
+	for rows.Next() {
+		var p Pair
+		if err := rows.Scan(&p.App, &p.Cluster); err != nil {
+			return nil, fmt.Errorf("read the ledger: %w", err)
+		}
+		pairs = append(pairs, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the ledger: %w", err)
+	}
+	return pairs, nil
 }

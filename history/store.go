@@ -53,10 +53,15 @@ type EntryFilter struct {
 	Results []Result
 	// Unfinished selects begin entries whose change has no end entry.
 	Unfinished bool
-	// SeqFrom selects entries from this seq on.
-	SeqFrom int64
+	// SeqFrom selects entries from this seq on; SeqBefore (when not 0) those before it.
+	SeqFrom, SeqBefore int64
 	// Limit bounds how many come back, newest first; 0 is no bound.
 	Limit int
+}
+
+// Pair is an App on a cluster.
+type Pair struct {
+	App, Cluster string
 }
 
 // Blob is content stored once under its address (see snapshot.go).
@@ -108,8 +113,13 @@ type Store interface {
 	// follows (zero until retention dropped entries).
 	Head(ctx context.Context) (Mark, error)
 	Anchor(ctx context.Context) (Mark, error)
-	// Drop deletes the entries up to anchor.Seq and records anchor, in one transaction.
-	Drop(ctx context.Context, anchor Mark) error
+	// Drop deletes the entries up to anchor.Seq, records anchor and, when refs is not nil,
+	// deletes every blob that no kept entry or pin refers to (directly, or through a blob they
+	// refer to) and that refs does not spare, in one transaction. It returns the addresses of
+	// the blobs it deleted.
+	Drop(ctx context.Context, anchor Mark, refs BlobRefs) (deleted []string, err error)
+	// Pairs returns every App × Cluster that has an entry.
+	Pairs(ctx context.Context) ([]Pair, error)
 
 	// PutBlobs stores blobs under their addresses; an address already stored is kept.
 	PutBlobs(ctx context.Context, blobs []Blob) error
@@ -127,6 +137,18 @@ type Store interface {
 	Rollout(ctx context.Context, app string) ([]byte, error)
 
 	Close() error
+}
+
+// BlobRefs tells a Store's Drop which blobs are still referred to.
+type BlobRefs interface {
+	// EntryRefs are the blobs a begin entry refers to (its snapshot); PinRefs a pin's.
+	EntryRefs(e Entry) ([]string, error)
+	PinRefs(p Pin) []string
+	// DataRefs are the blobs a stored blob refers to (a snapshot's objects).
+	DataRefs(address string, data []byte) ([]string, error)
+	// Spare says that a blob nothing refers to yet must stay (stored for a change about to
+	// begin).
+	Spare(address string) bool
 }
 
 // Mark points at one entry of the chain by its seq and seal, and is sealed itself (Self) so it

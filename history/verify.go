@@ -18,6 +18,8 @@ type Verification struct {
 	Last  int64 `json:"last"`
 	// Problem is the first thing wrong, nil when the chain is intact.
 	Problem *Problem `json:"problem,omitempty"`
+	// Warning says what the check could not prove (an export without a trailer).
+	Warning string `json:"warning,omitempty"`
 }
 
 // Problem is the first place the chain breaks.
@@ -26,7 +28,7 @@ type Problem struct {
 	Seq int64 `json:"seq"`
 	// Change is the change it belongs to, when known.
 	Change int64 `json:"change,omitempty"`
-	// Kind is "edited", "inserted", "deleted", "head" or "anchor".
+	// Kind is "edited", "inserted", "deleted", "head", "anchor" or "trailer".
 	Kind    string `json:"kind"`
 	Message string `json:"message"`
 }
@@ -50,11 +52,7 @@ func newChecker(keys *Keys, anchor Mark) *entryChecker {
 // check takes the next entry; it returns the problem found, if any.
 func (c *entryChecker) check(e Entry) *Problem {
 	if c.pending != nil {
-		bad := c.pending
-		if e.PrevSeal == bad.Seal {
-			return &Problem{Seq: bad.Seq, Change: bad.Change, Kind: "edited", Message: fmt.Sprintf("entry %d (change %d, %s of %s/%s) was edited: its seal does not match its contents", bad.Seq, bad.Change, bad.Phase, bad.App, bad.Cluster)}
-		}
-		return &Problem{Seq: bad.Seq, Change: bad.Change, Kind: "inserted", Message: fmt.Sprintf("entry %d (change %d, %s of %s/%s) was not written by this ledger: it was inserted (or edited with its seal)", bad.Seq, bad.Change, bad.Phase, bad.App, bad.Cluster)}
+		return c.pendingProblem(e.PrevSeal == c.pending.Seal)
 	}
 	if c.result.Entries == 0 {
 		c.result.First = e.Seq
@@ -77,15 +75,28 @@ func (c *entryChecker) check(e Entry) *Problem {
 	return nil
 }
 
+// pendingProblem names the entry whose seal does not match its contents: edited when what
+// follows it (the next entry, or the head mark for the last one) links to its seal, which
+// only the ledger wrote; inserted when nothing does.
+func (c *entryChecker) pendingProblem(linked bool) *Problem {
+	bad := c.pending
+	if linked {
+		return &Problem{Seq: bad.Seq, Change: bad.Change, Kind: "edited", Message: fmt.Sprintf("entry %d (change %d, %s of %s/%s) was edited: its seal does not match its contents", bad.Seq, bad.Change, bad.Phase, bad.App, bad.Cluster)}
+	}
+	return &Problem{Seq: bad.Seq, Change: bad.Change, Kind: "inserted", Message: fmt.Sprintf("entry %d (change %d, %s of %s/%s) was not written by this ledger: it was inserted (or edited with its seal)", bad.Seq, bad.Change, bad.Phase, bad.App, bad.Cluster)}
+}
+
 // end checks the chain's end against the head mark.
 func (c *entryChecker) end(head Mark) *Problem {
 	if c.pending != nil {
-		return c.check(Entry{}) // nothing links to it: inserted, or the last entry edited
+		// The last entry's seal is wrong: edited if the head mark (sealed by the ledger) points
+		// at it, seq and seal; else inserted after the ledger's last entry.
+		return c.pendingProblem(c.headSealed(head) && head.Seq == c.pending.Seq && head.Seal == c.pending.Seal)
 	}
 	if head.Seq == 0 && c.result.Entries == 0 {
 		return nil
 	}
-	if !hmac.Equal([]byte(c.keys.SealMark("head", head)), []byte(head.Self)) {
+	if !c.headSealed(head) {
 		return &Problem{Seq: head.Seq, Kind: "head", Message: "the ledger's head mark was edited"}
 	}
 	if head.Seq > c.prevSeq {
@@ -97,10 +108,26 @@ func (c *entryChecker) end(head Mark) *Problem {
 	return nil
 }
 
+// integrityChecker is a Store that can check its storage as a whole (see SQLite.CheckIntegrity).
+type integrityChecker interface {
+	CheckIntegrity(ctx context.Context) error
+}
+
+// headSealed says whether the head mark's own seal matches it.
+func (c *entryChecker) headSealed(head Mark) bool {
+	return hmac.Equal([]byte(c.keys.SealMark("head", head)), []byte(head.Self))
+}
+
 // Verify checks the whole chain: every entry's seal, every link to the entry before, the anchor
 // and the head. It stops at the first problem, which the result names (Problem); the error is
-// for failures to read.
+// for failures to read, and for a store that fails its integrity check (ErrCorrupt), which
+// Verify runs first.
 func (l *Ledger) Verify(ctx context.Context) (*Verification, error) {
+	if ic, ok := l.store.(integrityChecker); ok {
+		if err := ic.CheckIntegrity(ctx); err != nil {
+			return nil, err
+		}
+	}
 	var c *entryChecker
 	var problem *Problem
 	stop := errors.New("stop")

@@ -37,6 +37,8 @@ func TestVerifyNamesTheFirstTamperedEntry(t *testing.T) {
 		{"time edited", "UPDATE entries SET at = at - 1000000000 WHERE seq = 5", "edited", 5, "entry 5"},
 		{"row deleted in the middle", "DELETE FROM entries WHERE seq = 3", "deleted", 3, "entries 3 to 3 were deleted"},
 		{"last rows deleted", "DELETE FROM entries WHERE seq >= 5", "deleted", 5, "from the end"},
+		{"last entry edited", "UPDATE entries SET result = 'Failed' WHERE seq = 6", "edited", 6, "entry 6 (change 5, end of shop/east) was edited"},
+		{"last entry's body edited", "UPDATE entries SET body = replace(body, 'replicas: 2', 'replicas: 9') WHERE seq = 6", "edited", 6, "entry 6"},
 		{"row inserted at the end", "INSERT INTO entries SELECT 7, 7, phase, at, app, cluster, trigger_name, revision, author, result, body, seal, seal FROM entries WHERE seq = 6", "inserted", 7, "entry 7"},
 		{"renumbered after a delete", "DELETE FROM entries WHERE seq = 3; UPDATE entries SET seq = seq - 1 WHERE seq > 3", "edited", 3, "entry 3"},
 	} {
@@ -103,8 +105,8 @@ func TestRetainArchivesThenDropsAndTheChainStillVerifies(t *testing.T) {
 	if err != nil || n != 6 {
 		t.Fatalf("retain: dropped %d, %v; want the 6 entries of the 3 oldest changes", n, err)
 	}
-	if lines := strings.Count(archive.String(), "\n"); lines != 6 {
-		t.Errorf("archive holds %d lines, want 6", lines)
+	if lines := strings.Count(archive.String(), "\n"); lines != 7 {
+		t.Errorf("archive holds %d lines, want 7 (6 entries and a trailer)", lines)
 	}
 	left, err := l.List(ctx, Filter{})
 	if err != nil || len(left) != 2 || left[1].Revision.Commit != "dddd" {

@@ -58,7 +58,7 @@ func (r *run) beginChange(ctx context.Context, desired *render.Manifests) error 
 		}
 		c.Snapshot = address
 	}
-	if err := l.Begin(ctx, c); err != nil {
+	if err := r.syncer.beginRecord(ctx, c); err != nil {
 		return err
 	}
 	r.change = c
@@ -83,8 +83,7 @@ func (r *run) closeChange(ctx context.Context, result Result) Result {
 	}
 	c.Result, c.Error, c.Objects = history.Result(result.Status), result.Error, r.objectChanges(ctx, result.Changes)
 	c.Warnings = result.Warnings
-	// The change is over even when the reconcile's context ended (a grace period ran out).
-	if err := l.Finish(context.WithoutCancel(ctx), c); err != nil {
+	if err := r.syncer.finishChange(ctx, c); err != nil {
 		result.Status, result.Err = StatusFailed, errors.Join(result.Err, err)
 		result.Error = result.Err.Error()
 	}
@@ -110,7 +109,7 @@ func (r *run) recordAttempt(ctx context.Context, result Result) Result {
 		c.Revision = ledgerRevision(r.rev)
 	}
 	if err == nil {
-		err = l.Record(context.WithoutCancel(ctx), c)
+		err = r.syncer.recordNow(context.WithoutCancel(ctx), c)
 	}
 	if err != nil {
 		result.Err = errors.Join(result.Err, err)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,6 +230,88 @@ func TestNoApplyWithoutItsRecord(t *testing.T) {
 	}
 	if _, err := fleettest.KubectlResult(c, "-n", ns, "get", "configmap/a"); err == nil {
 		t.Error("configmap a was applied without its record")
+	}
+}
+
+// endFailingStore is a ledger store whose end entries fail to be written while failEnds is
+// set, as when the disk fills up while a change is applied.
+type endFailingStore struct {
+	history.Store
+	failEnds atomic.Bool
+}
+
+func (f *endFailingStore) Append(ctx context.Context, e *history.Entry, s history.Sealer) error {
+	if e.Phase == history.PhaseEnd && f.failEnds.Load() {
+		return errDiskFull
+	}
+	return f.Store.Append(ctx, e, s)
+}
+
+// TestNoApplyWhileTheLastEndIsUnwritten: a change whose end cannot be written is not left
+// Running while the pair's next change goes ahead: the next change is refused (nothing applied)
+// until that end is written, and then the end is written first, with when the change ended.
+func TestNoApplyWhileTheLastEndIsUnwritten(t *testing.T) {
+	fleet := shared.Fleet(t)
+	c := fleet.Clusters[0]
+	ns := fleettest.Namespace(t, c)
+	repo := appRepo(t, ns, map[string]string{"a.yaml": configMap("a", "1")})
+	cfg := fleetConfig(fleet, repo.FileURL(), config.AppSpec{Path: "app"}, ns)
+	dir := t.TempDir()
+	real, err := history.OpenSQLite(context.Background(), dir+"/ledger.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := history.LoadKeys(dir + "/ledger.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &endFailingStore{Store: real}
+	store.failEnds.Store(true)
+	s := reconciler.NewSyncer(t.TempDir())
+	s.Ledger = history.New(store, keys)
+	defer s.Ledger.Close()
+	sync := func() reconciler.Result {
+		t.Helper()
+		results, err := s.Sync(context.Background(), cfg, reconciler.Options{Cluster: "dev"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return results[0]
+	}
+	value := func() string {
+		return fleettest.Kubectl(t, c, "-n", ns, "get", "configmap/a", "-o", "jsonpath={.data.value}")
+	}
+	// The first change applies, and its end cannot be written.
+	first := sync()
+	if first.Status != reconciler.StatusFailed || first.Change == 0 || !errors.Is(first.Err, errDiskFull) || value() != "1" {
+		t.Fatalf("first sync: %s %q, change %d, a=%s; want applied, Failed for its unwritten end", first.Status, first.Error, first.Change, value())
+	}
+	ended := time.Now()
+	// The next change of the pair is refused while that end still cannot be written.
+	writeApp(t, repo, ns, map[string]string{"a.yaml": configMap("a", "2")})
+	r := sync()
+	if r.Status != reconciler.StatusFailed || !strings.Contains(r.Error, "nothing was applied") || !errors.Is(r.Err, errDiskFull) ||
+		!strings.Contains(r.Error, fmt.Sprintf("end of change %d", first.Change)) {
+		t.Errorf("second sync: %s %q; want Failed saying nothing was applied while the end of change %d is unwritten", r.Status, r.Error, first.Change)
+	}
+	if got := value(); got != "1" {
+		t.Errorf("a=%s after the refused sync; want still 1", got)
+	}
+	if changes := changesOf(t, s.Ledger, ns, "dev"); len(changes) != 1 || changes[0].Result != history.ResultRunning {
+		t.Errorf("ledger while the end is unwritten: %+v; want the first change alone, Running", changes)
+	}
+	// Once the ledger can be written again, the end goes first, then the next change.
+	store.failEnds.Store(false)
+	if r := sync(); r.Status != reconciler.StatusSynced || value() != "2" {
+		t.Fatalf("third sync: %s %q, a=%s; want Synced, a=2", r.Status, r.Error, value())
+	}
+	changes := changesOf(t, s.Ledger, ns, "dev")
+	if len(changes) != 2 || changes[0].ID != first.Change || changes[0].Result != "Synced" || changes[0].Finished.After(ended) ||
+		changes[1].Result != "Synced" || changes[1].Revision.Commit != head(t, repo) {
+		t.Errorf("ledger after the end was written: %+v; want change %d Synced (ended before %v), then the second commit Synced", changes, first.Change, ended)
+	}
+	if v, err := s.Ledger.Verify(context.Background()); err != nil || v.Problem != nil {
+		t.Errorf("verify: %+v, %v", v, err)
 	}
 }
 

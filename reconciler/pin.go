@@ -55,7 +55,7 @@ func (r *run) followPin(ctx context.Context) error {
 	unpin := &history.Change{App: r.result.App, Cluster: r.result.Cluster, Trigger: history.TriggerUnpin,
 		Actor: r.opts.Cause.Actor, Revision: ledgerRevision(r.rev), Result: "Unpinned",
 		Reason: fmt.Sprintf("commit %s arrived after the rollback to %s (change %d)", short(commit), short(pin.Revision.Commit), pin.Change)}
-	if err := l.Record(ctx, unpin); err != nil {
+	if err := r.syncer.recordNow(ctx, unpin); err != nil {
 		return err
 	}
 	if err := l.Unpin(ctx, r.result.App, r.result.Cluster); err != nil {
@@ -114,7 +114,7 @@ func (s *Syncer) Unpin(ctx context.Context, key AppCluster, actor history.Actor,
 	}
 	unpin := &history.Change{App: app, Cluster: cluster, Trigger: history.TriggerUnpin, Actor: actor,
 		Revision: pin.Revision, Result: "Unpinned", Reason: reason}
-	if err := s.Ledger.Record(ctx, unpin); err != nil {
+	if err := s.recordNow(ctx, unpin); err != nil {
 		return err
 	}
 	return s.Ledger.Unpin(ctx, app, cluster)

@@ -115,16 +115,8 @@ func (s *Syncer) autoRollback(ctx context.Context, key AppCluster, rev Revision,
 }
 
 // lastHealthy is the newest change of the pair that ended Healthy with another render than
-// digest's.
+// digest's, among every change the ledger holds for the pair.
 func (s *Syncer) lastHealthy(ctx context.Context, key AppCluster, digest string) (*history.Change, error) {
-	changes, err := s.Ledger.List(ctx, history.Filter{App: key.App.Metadata.Name, Cluster: key.Cluster.Metadata.Name, Limit: 1000})
-	if err != nil {
-		return nil, err
-	}
-	for i := range changes {
-		if c := &changes[i]; c.Result == history.Result(StatusHealthy) && c.Snapshot != "" && c.Digest != digest {
-			return c, nil
-		}
-	}
-	return nil, nil
+	return s.Ledger.LastWhere(ctx, key.App.Metadata.Name, key.Cluster.Metadata.Name, []history.Result{history.Result(StatusHealthy)},
+		func(c *history.Change) bool { return c.Digest != digest })
 }

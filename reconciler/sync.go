@@ -84,6 +84,9 @@ type Syncer struct {
 	// locks serialises reconciles of one App × Cluster, so that every change is recorded
 	// before the next change to the same pair.
 	locks keylock.Map
+	// unwritten are the ends of changes the ledger could not record, by pair (see
+	// ledger_ends.go).
+	unwritten unwrittenEnds
 }
 
 // NewSyncer returns a Syncer that caches repositories in cacheDir and records in each

@@ -44,8 +44,10 @@ was edited, inserted or deleted and exits 1. Exits 2 when the ledger cannot be r
 ledger in the state folder, no key file, a file that is not a ledger).
 
 With --file, checks an export (flotilla audit export) with the state folder's key instead: each
-line's seal, and that each line follows the one before it (the first line's link to what came
-before it is taken as given, as an export --since starts in the middle of the chain).
+line's seal, that each line follows the one before it (the first line's link to what came
+before it is taken as given, as an export --since starts in the middle of the chain), and the
+sealed trailer that ends it, so that entries cut from its end show. An export without a
+trailer (made by an earlier Flotilla) is checked line by line, with a warning.
 -o json prints what was checked and the problem found, if any.`,
 		Example: `  flotilla audit verify
   flotilla audit verify --state /var/lib/flotilla/agent -o json
@@ -108,5 +110,8 @@ func printVerification(w io.Writer, what string, v *history.Verification) {
 			changes = "change"
 		}
 		fmt.Fprintf(w, "%s intact: %d %s (entries %d–%d)\n", what, v.Changes, changes, v.First, v.Last)
+	}
+	if v.Warning != "" {
+		fmt.Fprintf(w, "warning: %s\n", v.Warning)
 	}
 }

@@ -262,6 +262,16 @@ func TestAuditVerifyAndExport(t *testing.T) {
 	if want := "export " + archive + " intact: 4 changes (entries 1–8)\n"; archived.code != 0 || archived.stdout != want {
 		t.Errorf("audit verify --file of the export taken before the edit: exit %d, %q; want %q %s", archived.code, archived.stdout, want, archived.stderr)
 	}
+	lines := strings.SplitAfter(string(exported), "\n")
+	if last := lines[len(lines)-2]; !strings.HasPrefix(last, `{"trailer":`) {
+		t.Errorf("the export ends with %q; want its sealed trailer", last)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.jsonl")
+	writeFile(t, cut, strings.Join(lines[:len(lines)-3], "")) // the last entry and the trailer gone
+	if res := flotilla(t, "audit", "verify", "--state", state, "--file", cut); res.code != 0 ||
+		res.stdout != "export "+cut+" intact: 4 changes (entries 1–7)\nwarning: entries 1–7 are not followed by a sealed trailer (an export made before exports had one, or a file cut short): entries missing from its end would not show\n" {
+		t.Errorf("audit verify --file of an export without its trailer: exit %d, %q", res.code, res.stdout)
+	}
 	tampered := filepath.Join(t.TempDir(), "tampered.jsonl")
 	writeFile(t, tampered, strings.Replace(string(exported), `"result":"Failed"`, `"result":"Healthy"`, 1))
 	if res := flotilla(t, "audit", "verify", "--state", state, "--file", tampered); res.code != 1 || !strings.Contains(res.stdout, "not intact: entry 4 (change 3, end of shop/west) was edited") {
