@@ -28,7 +28,7 @@ func (rw *resourceWatch) fieldsOf(ctx context.Context, o *watched, manager, oper
 			op += "/" + e.Subresource
 		}
 		if e.Manager == manager && op == operation && e.FieldsV1 != nil {
-			paths, _ := FieldPaths(e.FieldsV1.Raw)
+			paths, _ := FieldPaths(e.FieldsV1.GetRawBytes())
 			return paths
 		}
 	}
