@@ -85,9 +85,8 @@ func setMark(ctx context.Context, q querier, kind string, m Mark) error {
 }
 
 // Entries returns the entries f selects, newest first.
-func (s *SQLite) Entries(ctx context.Context, f EntryFilter) ([]Entry, error) {
-	var where []string
-	var args []any
+// entryConditions turns the filter into a WHERE clause's conditions and their arguments.
+func entryConditions(f EntryFilter) (where []string, args []any) {
 	add := func(clause string, arg any) {
 		where = append(where, clause)
 		args = append(args, arg)
@@ -123,9 +122,6 @@ func (s *SQLite) Entries(ctx context.Context, f EntryFilter) ([]Entry, error) {
 		for _, id := range f.Changes {
 			args = append(args, id)
 		}
-		if len(f.Changes) == 0 {
-			return nil, nil
-		}
 	}
 	if len(f.Results) > 0 {
 		where = append(where, "result IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.Results)), ",")+")")
@@ -142,6 +138,14 @@ func (s *SQLite) Entries(ctx context.Context, f EntryFilter) ([]Entry, error) {
 	if f.Unfinished {
 		where = append(where, "phase = 'begin' AND NOT EXISTS (SELECT 1 FROM entries AS e WHERE e.change_id = entries.change_id AND e.phase = 'end')")
 	}
+	return where, args
+}
+
+func (s *SQLite) Entries(ctx context.Context, f EntryFilter) ([]Entry, error) {
+	if f.Changes != nil && len(f.Changes) == 0 {
+		return nil, nil
+	}
+	where, args := entryConditions(f)
 	query := "SELECT " + entryColumns + " FROM entries"
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
