@@ -30,6 +30,12 @@ import (
 //	go test -run '^$' -bench AgentPush -benchtime 10x ./reconciler
 func BenchmarkAgentPushToConverged(b *testing.B) {
 	s, agent := startBenchAgent(b, "bench-agent-push", config.DriftWarn, 10*time.Second)
+	measurePushes(b, s, agent)
+}
+
+// measurePushes commits b.N changes of one object each, announces each by a webhook push and
+// reports how long the agent took to apply it on every cluster (median and slowest).
+func measurePushes(b *testing.B, s *benchSetup, agent *reconciler.Agent) {
 	push := webhook.Push{Provider: webhook.Generic, Repositories: []string{s.repo.FileURL()}, Ref: "refs/heads/main"}
 	var took []time.Duration
 	b.ResetTimer()

@@ -9,7 +9,6 @@ import (
 
 	"github.com/flotilla-dev/flotilla/config"
 	"github.com/flotilla-dev/flotilla/history"
-	"github.com/flotilla-dev/flotilla/sources/webhook"
 )
 
 // BenchmarkAgentRolloutOverhead: what rolling a commit out in waves costs over a plain
@@ -49,24 +48,7 @@ func BenchmarkAgentRolloutOverhead(b *testing.B) {
 			spec.Health.AutoRollback = true
 			spec.Rollout.Waves = bench.waves
 			s.cfg.Sources[0].Spec.Interval = config.Duration{Duration: time.Hour}
-			agent := runBenchAgent(b, s)
-			push := webhook.Push{Provider: webhook.Generic, Repositories: []string{s.repo.FileURL()}, Ref: "refs/heads/main"}
-			var took []time.Duration
-			b.ResetTimer()
-			for i := range b.N {
-				b.StopTimer()
-				s.repo.Write(benchFiles(s.ns, i%(benchObjects/2), i+1))
-				commit := s.repo.Commit("one change")
-				b.StartTimer()
-				started := time.Now()
-				if matched := agent.Push(push); len(matched) != 1 {
-					b.Fatalf("the push matched %v, want the one Source", matched)
-				}
-				waitApplied(b, agent, commit)
-				took = append(took, time.Since(started))
-			}
-			b.StopTimer()
-			reportLatencies(b, took)
+			measurePushes(b, s, runBenchAgent(b, s))
 		})
 	}
 }

@@ -25,6 +25,25 @@ func openLedger(ctx context.Context, stateDir string) (*history.Ledger, error) {
 	return ledger, nil
 }
 
+// openStateLedger opens the ledger of the state folder (state, or the default one) for a change
+// made by this process, after closing the changes killed processes left open; it returns the
+// folder too. Close the ledger when done.
+func openStateLedger(ctx context.Context, state string, logger *slog.Logger) (*history.Ledger, string, error) {
+	stateDir, err := agentStateDir(state)
+	if err != nil {
+		return nil, "", err
+	}
+	ledger, err := openLedger(ctx, stateDir)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := closeInterrupted(ctx, ledger, logger); err != nil {
+		ledger.Close()
+		return nil, "", err
+	}
+	return ledger, stateDir, nil
+}
+
 // closeInterrupted closes as Interrupted the changes that processes killed before they
 // finished them left open in the ledger (the agent's Run does the same when it starts), and
 // warns of each.

@@ -96,11 +96,7 @@ func runQuickstart(ctx context.Context, g *globals, dir string, withAgent bool) 
 	fmt.Fprintf(g.stderr, "3/4 syncing App/bookinfo to dev, staging and prod\n")
 	syncer := reconciler.NewSyncer(filepath.Join(dir, "cache"))
 	// Recorded in the change ledger of the agent's state folder, as flotilla sync is.
-	stateDir, err := agentStateDir("")
-	if err != nil {
-		return err
-	}
-	ledger, err := openLedger(ctx, stateDir)
+	ledger, _, err := openStateLedger(ctx, "", g.logger)
 	if err != nil {
 		return err
 	}

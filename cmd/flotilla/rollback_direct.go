@@ -32,18 +32,11 @@ func rollbackDirect(ctx context.Context, g *globals, flags configFlags, state st
 	if err != nil {
 		return done, "", err
 	}
-	stateDir, err := agentStateDir(state)
-	if err != nil {
-		return done, "", err
-	}
-	ledger, err := openLedger(ctx, stateDir)
+	ledger, stateDir, err := openStateLedger(ctx, state, g.logger)
 	if err != nil {
 		return done, "", err
 	}
 	defer ledger.Close()
-	if err := closeInterrupted(ctx, ledger, g.logger); err != nil {
-		return done, "", err
-	}
 	syncer.Ledger = ledger
 	for _, pair := range pairs {
 		if _, _, err := ledger.RollbackTarget(ctx, req.App, pair.Cluster.Metadata.Name, req.To, req.Steps); err != nil {

@@ -90,18 +90,11 @@ func runSync(ctx context.Context, g *globals, f syncFlags) error {
 	if err != nil {
 		return err
 	}
-	stateDir, err := agentStateDir(f.agent.state)
-	if err != nil {
-		return err
-	}
-	ledger, err := openLedger(ctx, stateDir)
+	ledger, _, err := openStateLedger(ctx, f.agent.state, g.logger)
 	if err != nil {
 		return err
 	}
 	defer ledger.Close()
-	if err := closeInterrupted(ctx, ledger, g.logger); err != nil {
-		return err
-	}
 	syncer.Ledger = ledger
 	opts := f.opts
 	opts.Cause = reconciler.Cause{Trigger: history.TriggerManual, Actor: cliActor()}
