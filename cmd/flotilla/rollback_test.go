@@ -189,6 +189,7 @@ func TestStartedSince(t *testing.T) {
 		want     bool
 	}{
 		{"started after", server.ClusterStatus{LastSync: accepted.Add(2 * time.Second), LastDuration: "1.5s"}, accepted, true},
+		{"started at once, its duration rounded up", server.ClusterStatus{LastSync: accepted.Add(300 * time.Microsecond), LastDuration: "1ms"}, accepted, true},
 		{"under way when accepted", server.ClusterStatus{LastSync: accepted.Add(time.Second), LastDuration: "3s"}, accepted, false},
 		{"ended before", server.ClusterStatus{LastSync: accepted.Add(-time.Second), LastDuration: "1s"}, accepted, false},
 		{"never synced", server.ClusterStatus{}, accepted, false},

@@ -86,7 +86,9 @@ func startedSince(c server.ClusterStatus, accepted, asked time.Time) bool {
 	if err != nil || c.LastSync.IsZero() {
 		return false
 	}
-	return !c.LastSync.Add(-took).Before(accepted)
+	// The agent rounds durations to the millisecond: a reconcile that started right after the
+	// request may seem to have started up to half a millisecond before it.
+	return !c.LastSync.Add(-took).Before(accepted.Add(-time.Millisecond))
 }
 
 // printAgentSync prints the agent's status of the pairs it synced, and whether one failed.
