@@ -123,6 +123,58 @@ func TestPathForChecksTemplates(t *testing.T) {
 	}
 }
 
+// TestPathLengthBound: MaxPathLength (4096 bytes) bounds both the template's text and the path
+// it resolves to: each at the bound is accepted by Load and PathFor, a byte over is refused by
+// both, naming the bound.
+func TestPathLengthBound(t *testing.T) {
+	name := strings.Repeat("n", 63) // the longest cluster name
+	cluster := &Cluster{Metadata: ObjectMeta{Name: name, Labels: map[string]string{"env": "dev"}}}
+	const action = "{{ .Cluster.Name }}"
+	tests := []struct {
+		name, path     string
+		want, wantLoad string // from PathFor and from Load; "" when accepted
+	}{
+		{name: "text one under the bound", path: strings.Repeat("a", MaxPathLength-1)},
+		{name: "text at the bound", path: strings.Repeat("a", MaxPathLength)},
+		{name: "text one over the bound", path: strings.Repeat("a", MaxPathLength+1), want: "App/web: spec.path: longer than 4096 bytes", wantLoad: "c.yaml:22: App/web: spec.path: longer than 4096 bytes"},
+		{name: "output one under the bound", path: strings.Repeat("a", MaxPathLength-len(name)-1) + action},
+		{name: "output at the bound", path: strings.Repeat("a", MaxPathLength-len(name)) + action},
+		{name: "output one over the bound", path: strings.Repeat("a", MaxPathLength-len(name)+1) + action, want: "for Cluster/" + name + ": template output longer than 4096 bytes",
+			wantLoad: "c.yaml:22: App/web: spec.path: for Cluster/" + name + " (line 13): template output longer than 4096 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if len(tt.path) > MaxPathLength && tt.want == "" {
+				t.Fatalf("the template itself is %d bytes, over the bound", len(tt.path))
+			}
+			app := &App{Metadata: ObjectMeta{Name: "web"}, Spec: AppSpec{Path: tt.path}}
+			got, err := app.PathFor(cluster)
+			yaml := doc("Source", "s", goodSource) + "---\n" + doc("Cluster", name, "  labels: {env: dev}\nspec: {kubeconfig: k}\n") +
+				"---\n" + doc("App", "web", "spec:\n  source: s\n  path: "+quoteYAML(tt.path)+"\n")
+			_, loadErr := LoadBytes("c.yaml", []byte(yaml))
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("PathFor refused a template of %d bytes: %v", len(tt.path), err)
+				}
+				want := strings.ReplaceAll(tt.path, action, name)
+				if got != want {
+					t.Errorf("PathFor = %d bytes, want %d", len(got), len(want))
+				}
+				if loadErr != nil {
+					t.Errorf("Load refused it: %v", loadErr)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("PathFor = %d bytes, %v\nwant an error containing %q", len(got), err, tt.want)
+			}
+			if loadErr == nil || !strings.Contains(loadErr.Error(), tt.wantLoad) {
+				t.Errorf("Load: err = %v\nwant it to contain %q", loadErr, tt.wantLoad)
+			}
+		})
+	}
+}
+
 // FuzzPathFor: whatever the template, PathFor never panics, and a path it returns is bounded,
 // relative and inside the repository.
 func FuzzPathFor(f *testing.F) {

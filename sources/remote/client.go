@@ -119,7 +119,7 @@ func (e *LimitError) Error() string {
 	return fmt.Sprintf("%s: more than %d bytes; refused", e.URL, e.Max)
 }
 
-// limitedBody reads at most max bytes, then fails with *LimitError.
+// limitedBody reads at most max bytes, then fails with *LimitError if the body has more.
 type limitedBody struct {
 	body io.ReadCloser
 	url  string
@@ -129,7 +129,7 @@ type limitedBody struct {
 
 func (b *limitedBody) Read(p []byte) (int, error) {
 	if b.left <= 0 {
-		return 0, &LimitError{URL: b.url, Max: b.max}
+		return 0, b.probe()
 	}
 	if int64(len(p)) > b.left {
 		p = p[:b.left]
@@ -137,13 +137,22 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	n, err := b.body.Read(p)
 	b.left -= int64(n)
 	if b.left <= 0 && err == nil {
-		// One byte more would be over the limit: find out whether there is one.
-		var probe [1]byte
-		if m, _ := b.body.Read(probe[:]); m > 0 {
-			return n, &LimitError{URL: b.url, Max: b.max}
-		}
+		err = b.probe()
 	}
 	return n, err
+}
+
+// probe is called once max bytes were read: one byte more would be over the limit, so it reads
+// one to find out whether there is one. It returns *LimitError if there is, else what the body
+// said (io.EOF for a body of exactly max bytes, whose end a read may report only after its last
+// byte, as a chunked response's may).
+func (b *limitedBody) probe() error {
+	var one [1]byte
+	m, err := b.body.Read(one[:])
+	if m > 0 {
+		return &LimitError{URL: b.url, Max: b.max}
+	}
+	return err
 }
 
 func (b *limitedBody) Close() error { return b.body.Close() }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -270,6 +271,142 @@ func TestRemoteFilesWhenAllowed(t *testing.T) {
 			}
 			if tt.opts.AllowLocalAddresses == false && requests.Load() != before {
 				t.Errorf("a refused address got %d requests", requests.Load()-before)
+			}
+		})
+	}
+}
+
+// TestRemoteFileSizeLimit: a remote file is held to the view's MaxFileSize, with or without a
+// Content-Length: a file one byte under the limit and one exactly at it render, one a byte over
+// is refused, naming the limit.
+func TestRemoteFileSizeLimit(t *testing.T) {
+	const limit = 4 << 10
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// /SIZE/ENCODING/f.txt: SIZE bytes, with a Content-Length or chunked.
+		parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		size, err := strconv.Atoi(parts[0])
+		if err != nil || len(parts) != 3 {
+			http.NotFound(w, r)
+			return
+		}
+		switch parts[1] {
+		case "length":
+			w.Header().Set("Content-Length", strconv.Itoa(size))
+		case "chunked":
+			w.(http.Flusher).Flush() // headers out before the body: no Content-Length
+		}
+		w.Write([]byte(strings.Repeat("x", size)))
+	}))
+	t.Cleanup(srv.Close)
+	limits := tree.DefaultLimits()
+	limits.MaxFileSize = limit
+	fetcher := remote.NewFetcher(remote.Options{Timeout: 10 * time.Second, MaxRedirects: 3, AllowLocalAddresses: true})
+	for _, encoding := range []string{"length", "chunked"} {
+		for _, tc := range []struct {
+			name string
+			size int
+			ok   bool
+		}{
+			{name: "just under", size: limit - 1, ok: true},
+			{name: "at the limit", size: limit, ok: true},
+			{name: "just over", size: limit + 1},
+		} {
+			t.Run(encoding+"/"+tc.name, func(t *testing.T) {
+				url := fmt.Sprintf("%s/%d/%s/f.txt", srv.URL, tc.size, encoding)
+				view, err := tree.FromFiles(map[string]string{
+					"app/kustomization.yaml": "configMapGenerator: [{name: fetched, files: [" + url + "]}]\n",
+				}, limits)
+				if err != nil {
+					t.Fatal(err)
+				}
+				view.AllowRemoteBases(fetcher)
+				m, err := render.Render(context.Background(), view, "app")
+				if tc.ok {
+					if err != nil {
+						t.Fatalf("%d bytes, limit %d: %v", tc.size, limit, err)
+					}
+					data := m.Objects[0].Object["data"].(map[string]any)
+					if got, _ := data["f.txt"].(string); len(got) != tc.size {
+						t.Errorf("the ConfigMap holds %d bytes under f.txt, want %d", len(got), tc.size)
+					}
+					return
+				}
+				for _, want := range []string{
+					"app/kustomization.yaml: configMapGenerator[0].files[0]: fetch " + url + ": ",
+					fmt.Sprintf("more than %d bytes; refused", limit),
+				} {
+					if err == nil || !strings.Contains(err.Error(), want) {
+						t.Fatalf("%d bytes, limit %d: err = %v\nwant it to contain %q", tc.size, limit, err, want)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestRemoteFileRedirectLimit: a fetch follows at most the default 3 redirects: a chain of
+// exactly 3 renders, a chain of 4 is refused, naming the limit, without asking for the file at
+// its end.
+func TestRemoteFileRedirectLimit(t *testing.T) {
+	var targetRequests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// /hops/N/f.txt redirects to /hops/N-1/f.txt; /hops/0/f.txt is the file.
+		n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/hops/"), "/f.txt"))
+		switch {
+		case err != nil:
+			http.NotFound(w, r)
+		case n > 0:
+			http.Redirect(w, r, fmt.Sprintf("/hops/%d/f.txt", n-1), http.StatusFound)
+		default:
+			targetRequests.Add(1)
+			fmt.Fprint(w, "arrived")
+		}
+	}))
+	t.Cleanup(srv.Close)
+	opts := remote.DefaultOptions()
+	opts.Timeout = 10 * time.Second
+	opts.AllowLocalAddresses = true
+	if opts.MaxRedirects != 3 {
+		t.Fatalf("DefaultOptions().MaxRedirects = %d; this test expects 3", opts.MaxRedirects)
+	}
+	fetcher := remote.NewFetcher(opts)
+	for _, tc := range []struct {
+		name    string
+		hops    int
+		wantErr string
+	}{
+		{name: "no redirect", hops: 0},
+		{name: "exactly the maximum", hops: 3},
+		{name: "one more than the maximum", hops: 4, wantErr: "stopped after 3 redirects"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			targetRequests.Store(0)
+			url := fmt.Sprintf("%s/hops/%d/f.txt", srv.URL, tc.hops)
+			view, err := tree.FromFiles(map[string]string{
+				"app/kustomization.yaml": "configMapGenerator: [{name: fetched, files: [" + url + "]}]\n",
+			}, tree.DefaultLimits())
+			if err != nil {
+				t.Fatal(err)
+			}
+			view.AllowRemoteBases(fetcher)
+			m, err := render.Render(context.Background(), view, "app")
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("%d redirects: %v", tc.hops, err)
+				}
+				if data := m.Objects[0].Object["data"].(map[string]any); data["f.txt"] != "arrived" {
+					t.Errorf("data = %v, want the file at the end of the redirects", data)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("%d redirects: err = %v, want %q", tc.hops, err, tc.wantErr)
+			}
+			if !strings.Contains(err.Error(), "app/kustomization.yaml: configMapGenerator[0].files[0]: fetch "+url) {
+				t.Errorf("error does not name the file, field and URL: %v", err)
+			}
+			if n := targetRequests.Load(); n != 0 {
+				t.Errorf("the file past the redirect limit was asked for %d times", n)
 			}
 		})
 	}
