@@ -147,10 +147,16 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 // said (io.EOF for a body of exactly max bytes, whose end a read may report only after its last
 // byte, as a chunked response's may).
 func (b *limitedBody) probe() error {
+	return probeOne(b.body, &LimitError{URL: b.url, Max: b.max})
+}
+
+// probeOne reads one byte from a body whose limit is used up: over if there is one, else what
+// the body said (io.EOF when it ended exactly at the limit).
+func probeOne(body io.Reader, over error) error {
 	var one [1]byte
-	m, err := b.body.Read(one[:])
+	m, err := body.Read(one[:])
 	if m > 0 {
-		return &LimitError{URL: b.url, Max: b.max}
+		return over
 	}
 	return err
 }
@@ -180,8 +186,8 @@ type sharedBudgetBody struct {
 }
 
 func (b *sharedBudgetBody) Read(p []byte) (int, error) {
-	if *b.t.budget <= 0 {
-		return 0, &LimitError{URL: b.t.url, Max: b.t.max}
+	if *b.t.budget <= 0 { // a body that ends exactly where the budget does is not over it
+		return 0, probeOne(b.body, &LimitError{URL: b.t.url, Max: b.t.max})
 	}
 	if int64(len(p)) > *b.t.budget {
 		p = p[:*b.t.budget]

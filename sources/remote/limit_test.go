@@ -35,3 +35,26 @@ func TestLimitedBody(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedBudgetBody: the bodies of one Git fetch share a budget; one that ends exactly where
+// the budget does is read whole, also when its end comes in a read of its own; a byte more is
+// refused with *LimitError.
+func TestSharedBudgetBody(t *testing.T) {
+	const budget = 4096
+	for _, tc := range []struct {
+		size int
+		ok   bool
+	}{{size: budget - 1, ok: true}, {size: budget, ok: true}, {size: budget + 1}} {
+		left := int64(budget)
+		transport := &budgetTransport{url: "u", budget: &left, max: budget}
+		body := &sharedBudgetBody{body: io.NopCloser(strings.NewReader(strings.Repeat("x", tc.size))), t: transport}
+		data, err := io.ReadAll(body)
+		var limitErr *LimitError
+		switch {
+		case tc.ok && (err != nil || len(data) != tc.size):
+			t.Errorf("%d bytes: read %d bytes, %v; want all of them", tc.size, len(data), err)
+		case !tc.ok && (!errors.As(err, &limitErr) || limitErr.Max != budget):
+			t.Errorf("%d bytes: err = %v, want the limit of %d named", tc.size, err, budget)
+		}
+	}
+}
