@@ -256,6 +256,7 @@ func (a *Agent) process(ctx context.Context, key string) error {
 	opts.Paused = a.pausedObjects(key)
 	a.mu.Unlock()
 	a.setBusy(key, true)
+	started := time.Now()
 	var result Result
 	var wave waveNote
 	if hasWaves(pair.App) && !opts.DryRun && a.syncer.Ledger != nil {
@@ -266,6 +267,7 @@ func (a *Agent) process(ctx context.Context, key string) error {
 	deleted := a.setBusy(key, false)
 	a.setStatus(key, func(st *PairStatus) {
 		st.reconciled(result, opts.DryRun)
+		st.LastStarted = started
 		a.showFights(key, st) // a reconcile does not end a fight
 		st.inWave(wave)
 	})

@@ -45,6 +45,8 @@ type PairStatus struct {
 	// WantedRevision is the commit Git asks for; AppliedRevision the last one synced.
 	WantedRevision  string `json:"wantedRevision,omitempty"`
 	AppliedRevision string `json:"appliedRevision,omitempty"`
+	// LastStarted is when the last reconcile started (by the agent's clock).
+	LastStarted time.Time `json:"lastStarted,omitzero"`
 	// LastSync is when the last reconcile ended, LastDuration how long it took.
 	LastSync     time.Time     `json:"lastSync,omitzero"`
 	LastDuration time.Duration `json:"lastDuration,omitempty"`

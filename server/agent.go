@@ -182,6 +182,10 @@ type ClusterStatus struct {
 	State string `json:"state"`
 	// Health is the App's health on the cluster (Healthy, Progressing, Degraded, …).
 	Health string `json:"health"`
+	// LastStarted is when the last sync started, by the agent's clock (left out before the
+	// first one): the sync a request asked for is the first that started at or after
+	// SyncAccepted.Accepted.
+	LastStarted time.Time `json:"lastStarted,omitzero"`
 	// LastSync is when the last sync ended; zero (and left out) before the first one.
 	LastSync time.Time `json:"lastSync,omitzero"`
 	// LastDuration is how long the last sync took, as a Go duration ("1.2s").

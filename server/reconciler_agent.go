@@ -119,7 +119,7 @@ func notFound(err error) error {
 func clusterStatus(st reconciler.PairStatus) ClusterStatus {
 	out := ClusterStatus{
 		Cluster: st.Cluster, WantedRevision: st.WantedRevision, AppliedRevision: st.AppliedRevision,
-		State: string(st.State), Health: "Unknown", LastSync: st.LastSync, LastError: st.LastError, Writes: st.Writes,
+		State: string(st.State), Health: "Unknown", LastStarted: st.LastStarted, LastSync: st.LastSync, LastError: st.LastError, Writes: st.Writes,
 	}
 	if st.Health != "" {
 		out.Health = st.Health

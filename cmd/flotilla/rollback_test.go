@@ -188,12 +188,11 @@ func TestStartedSince(t *testing.T) {
 		accepted time.Time
 		want     bool
 	}{
-		{"started after", server.ClusterStatus{LastSync: accepted.Add(2 * time.Second), LastDuration: "1.5s"}, accepted, true},
-		{"started at once, its duration rounded up", server.ClusterStatus{LastSync: accepted.Add(300 * time.Microsecond), LastDuration: "1ms"}, accepted, true},
-		{"under way when accepted", server.ClusterStatus{LastSync: accepted.Add(time.Second), LastDuration: "3s"}, accepted, false},
-		{"ended before", server.ClusterStatus{LastSync: accepted.Add(-time.Second), LastDuration: "1s"}, accepted, false},
+		{"started after", server.ClusterStatus{LastStarted: accepted.Add(time.Millisecond), LastSync: accepted.Add(2 * time.Second)}, accepted, true},
+		{"started at once", server.ClusterStatus{LastStarted: accepted, LastSync: accepted}, accepted, true},
+		{"under way when accepted", server.ClusterStatus{LastStarted: accepted.Add(-time.Second), LastSync: accepted.Add(time.Second)}, accepted, false},
 		{"never synced", server.ClusterStatus{}, accepted, false},
-		{"an agent that does not say when it accepted", server.ClusterStatus{LastSync: accepted.Add(time.Second), LastDuration: "3s"}, time.Time{}, true},
+		{"an agent that does not say when it accepted", server.ClusterStatus{LastSync: accepted.Add(time.Second)}, time.Time{}, true},
 	}
 	for _, tt := range tests {
 		if got := startedSince(tt.status, tt.accepted, accepted); got != tt.want {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -36,11 +35,11 @@ and Namespaces first, only what changed, objects that left Git pruned when the A
 render with an invalid object is not applied at all on that cluster. Progress is printed per
 cluster, then a summary. Exits 1 if any App on any cluster failed, was refused or is degraded.
 
-With --app, when a local agent runs (flotilla agent, found through its state folder), the sync
-is asked of the agent, which reconciles the App's clusters itself, so that the two never write
-one App × Cluster at the same moment; the command waits for the agent's results. --server URL
---token-file F asks that agent instead (an operator token). --direct syncs from this process
-instead. A sync from this process records its changes in the agent's change ledger (in the
+When a local agent runs (flotilla agent, found through its state folder), the sync of each
+App (or of --app) is asked of the agent, which reconciles the App's clusters itself, so that
+the two never write one App × Cluster at the same moment; the command waits for the agent's
+results. --server URL --token-file F asks that agent instead (an operator token). --direct
+syncs from this process instead. A sync from this process records its changes in the agent's change ledger (in the
 state folder, --state), as the agent would: flotilla history shows them.`,
 		Example: `  flotilla sync --config ~/.local/state/flotilla/fleet/flotilla.yaml   # the quickstart's fleet
   flotilla sync --config fleet/ --app bookinfo --cluster prod --wait
@@ -70,21 +69,12 @@ func runSync(ctx context.Context, g *globals, f syncFlags) error {
 	if err != nil {
 		return err
 	}
-	if f.agent.server != "" && f.config.app == "" {
-		return errors.New("--server asks an agent to sync one App: give --app")
+	client, err := f.agent.agent(ctx, f.direct)
+	if err != nil {
+		return err
 	}
-	if f.config.app != "" {
-		client, err := f.agent.agent(ctx, f.direct)
-		if err != nil {
-			return err
-		}
-		if client != nil {
-			pairs, err := syncThroughAgent(ctx, client, f.config.passOptions(g, f.opts), g.stderr)
-			if err != nil {
-				return err
-			}
-			return printAgentSync(g, f.config.app, pairs)
-		}
+	if client != nil {
+		return syncAppsThroughAgent(ctx, g, client, cfg, f)
 	}
 	syncer, err := f.config.syncer()
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/flotilla-dev/flotilla/config"
+	"github.com/flotilla-dev/flotilla/policies"
 	"github.com/flotilla-dev/flotilla/reconciler"
 	"github.com/flotilla-dev/flotilla/server"
 )
@@ -82,24 +84,56 @@ func startedSince(c server.ClusterStatus, accepted, asked time.Time) bool {
 	if accepted.IsZero() {
 		return c.LastSync.After(asked)
 	}
-	took, err := time.ParseDuration(c.LastDuration)
-	if err != nil || c.LastSync.IsZero() {
-		return false
+	return !c.LastStarted.IsZero() && !c.LastStarted.Before(accepted)
+}
+
+// syncAppsThroughAgent asks the agent to sync each App the flags select (every App, or --app;
+// with --cluster, those that select it), one after the other, and prints what it did.
+func syncAppsThroughAgent(ctx context.Context, g *globals, client *agentClient, cfg *config.Config, f syncFlags) error {
+	var apps []server.AppStatus
+	for _, app := range cfg.Apps {
+		name := app.Metadata.Name
+		if f.config.app != "" && name != f.config.app {
+			continue
+		}
+		if f.config.cluster != "" && !selects(cfg, &app, f.config.cluster) {
+			continue
+		}
+		opts := f.config.passOptions(g, f.opts)
+		opts.App = name
+		pairs, err := syncThroughAgent(ctx, client, opts, g.stderr)
+		if err != nil {
+			return err
+		}
+		apps = append(apps, server.AppStatus{Name: name, Clusters: pairs})
 	}
-	// The agent rounds durations to the millisecond: a reconcile that started right after the
-	// request may seem to have started up to half a millisecond before it.
-	return !c.LastSync.Add(-took).Before(accepted.Add(-time.Millisecond))
+	if len(apps) == 0 {
+		return fmt.Errorf("no App selects cluster %q", f.config.cluster)
+	}
+	return printAgentSync(g, apps)
+}
+
+// selects says whether the App selects the cluster.
+func selects(cfg *config.Config, app *config.App, cluster string) bool {
+	selected, _ := policies.SelectClusters(app.Spec.ClusterSelector, cfg.Clusters) // config.Load validated it
+	for _, c := range selected {
+		if c.Metadata.Name == cluster {
+			return true
+		}
+	}
+	return false
 }
 
 // printAgentSync prints the agent's status of the pairs it synced, and whether one failed.
-func printAgentSync(g *globals, app string, pairs []server.ClusterStatus) error {
-	status := []server.AppStatus{{Name: app, Clusters: pairs}}
-	if err := printData(g, status, func(w io.Writer) { printStatus(w, status) }); err != nil {
+func printAgentSync(g *globals, apps []server.AppStatus) error {
+	if err := printData(g, apps, func(w io.Writer) { printStatus(w, apps) }); err != nil {
 		return err
 	}
-	for _, p := range pairs {
-		if p.State == server.StateFailed || p.State == server.StateRefused || p.State == server.StateHeld {
-			return exitError{code: 1}
+	for _, app := range apps {
+		for _, p := range app.Clusters {
+			if p.State == server.StateFailed || p.State == server.StateRefused || p.State == server.StateHeld {
+				return exitError{code: 1}
+			}
 		}
 	}
 	return nil
