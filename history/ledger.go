@@ -40,14 +40,7 @@ func Open(ctx context.Context, dir string) (*Ledger, error) {
 		return nil, fmt.Errorf("create the state folder: %w", err)
 	}
 	keyPath, dbPath := filepath.Join(dir, KeyFile), filepath.Join(dir, DatabaseFile)
-	// What the file is comes first: a foreign file is refused as such, key or not.
-	if err := checkHeader(dbPath); err != nil {
-		return nil, err
-	}
-	if err := checkOwner(ctx, dbPath); err != nil {
-		return nil, err
-	}
-	if err := checkKeyPresent(dbPath, keyPath); err != nil {
+	if err := checkFiles(ctx, dbPath, keyPath); err != nil {
 		return nil, err
 	}
 	keys, err := LoadKeys(keyPath)
@@ -59,6 +52,18 @@ func Open(ctx context.Context, dir string) (*Ledger, error) {
 		return nil, err
 	}
 	return New(store, keys), nil
+}
+
+// checkFiles refuses a database file that is not a Flotilla ledger, then one whose key file is
+// gone. What the file is comes first: a foreign file is refused as such, key or not.
+func checkFiles(ctx context.Context, dbPath, keyPath string) error {
+	if err := checkHeader(dbPath); err != nil {
+		return err
+	}
+	if err := checkOwner(ctx, dbPath); err != nil {
+		return err
+	}
+	return checkKeyPresent(dbPath, keyPath)
 }
 
 // ErrKeyMissing: the ledger exists but its key file does not.
@@ -83,13 +88,7 @@ func checkKeyPresent(dbPath, keyPath string) error {
 // OpenSQLiteReadOnly refuses; it runs no integrity check over the file (Verify does).
 func OpenReadOnly(ctx context.Context, dir string) (*Ledger, error) {
 	keyPath, dbPath := filepath.Join(dir, KeyFile), filepath.Join(dir, DatabaseFile)
-	if err := checkHeader(dbPath); err != nil {
-		return nil, err
-	}
-	if err := checkOwner(ctx, dbPath); err != nil {
-		return nil, err
-	}
-	if err := checkKeyPresent(dbPath, keyPath); err != nil {
+	if err := checkFiles(ctx, dbPath, keyPath); err != nil {
 		return nil, err
 	}
 	master, err := readKey(keyPath)

@@ -91,22 +91,7 @@ func (a *Agent) followHealth(ctx context.Context, key string, pair AppCluster, r
 		if err != nil {
 			return // the agent stops, or a later reconcile took over
 		}
-		show(string(healthOf(health)))
+		status, _ := healthOf(health)
+		show(string(status))
 	})
-}
-
-// healthOf is what the objects' health makes of the App: Degraded when one is, Healthy when
-// all are, Progressing otherwise.
-func healthOf(health []clusters.ObjectHealth) Status {
-	status := StatusHealthy
-	for _, h := range health {
-		switch h.Status {
-		case clusters.HealthDegraded:
-			return StatusDegraded
-		case clusters.HealthHealthy:
-		default:
-			status = StatusProgressing
-		}
-	}
-	return status
 }

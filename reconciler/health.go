@@ -37,20 +37,30 @@ func (r *run) health(ctx context.Context, cluster *clusterState, applied cluster
 	if err != nil {
 		return StatusFailed, err
 	}
+	switch status, degraded := healthOf(health); status {
+	case StatusDegraded:
+		return status, fmt.Errorf("%s is degraded: %s", degraded.ID, degraded.Reason)
+	case StatusProgressing:
+		return status, fmt.Errorf("not healthy after %s: %s", timeout, firstUnhealthy(health))
+	default:
+		return status, nil
+	}
+}
+
+// healthOf is what the objects' health makes of the App: Degraded when one is (the first, as
+// well), Healthy when all are, Progressing otherwise.
+func healthOf(health []clusters.ObjectHealth) (Status, clusters.ObjectHealth) {
 	status := StatusHealthy
 	for _, h := range health {
 		switch h.Status {
 		case clusters.HealthDegraded:
-			return StatusDegraded, fmt.Errorf("%s is degraded: %s", h.ID, h.Reason)
+			return StatusDegraded, h
 		case clusters.HealthHealthy:
 		default:
 			status = StatusProgressing
 		}
 	}
-	if status == StatusProgressing {
-		return status, fmt.Errorf("not healthy after %s: %s", timeout, firstUnhealthy(health))
-	}
-	return status, nil
+	return status, clusters.ObjectHealth{}
 }
 
 // healthTimeout is the App's spec.health.timeout, 5 minutes unless set.
